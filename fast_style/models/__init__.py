@@ -1,0 +1,5 @@
+"""Networks of fast_style (pure torch)."""
+
+from fast_style.models.transformer import TransformerNet
+
+__all__ = ["TransformerNet"]

@@ -1,0 +1,120 @@
+"""LightningModule that trains one TransformerNet for one style.
+
+Johnson, Alahi & Fei-Fei, ECCV 2016, Sec. 4.2: Adam (lr 1e-3), batch 4, 256×256 crops of
+COCO, 40k iterations; the loss network is a frozen VGG16.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from fast_style.losses import LOSS_TERMS, build_perceptual_loss
+from fast_style.models.transformer import TransformerNet
+
+_LOSS_PREFIX = "loss_fn."
+
+
+class StyleTransferModule(L.LightningModule):
+    """Training of a feed-forward style network.
+
+    Args:
+        style_name: name of the style (used for logs and the inference checkpoint).
+        style_image: style image path or asset name (e.g. ``"styles/starry_night.jpg"``).
+        model: keyword arguments of :class:`TransformerNet`.
+        loss: keyword arguments of :func:`fast_style.losses.build_perceptual_loss`
+            (``vgg``, layers, weights, ``style_size``).
+        lr: Adam learning rate.
+        preview_every_n_steps: every this many steps, log a grid of stylised preview photos
+            to TensorBoard (0 disables).
+        channels_last: run the network and VGG in channels-last memory format (faster
+            convolutions with cuDNN/oneDNN on tensor cores; measured by bench_train.py).
+
+    Shapes:
+        training batch: (B, 3, S, S) photos in [0, 1].
+    """
+
+    def __init__(
+        self,
+        style_name: str,
+        style_image: str | os.PathLike,
+        model: Mapping[str, Any] | None = None,
+        loss: Mapping[str, Any] | None = None,
+        lr: float = 1e-3,
+        preview_every_n_steps: int = 100,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__()
+        if lr <= 0:
+            raise ValueError(f"lr must be > 0, got {lr}")
+        self.save_hyperparameters()
+        self.model = TransformerNet(**dict(model or {}))
+        self.loss_fn = build_perceptual_loss(str(style_image), **dict(loss or {}))
+        self.lr = float(lr)
+        self.preview_every_n_steps = int(preview_every_n_steps)
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+            self.loss_fn.to(memory_format=torch.channels_last)
+        # The frozen VGG is rebuilt from the config; keeping it out of checkpoints saves ~30 MB.
+        self.strict_loading = False
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Stylise (B, 3, H, W) images in [0, 1]."""
+        return self.model(images)
+
+    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        stylised = self.model(batch)
+        terms = self.loss_fn(stylised, batch)
+        self.log_dict(
+            {f"train/{name}": terms[name].detach() for name in LOSS_TERMS},
+            on_step=True,
+            on_epoch=False,
+            batch_size=batch.shape[0],
+        )
+        self.log("loss", terms["total"].detach(), prog_bar=True, logger=False, batch_size=batch.shape[0])
+        return terms["total"]
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.lr)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        step = self.global_step
+        if self.preview_every_n_steps > 0 and (step == 1 or step % self.preview_every_n_steps == 0):
+            self.log_preview()
+
+    def on_train_end(self) -> None:
+        # The final picture, whatever max_steps was.
+        if self.preview_every_n_steps > 0:
+            self.log_preview()
+
+    @torch.no_grad()
+    def log_preview(self) -> None:
+        """Log photos (top row) and their stylisations (bottom row) as one TensorBoard image."""
+        if not self.trainer.is_global_zero or self.logger is None:
+            return
+        experiment = getattr(self.logger, "experiment", None)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if not hasattr(experiment, "add_image") or not hasattr(datamodule, "preview_batch"):
+            return
+        import torchvision
+
+        photos = datamodule.preview_batch().to(self.device)
+        was_training = self.model.training
+        self.model.eval()
+        stylised = self.model(photos).float().clamp(0, 1)
+        self.model.train(was_training)
+        grid = torchvision.utils.make_grid(torch.cat([photos, stylised]), nrow=photos.shape[0], padding=2)
+        experiment.add_image("preview/stylised", grid.cpu(), global_step=self.global_step)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("state_dict", {})
+        for key in [key for key in state if key.startswith(_LOSS_PREFIX)]:
+            del state[key]

@@ -1,0 +1,96 @@
+"""Wiring of a training run from plain config dicts: module, data, trainer, checkpoints.
+
+``scripts/train.py`` converts the Hydra config to containers and calls :func:`train`;
+tests can call it directly. Lightning is imported here, Hydra is not.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from fast_style.checkpoint import save_inference_checkpoint
+from fast_style.datamodule import StyleDataModule
+from fast_style.module import StyleTransferModule
+
+
+def train(config: dict[str, Any], run_dir: str | os.PathLike) -> Path | None:
+    """Train one style network and write its slim inference checkpoint.
+
+    Args:
+        config: the composed training config as plain containers (see ``configs/train.yaml``):
+            ``style``, ``model``, ``loss``, ``data``, ``trainer``, ``optim``, ``seed``,
+            ``checkpoint_dir``, ``ckpt_path``, ``preview_every_n_steps``, ``save_every_n_steps``.
+        run_dir: folder for TensorBoard logs and resumable Lightning checkpoints.
+
+    Returns:
+        Path of ``<checkpoint_dir>/<style>.pth`` on the global-zero process, ``None`` on others.
+    """
+    run_dir = Path(run_dir)
+    style = config["style"]
+    trainer_args = dict(config["trainer"])
+    # channels_last lives in the trainer group (a speed setting) but is not a Trainer argument.
+    channels_last = bool(trainer_args.pop("channels_last", False))
+    L.seed_everything(int(config.get("seed", 0)), workers=True, verbose=False)
+
+    loss_args = dict(config["loss"])
+    loss_args.update(
+        content_weight=style["content_weight"],
+        style_weight=style["style_weight"],
+        tv_weight=style["tv_weight"],
+        style_size=style["size"],
+    )
+    module = StyleTransferModule(
+        style_name=style["name"],
+        style_image=style["image"],
+        model=config["model"],
+        loss=loss_args,
+        lr=config["optim"]["lr"],
+        preview_every_n_steps=config.get("preview_every_n_steps", 100),
+        channels_last=channels_last,
+    )
+    data = config["data"]
+    datamodule = StyleDataModule(
+        train_dir=data["train_dir"],
+        val_dir=data["val_dir"],
+        image_size=data["image_size"],
+        batch_size=data["batch_size"],
+        num_workers=data["num_workers"],
+        num_preview=data["num_preview"],
+    )
+    lightning_ckpt_dir = run_dir / "lightning_checkpoints"
+    callbacks = [
+        ModelCheckpoint(
+            dirpath=lightning_ckpt_dir,
+            filename="step{step:07d}",
+            auto_insert_metric_name=False,
+            every_n_train_steps=int(config.get("save_every_n_steps", 200)),
+            save_last=True,
+            save_top_k=-1 if config.get("keep_all_checkpoints") else 1,
+        ),
+        # An interrupted or crashed run still leaves a checkpoint to resume from.
+        OnExceptionCheckpoint(dirpath=lightning_ckpt_dir, filename="on_exception"),
+    ]
+    trainer = L.Trainer(
+        default_root_dir=run_dir,
+        logger=TensorBoardLogger(save_dir=run_dir, name="tensorboard", version=""),
+        callbacks=callbacks,
+        **trainer_args,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=config.get("ckpt_path"))
+    if not trainer.is_global_zero:
+        return None
+    target = Path(config.get("checkpoint_dir", "checkpoints")) / f"{style['name']}.pth"
+    metrics = {key: float(value) for key, value in trainer.callback_metrics.items() if key.startswith("train/")}
+    return save_inference_checkpoint(
+        module.model,
+        target,
+        style=style["name"],
+        config=config,
+        meta={"global_step": trainer.global_step, "final_losses": metrics},
+    )

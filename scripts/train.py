@@ -1,0 +1,41 @@
+"""Train a feed-forward style network: ``python scripts/train.py style=starry_night``.
+
+Hydra overrides, e.g. ``trainer=cpu_quick``, ``trainer.max_steps=2000``, ``data.image_size=128``,
+``data.train_dir=/data/coco/train2014``, ``checkpoint_dir=out/``, ``ckpt_path=.../last.ckpt``,
+``trainer.devices=2 trainer.strategy=ddp``. The slim inference checkpoint ends up in
+``<checkpoint_dir>/<style>.pth``; TensorBoard logs and resumable checkpoints in the Hydra run dir.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+log = logging.getLogger("fast_style.train")
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> None:
+    from fast_style.assets import AssetNotFoundError
+    from fast_style.data import NoImagesError
+    from fast_style.training import train
+
+    config = OmegaConf.to_container(cfg, resolve=True)
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        path = train(config, run_dir)
+    except (AssetNotFoundError, NoImagesError, FileNotFoundError, ValueError) as error:
+        log.error("%s", error)
+        sys.exit(2)
+    if path is not None:
+        log.info("inference checkpoint: %s (logs: %s; tensorboard --logdir %s)", path, run_dir, run_dir)
+
+
+if __name__ == "__main__":
+    main()
