@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -192,3 +193,33 @@ def build_perceptual_loss(
         tv_weight=tv_weight,
         style_size=style_size,
     )
+
+
+def loss_kwargs_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`build_perceptual_loss` from a training config.
+
+    The training config (also stored in every inference checkpoint under ``"config"``) keeps
+    the VGG and layers in ``loss`` and the per-style image, size and weights in ``style``;
+    this merges them, so the Gatys baseline can rebuild exactly the loss a network was
+    trained with.
+
+    Args:
+        config: plain mapping with ``style`` (``image``, ``size``, ``content_weight``,
+            ``style_weight``, ``tv_weight``) and ``loss`` (``vgg``, ``content_layers``,
+            ``style_layers``).
+
+    Returns:
+        Dict with ``style_image`` and every other argument of :func:`build_perceptual_loss`.
+    """
+    style, loss = config["style"], config["loss"]
+    return {
+        "style_image": style["image"],
+        "vgg": dict(loss.get("vgg", {})),
+        "content_layers": list(loss.get("content_layers", DEFAULT_CONTENT_LAYERS)),
+        "style_layers": dict(loss["style_layers"]) if isinstance(loss.get("style_layers"), Mapping)
+        else list(loss.get("style_layers", DEFAULT_STYLE_LAYERS)),
+        "content_weight": style["content_weight"],
+        "style_weight": style["style_weight"],
+        "tv_weight": style["tv_weight"],
+        "style_size": style["size"],
+    }

@@ -16,6 +16,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.datamodule import StyleDataModule
+from fast_style.losses import loss_kwargs_from_config
 from fast_style.module import StyleTransferModule
 
 
@@ -38,16 +39,11 @@ def train(config: dict[str, Any], run_dir: str | os.PathLike) -> Path | None:
     channels_last = bool(trainer_args.pop("channels_last", False))
     L.seed_everything(int(config.get("seed", 0)), workers=True, verbose=False)
 
-    loss_args = dict(config["loss"])
-    loss_args.update(
-        content_weight=style["content_weight"],
-        style_weight=style["style_weight"],
-        tv_weight=style["tv_weight"],
-        style_size=style["size"],
-    )
+    loss_args = loss_kwargs_from_config(config)
+    style_image = loss_args.pop("style_image")
     module = StyleTransferModule(
         style_name=style["name"],
-        style_image=style["image"],
+        style_image=style_image,
         model=config["model"],
         loss=loss_args,
         lr=config["optim"]["lr"],

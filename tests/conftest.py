@@ -1,0 +1,74 @@
+"""Shared fixtures: the asset mirror, tiny images, tiny networks and checkpoints.
+
+Tests that are about real assets use the mirror through ``$FAST_STYLE_ASSETS`` (CI sets it
+to ``../shared/assets``); a missing mirror fails those tests loudly instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.checkpoint import save_inference_checkpoint
+from fast_style.models import TransformerNet
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "configs"
+TINY_MODEL_ARGS = {"width": 4, "num_residual_blocks": 1, "norm": "instance", "output_activation": "sigmoid"}
+
+
+@pytest.fixture(scope="session")
+def assets_dir() -> Path:
+    """The asset mirror; fails (never skips) when it is not configured."""
+    root = os.environ.get("FAST_STYLE_ASSETS")
+    if not root:
+        pytest.fail("FAST_STYLE_ASSETS is not set; run tests with FAST_STYLE_ASSETS=../shared/assets")
+    path = Path(root).resolve()
+    if not (path / "weights" / "vgg16_imagenet_caffe.pth").is_file():
+        pytest.fail(f"FAST_STYLE_ASSETS={root!r} does not hold weights/vgg16_imagenet_caffe.pth")
+    return path
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path) -> Path:
+    """A folder of five small synthetic RGB photos of different sizes."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    generator = torch.Generator().manual_seed(0)
+    for index, (w, h) in enumerate([(40, 30), (33, 47), (64, 64), (50, 21), (29, 29)]):
+        array = (torch.rand(h, w, 3, generator=generator) * 255).byte().numpy()
+        Image.fromarray(array, "RGB").save(folder / f"photo_{index}.png")
+    return folder
+
+
+@pytest.fixture
+def tiny_model() -> TransformerNet:
+    """A randomly initialised, very narrow TransformerNet in eval mode."""
+    torch.manual_seed(0)
+    return TransformerNet(**TINY_MODEL_ARGS).eval()
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path: Path, tiny_model: TransformerNet) -> Path:
+    """A slim inference checkpoint of ``tiny_model`` with a training-like config."""
+    config = {
+        "style": {
+            "name": "tiny",
+            "image": "styles/starry_night.jpg",
+            "size": 64,
+            "content_weight": 3.0,
+            "style_weight": 1.0,
+            "tv_weight": 0.0,
+        },
+        "model": dict(TINY_MODEL_ARGS),
+        "loss": {
+            "vgg": {"arch": "vgg16", "weights": "default", "pool": "max"},
+            "content_layers": ["relu2_2"],
+            "style_layers": {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0},
+        },
+    }
+    return save_inference_checkpoint(tiny_model, tmp_path / "tiny.pth", style="tiny", config=config)
