@@ -31,7 +31,8 @@ def main(cfg: DictConfig) -> None:
     try:
         path = train(config, run_dir)
     except (AssetNotFoundError, NoImagesError, FileNotFoundError, ValueError) as error:
-        log.error("%s", error)
+        # One clear line on stderr instead of a traceback: these are the user's inputs.
+        print(f"train.py: error: {error}", file=sys.stderr)
         sys.exit(2)
     if path is not None:
         log.info("inference checkpoint: %s (logs: %s; tensorboard --logdir %s)", path, run_dir, run_dir)

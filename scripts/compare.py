@@ -1,0 +1,145 @@
+"""Feed-forward network vs Gatys optimisation, scored by the same loss (Johnson et al. 2016, Fig. 5).
+
+    python scripts/compare.py --ckpt checkpoints/starry_night.pth --images ../shared/assets/coco/val2017 \\
+        --limit 4 --sizes 256 512 --iters 300 --output compare_out/
+
+For each photo and size: the network's output (one timed pass after a warm-up) and a Gatys
+run (loss and cumulative seconds after every iteration), both scored by the loss the network
+was trained with (rebuilt from the checkpoint's config). Writes ``report.md``,
+``loss_vs_iterations.png``, ``side_by_side.png`` and ``history.json`` into ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ckpt", required=True, help="slim inference checkpoint, e.g. checkpoints/starry_night.pth")
+    parser.add_argument(
+        "--images", default="coco/val2017", help="folder of photos (path or asset name; default: coco/val2017)"
+    )
+    parser.add_argument("--limit", type=int, default=4, help="use the first N photos of the folder (sorted)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="shorter sides to compare at")
+    parser.add_argument("--iters", type=int, default=300, help="Gatys iterations per photo and size")
+    parser.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
+    parser.add_argument("--init", choices=["noise", "content"], default="noise", help="Gatys start image")
+    parser.add_argument("--lr", type=float, default=None, help="Gatys step size (default: per optimiser)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise start")
+    parser.add_argument("--timing-repeats", type=int, default=3, help="timed feed-forward passes (median)")
+    parser.add_argument("--side-by-side", type=int, default=3, help="photos shown in side_by_side.png")
+    parser.add_argument(
+        "--vgg-weights",
+        default=None,
+        help="override the checkpoint's VGG weights (e.g. 'random' in tests); the report says so",
+    )
+    parser.add_argument("--output", required=True, help="output folder")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    import torch
+    from tqdm import tqdm
+
+    from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
+    from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
+    from fast_style.compare import run_comparison
+    from fast_style.data import NoImagesError, list_images, load_image
+    from fast_style.losses import build_perceptual_loss, loss_kwargs_from_config
+    from fast_style.report import plot_loss_curves, plot_side_by_side, render_markdown
+
+    try:
+        for label, value in (("--iters", args.iters), ("--limit", args.limit), ("--timing-repeats", args.timing_repeats)):
+            if value < 1:
+                raise ValueError(f"{label} must be at least 1, got {value}")
+        bad_sizes = [s for s in args.sizes if s < 16]
+        if bad_sizes:
+            raise ValueError(f"--sizes must be at least 16 pixels (VGG pools 3 times), got {bad_sizes}")
+        payload = read_inference_checkpoint(args.ckpt)
+        if not payload.get("config"):
+            raise ValueError(
+                f"checkpoint {args.ckpt!r} holds no training config, so the loss it was trained with "
+                "cannot be rebuilt; re-export it with scripts/train.py"
+            )
+        loss_kwargs = loss_kwargs_from_config(payload["config"])
+        if args.vgg_weights is not None:
+            loss_kwargs["vgg"] = {**loss_kwargs["vgg"], "weights": args.vgg_weights}
+        style_image = load_image(resolve_path_or_asset(loss_kwargs["style_image"]))
+        loss_fn = build_perceptual_loss(**{**loss_kwargs, "style_image": style_image})
+        model = model_from_checkpoint(payload)
+        folder = resolve_path_or_asset(args.images)
+        photos = list_images(folder)[: args.limit]
+        if not photos:
+            raise NoImagesError(f"no images in {str(folder)!r}")
+    except (AssetNotFoundError, NoImagesError, FileNotFoundError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    total = len(photos) * len(args.sizes) * args.iters
+    with tqdm(total=total, desc="Gatys", unit="it") as bar:
+
+        def on_iteration(iteration: int, terms: dict[str, float]) -> None:
+            bar.update(1)
+            if iteration % 10 == 0:
+                bar.set_postfix(loss=f"{terms['total']:.3e}")
+
+        runs = run_comparison(
+            model,
+            loss_fn,
+            photos,
+            args.sizes,
+            args.iters,
+            optimizer=args.optimizer,
+            init=args.init,
+            lr=args.lr,
+            seed=args.seed,
+            timing_repeats=args.timing_repeats,
+            on_iteration=on_iteration,
+        )
+
+    meta = payload.get("meta", {})
+    vgg = loss_kwargs["vgg"]
+    settings = {
+        "style": payload.get("style", "?"),
+        "checkpoint": f"`{args.ckpt}` (model {payload['model_args']}, trained {meta.get('global_step', '?')} steps)",
+        "loss": (
+            f"VGG {vgg.get('arch', 'vgg16')} weights={vgg.get('weights', 'default')} pool={vgg.get('pool', 'max')}"
+            f"{' (OVERRIDDEN by --vgg-weights: not the training loss)' if args.vgg_weights else ''}; "
+            f"content {loss_kwargs['content_layers']} × {loss_kwargs['content_weight']}; "
+            f"style {loss_kwargs['style_layers']} × {loss_kwargs['style_weight']}; "
+            f"tv × {loss_kwargs['tv_weight']}; style image {loss_kwargs['style_image']!s} at {loss_kwargs['style_size']} px"
+        ),
+        "photos": f"{len(photos)} from `{args.images}`: {', '.join(p.name for p in photos)}",
+        "sizes": f"{args.sizes} (shorter side, aspect kept)",
+        "Gatys": (
+            f"{args.optimizer}, {args.iters} iterations (one optimiser step each"
+            f"{', L-BFGS max_iter=1, no line search' if args.optimizer == 'lbfgs' else ''}), "
+            f"init={args.init}, lr={args.lr if args.lr is not None else 'default'}, "
+            "pixels kept in [0, 1] by a sigmoid reparameterisation"
+        ),
+        "machine": (
+            f"{platform.machine()} CPU ({os.cpu_count()} cores, torch threads {torch.get_num_threads()}), "
+            f"torch {torch.__version__}, Python {platform.python_version()}"
+        ),
+        "iterations": args.iters,
+    }
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "report.md").write_text(render_markdown(runs, settings), encoding="utf-8")
+    plot_loss_curves(runs, output / "loss_vs_iterations.png")
+    plot_side_by_side(runs, style_image, output / "side_by_side.png", max_photos=args.side_by_side)
+    history = {"settings": settings, "runs": [run.to_dict() for run in runs]}
+    (output / "history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
+    print(f"wrote {output / 'report.md'}, loss_vs_iterations.png, side_by_side.png, history.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
