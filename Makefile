@@ -1,0 +1,37 @@
+# fast_style — set-up, training and tests in one place.
+#   make train   set everything up, then train starry_night with the CPU preset (~20 min on 2 cores)
+#   make test    set everything up, then run the test suite
+# The asset mirror is found through FAST_STYLE_ASSETS (default: ../shared/assets).
+
+PYTHON ?= python3
+VENV ?= .venv
+STYLE ?= starry_night
+export FAST_STYLE_ASSETS ?= ../shared/assets
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup train test bench clean
+
+setup: $(STAMP)
+
+# torch and torchvision are pinned to the builds that install from local disk here;
+# the project's own requirements are ranges that these satisfy.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -e '.[test,onnx,plot]'
+	touch $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/python scripts/train.py style=$(STYLE) trainer=cpu_quick
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_train.py
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache
