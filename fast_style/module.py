@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -111,8 +112,14 @@ class StyleTransferModule(L.LightningModule):
         self.model.eval()
         stylised = self.model(photos).float().clamp(0, 1)
         self.model.train(was_training)
-        grid = torchvision.utils.make_grid(torch.cat([photos, stylised]), nrow=photos.shape[0], padding=2)
-        experiment.add_image("preview/stylised", grid.cpu(), global_step=self.global_step)
+        grid = torchvision.utils.make_grid(torch.cat([photos, stylised]), nrow=photos.shape[0], padding=2).cpu()
+        experiment.add_image("preview/stylised", grid, global_step=self.global_step)
+        # The same picture as a PNG beside the logs, for people without TensorBoard at hand.
+        log_dir = getattr(self.logger, "log_dir", None)
+        if log_dir:
+            folder = Path(log_dir) / "previews"
+            folder.mkdir(parents=True, exist_ok=True)
+            torchvision.utils.save_image(grid, folder / f"step{self.global_step:07d}.png")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("state_dict", {})

@@ -72,6 +72,7 @@ def test_tiny_run_logs_losses_and_preview_images(first_run):
     tags = accumulator.Tags()
     assert {"train/content", "train/style", "train/tv", "train/total"} <= set(tags["scalars"])
     assert "preview/stylised" in tags["images"]
+    assert sorted((first_run / "run" / "tensorboard" / "previews").glob("step*.png"))
     totals = [event.value for event in accumulator.Scalars("train/total")]
     assert len(totals) == 3 and all(value > 0 for value in totals)
 

@@ -1,0 +1,71 @@
+"""A picture of what a trained style does: style image, photos, and their stylisations.
+
+    python scripts/showcase.py --ckpt checkpoints/starry_night.pth \
+        --images ../shared/assets/coco/val2017 --count 4 --size 256 --output showcase.jpg
+
+Top row: the style image, then the photos; bottom row: the photos stylised in one forward pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fast_style.assets import resolve_path_or_asset
+    from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
+    from fast_style.data import list_images, load_image, save_image
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ckpt", required=True, help="slim inference checkpoint (checkpoints/<style>.pth)")
+    parser.add_argument("--images", required=True, help="folder of photos")
+    parser.add_argument("--count", type=int, default=4, help="photos to show (default 4)")
+    parser.add_argument("--size", type=int, default=256, help="side of each square tile (default 256)")
+    parser.add_argument("--output", required=True, help="image file to write (.jpg or .png)")
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.size < 16:
+        parser.error(f"--count must be >= 1 and --size >= 16, got {args.count} and {args.size}")
+    try:
+        payload = read_inference_checkpoint(args.ckpt)
+        photos_paths = list_images(args.images)[: args.count]
+    except (FileNotFoundError, ValueError) as error:
+        print(f"showcase.py: error: {error}", file=sys.stderr)
+        return 2
+    if not photos_paths:
+        print(f"showcase.py: error: no image in {args.images!r}", file=sys.stderr)
+        return 2
+    model = model_from_checkpoint(payload)
+
+    def square(image: torch.Tensor) -> torch.Tensor:
+        h, w = image.shape[-2:]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        crop = image[..., top : top + side, left : left + side]
+        return F.interpolate(crop, size=(args.size, args.size), mode="bilinear", antialias=True, align_corners=False)
+
+    photos = torch.cat([square(load_image(path, size=args.size)) for path in photos_paths])
+    with torch.inference_mode():
+        stylised = model(photos).clamp(0, 1)
+    style_path = payload.get("config", {}).get("style", {}).get("image")
+    try:
+        style = square(load_image(resolve_path_or_asset(style_path), size=args.size)) if style_path else None
+    except (FileNotFoundError, OSError):
+        style = None
+    blank = torch.ones(1, 3, args.size, args.size)
+    top = torch.cat([style if style is not None else blank, photos])
+    bottom = torch.cat([blank, stylised])
+    import torchvision
+
+    grid = torchvision.utils.make_grid(torch.cat([top, bottom]), nrow=top.shape[0], padding=4, pad_value=1.0)
+    path = save_image(grid, Path(args.output))
+    print(f"wrote {path} ({len(photos_paths)} photo(s), style {payload.get('style')!r})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
