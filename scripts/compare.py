@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="override the checkpoint's VGG weights (e.g. 'random' in tests); the report says so",
     )
+    parser.add_argument("--device", default="cpu", help="torch device for both methods (default cpu)")
     parser.add_argument("--output", required=True, help="output folder")
     return parser.parse_args(argv)
 
@@ -52,11 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
     from fast_style.compare import run_comparison
     from fast_style.data import NoImagesError, list_images, load_image
+    from fast_style.gatys import DEFAULT_MAX_STEP
     from fast_style.losses import build_perceptual_loss, loss_kwargs_from_config
     from fast_style.report import plot_loss_curves, plot_side_by_side, render_markdown
 
     try:
-        for label, value in (("--iters", args.iters), ("--limit", args.limit), ("--timing-repeats", args.timing_repeats)):
+        counts = (("--iters", args.iters), ("--limit", args.limit), ("--timing-repeats", args.timing_repeats))
+        for label, value in counts:
             if value < 1:
                 raise ValueError(f"{label} must be at least 1, got {value}")
         bad_sizes = [s for s in args.sizes if s < 16]
@@ -72,13 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.vgg_weights is not None:
             loss_kwargs["vgg"] = {**loss_kwargs["vgg"], "weights": args.vgg_weights}
         style_image = load_image(resolve_path_or_asset(loss_kwargs["style_image"]))
-        loss_fn = build_perceptual_loss(**{**loss_kwargs, "style_image": style_image})
+        loss_fn = build_perceptual_loss(**{**loss_kwargs, "style_image": style_image}).to(args.device)
         model = model_from_checkpoint(payload)
         folder = resolve_path_or_asset(args.images)
         photos = list_images(folder)[: args.limit]
         if not photos:
             raise NoImagesError(f"no images in {str(folder)!r}")
-    except (AssetNotFoundError, NoImagesError, FileNotFoundError, ValueError, OSError) as error:
+    except (AssetNotFoundError, NoImagesError, FileNotFoundError, ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -114,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{' (OVERRIDDEN by --vgg-weights: not the training loss)' if args.vgg_weights else ''}; "
             f"content {loss_kwargs['content_layers']} × {loss_kwargs['content_weight']}; "
             f"style {loss_kwargs['style_layers']} × {loss_kwargs['style_weight']}; "
-            f"tv × {loss_kwargs['tv_weight']}; style image {loss_kwargs['style_image']!s} at {loss_kwargs['style_size']} px"
+            f"tv × {loss_kwargs['tv_weight']}; "
+            f"style image {loss_kwargs['style_image']!s} at {loss_kwargs['style_size']} px"
         ),
         "photos": f"{len(photos)} from `{args.images}`: {', '.join(p.name for p in photos)}",
         "sizes": f"{args.sizes} (shorter side, aspect kept)",
@@ -122,10 +126,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.optimizer}, {args.iters} iterations (one optimiser step each"
             f"{', L-BFGS max_iter=1, no line search' if args.optimizer == 'lbfgs' else ''}), "
             f"init={args.init}, lr={args.lr if args.lr is not None else 'default'}, "
-            "pixels kept in [0, 1] by a sigmoid reparameterisation"
+            f"loss taken of clamp(x, 0, 1), L-BFGS steps capped at RMS {DEFAULT_MAX_STEP} per pixel"
         ),
         "machine": (
-            f"{platform.machine()} CPU ({os.cpu_count()} cores, torch threads {torch.get_num_threads()}), "
+            f"device {args.device}; {platform.machine()} CPU ({os.cpu_count()} cores, "
+            f"torch threads {torch.get_num_threads()}), "
             f"torch {torch.__version__}, Python {platform.python_version()}"
         ),
         "iterations": args.iters,

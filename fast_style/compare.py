@@ -1,0 +1,234 @@
+"""Run a trained feed-forward network and the Gatys baseline on the same photos.
+
+Johnson, Alahi & Fei-Fei, ECCV 2016, Sec. 4.2 (Fig. 5, Table 1): for each photo and size,
+the network's output (one pass, timed) and an optimisation run (loss and time after every
+iteration) are scored by the same :class:`~fast_style.losses.PerceptualLoss`. The numbers
+are turned into a report by :mod:`fast_style.report`.
+
+Pure torch: no Lightning, no Hydra.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from fast_style.data import load_image
+from fast_style.gatys import initial_image, optimise_image
+from fast_style.losses import LOSS_TERMS, PerceptualLoss
+from fast_style.report import Bound, first_reaching
+
+
+@dataclass
+class ComparisonRun:
+    """Feed-forward and Gatys results for one photo at one size.
+
+    Attributes:
+        photo: file name of the photo.
+        size: shorter side the photo was resized to.
+        shape: (H, W) of the resized photo.
+        photo_loss: loss terms of the unchanged photo (the reference).
+        ff_loss: loss terms of the network's output.
+        ff_seconds: median seconds of one forward pass (after a warm-up).
+        gatys_initial: loss terms of the Gatys start image (iteration 0).
+        gatys_history: per-iteration entries of :class:`~fast_style.gatys.GatysResult`.
+        n_star: first iteration with Gatys loss ≤ feed-forward loss (0: the start), or
+            ``None`` if not reached.
+        content_image, ff_image, gatys_at_n_star, gatys_final: (1, 3, H, W) images in [0, 1]
+            (``gatys_at_n_star`` is ``None`` when N* was not reached).
+    """
+
+    photo: str
+    size: int
+    shape: tuple[int, int]
+    photo_loss: dict[str, float]
+    ff_loss: dict[str, float]
+    ff_seconds: float
+    gatys_initial: dict[str, float]
+    gatys_history: list[dict[str, float]]
+    n_star: int | None
+    content_image: Tensor | None = field(default=None, repr=False)
+    ff_image: Tensor | None = field(default=None, repr=False)
+    gatys_at_n_star: Tensor | None = field(default=None, repr=False)
+    gatys_final: Tensor | None = field(default=None, repr=False)
+
+    @property
+    def iterations(self) -> int:
+        return len(self.gatys_history)
+
+    def gatys_loss_at(self, iteration: int) -> float:
+        """Total Gatys loss after ``iteration`` (0: the start image)."""
+        return self.gatys_initial["total"] if iteration == 0 else self.gatys_history[iteration - 1]["total"]
+
+    def n_star_bound(self) -> Bound:
+        """N*, or a lower bound (the iteration count) when it was not reached."""
+        return Bound(float(self.iterations), lower=True) if self.n_star is None else Bound(float(self.n_star))
+
+    def gatys_seconds_bound(self) -> Bound:
+        """Seconds Gatys needed to reach N* (a lower bound: the whole run, if never reached)."""
+        if self.n_star is None:
+            return Bound(self.gatys_history[-1]["seconds"], lower=True)
+        if self.n_star == 0:
+            return Bound(0.0)
+        return Bound(self.gatys_history[self.n_star - 1]["seconds"])
+
+    def speedup_bound(self) -> Bound:
+        """Gatys seconds to equal loss / feed-forward seconds."""
+        seconds = self.gatys_seconds_bound()
+        return Bound(seconds.value / max(self.ff_seconds, 1e-12), seconds.lower)
+
+    def to_dict(self) -> dict:
+        """Plain numbers (no images) for ``history.json``."""
+        return {
+            "photo": self.photo,
+            "size": self.size,
+            "shape": list(self.shape),
+            "photo_loss": self.photo_loss,
+            "ff_loss": self.ff_loss,
+            "ff_seconds": self.ff_seconds,
+            "n_star": self.n_star,
+            "gatys_initial": self.gatys_initial,
+            "gatys_total": [h["total"] for h in self.gatys_history],
+            "gatys_seconds": [round(h["seconds"], 4) for h in self.gatys_history],
+        }
+
+
+def time_forward(model: nn.Module, image: Tensor, repeats: int = 3, warmup: int = 1) -> tuple[Tensor, float]:
+    """Stylise ``image`` and time one forward pass.
+
+    The model is put in eval mode and run under ``torch.inference_mode`` (how a user would
+    stylise). ``warmup`` untimed passes first (allocator, oneDNN kernel selection), then the
+    median of ``repeats`` timed passes.
+
+    Args:
+        model: the feed-forward network.
+        image: (1, 3, H, W) photo in [0, 1].
+        repeats: timed passes (at least 1).
+        warmup: untimed passes before them.
+
+    Returns:
+        (output clamped to [0, 1] — what a saved image holds —, median seconds).
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    model.eval()
+    times = []
+    # CUDA kernels run asynchronously: without a sync the clock would stop at the launch.
+    sync = torch.cuda.synchronize if image.is_cuda else (lambda: None)
+    with torch.inference_mode():
+        for _ in range(max(0, warmup)):
+            model(image)
+        for _ in range(repeats):
+            sync()
+            begin = time.perf_counter()
+            output = model(image)
+            sync()
+            times.append(time.perf_counter() - begin)
+    return output.clone().clamp_(0.0, 1.0), statistics.median(times)
+
+
+def _terms(loss_fn: PerceptualLoss, image: Tensor, content_features: dict[str, Tensor]) -> dict[str, float]:
+    with torch.no_grad():
+        terms = loss_fn(image, content_features=content_features)
+    return {name: float(terms[name]) for name in LOSS_TERMS}
+
+
+def compare_photo(
+    model: nn.Module,
+    loss_fn: PerceptualLoss,
+    photo: str | os.PathLike,
+    size: int,
+    iterations: int,
+    optimizer: str = "lbfgs",
+    init: str = "noise",
+    lr: float | None = None,
+    seed: int = 0,
+    timing_repeats: int = 3,
+    on_iteration: Callable[[int, dict[str, float]], None] | None = None,
+) -> ComparisonRun:
+    """Feed-forward vs Gatys on one photo at one size, scored by ``loss_fn``.
+
+    Args:
+        model: the trained network (moved to the loss's device).
+        loss_fn: the loss the network was trained with.
+        photo: image file.
+        size: shorter side to resize the photo to.
+        iterations: Gatys iterations.
+        optimizer, init, lr, seed: passed to :func:`fast_style.gatys.optimise_image`.
+        timing_repeats: timed forward passes (median taken).
+        on_iteration: progress hook called with (iteration, loss terms).
+
+    Returns:
+        A :class:`ComparisonRun` holding the numbers and the images.
+    """
+    device = next(iter(loss_fn.encoder.buffers())).device
+    model.to(device)
+    content = load_image(photo, size).to(device)
+    content_features = loss_fn.content_features(content)
+    ff_image, ff_seconds = time_forward(model, content, repeats=timing_repeats)
+    ff_loss = _terms(loss_fn, ff_image, content_features)
+    photo_loss = _terms(loss_fn, content, content_features)
+
+    target = ff_loss["total"]
+    snapshot: dict[str, object] = {}
+
+    def callback(iteration: int, terms: dict[str, float], image: Tensor) -> None:
+        # Keep the first image that reaches the feed-forward loss (the "Gatys at N*" panel).
+        if "image" not in snapshot and terms["total"] <= target:
+            snapshot["image"] = image
+        if on_iteration is not None:
+            on_iteration(iteration, terms)
+
+    result = optimise_image(
+        loss_fn, content, iterations, optimizer=optimizer, init=init, lr=lr, seed=seed, callback=callback
+    )
+    n_star = first_reaching(result.totals(), target, initial=result.initial["total"])
+    at_n_star = None
+    if n_star == 0:
+        at_n_star = initial_image(content, init, seed)
+    elif n_star is not None:
+        at_n_star = snapshot.get("image")
+    return ComparisonRun(
+        photo=Path(photo).name,
+        size=int(size),
+        shape=(int(content.shape[-2]), int(content.shape[-1])),
+        photo_loss=photo_loss,
+        ff_loss=ff_loss,
+        ff_seconds=ff_seconds,
+        gatys_initial=result.initial,
+        gatys_history=result.history,
+        n_star=n_star,
+        content_image=content.cpu(),
+        ff_image=ff_image.cpu(),
+        gatys_at_n_star=None if at_n_star is None else at_n_star.cpu(),
+        gatys_final=result.image.cpu(),
+    )
+
+
+def run_comparison(
+    model: nn.Module,
+    loss_fn: PerceptualLoss,
+    photos: Sequence[str | os.PathLike],
+    sizes: Sequence[int],
+    iterations: int,
+    **kwargs,
+) -> list[ComparisonRun]:
+    """:func:`compare_photo` for every size and photo (sizes outermost).
+
+    Raises:
+        ValueError: if there are no photos or no sizes.
+    """
+    if not photos:
+        raise ValueError("run_comparison needs at least one photo")
+    if not sizes:
+        raise ValueError("run_comparison needs at least one size")
+    return [
+        compare_photo(model, loss_fn, photo, size, iterations, **kwargs) for size in sizes for photo in photos
+    ]

@@ -1,0 +1,177 @@
+"""Export a trained TransformerNet to ONNX or TorchScript, with dynamic batch, height and width.
+
+Johnson et al.'s network (ECCV 2016) is fully convolutional, so one exported graph serves
+every image size. ``F.interpolate`` to the encoder stages' sizes (how odd sizes come out
+exact) is recorded symbolically by both exporters; :func:`parity` checks an exported file
+against the eager network on several odd sizes.
+
+The slim inference checkpoint itself lives in :mod:`fast_style.checkpoint`. ONNX needs the
+optional extra ``pip install fast_style[onnx]`` (onnx, onnxscript, onnxruntime).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from fast_style.models.transformer import TransformerNet
+
+FORMATS = ("onnx", "torchscript")
+INPUT_NAME = "images"
+OUTPUT_NAME = "stylised"
+ONNX_OPSET = 18
+# Example input for tracing: batch 2 and odd sizes, so no dimension is specialised to 0/1 or to even values.
+_EXAMPLE_SHAPE = (2, 3, 37, 45)
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    return fmt
+
+
+def format_from_path(path: str | os.PathLike) -> str:
+    """``.onnx`` → ``"onnx"``; ``.pt``/``.ts``/``.torchscript`` → ``"torchscript"``.
+
+    Raises:
+        ValueError: for any other extension.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".onnx":
+        return "onnx"
+    if suffix in (".pt", ".ts", ".torchscript", ".jit"):
+        return "torchscript"
+    raise ValueError(f"cannot tell the export format of {str(path)!r}; use .onnx or .pt (TorchScript)")
+
+
+def _cpu_copy(model: TransformerNet) -> TransformerNet:
+    """A CPU fp32 eval copy, leaving the caller's model (device, dtype, mode) untouched."""
+    copy = TransformerNet(**model.model_args)
+    copy.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()})
+    return copy.eval()
+
+
+def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Path:
+    """Write ``model`` (CPU, fp32, eval) to ``path`` as ONNX or TorchScript with dynamic B, H, W.
+
+    Args:
+        model: the trained network (not modified: a CPU fp32 copy is exported).
+        path: output file; parent folders are created.
+        fmt: ``"onnx"`` or ``"torchscript"``.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: unknown format.
+        ImportError: ONNX export without the ``onnx`` extra installed (names the extra).
+    """
+    _check_format(fmt)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    eager = _cpu_copy(model)
+    example = torch.rand(*_EXAMPLE_SHAPE)
+    if fmt == "torchscript":
+        # Tracing, not scripting: the size checks in forward are Python-level and the
+        # interpolate sizes are traced from the (dynamic) activation shapes.
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            # TorchScript is deprecated upstream but still the one format C++/mobile runtimes load.
+            warnings.simplefilter("ignore", FutureWarning)
+            traced = torch.jit.trace(eager, example, check_trace=False)
+            traced.save(str(path))
+        return path
+    try:
+        import onnxscript  # noqa: F401 - the dynamo exporter needs it
+    except ImportError as error:
+        raise ImportError("ONNX export needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
+    dims = {
+        0: torch.export.Dim("batch", min=1),
+        2: torch.export.Dim("height", min=5),
+        3: torch.export.Dim("width", min=5),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            eager,
+            (example,),
+            str(path),
+            dynamo=True,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes={"images": dims},
+            opset_version=ONNX_OPSET,
+            verbose=False,
+        )
+    return path
+
+
+class OnnxRuntimeModel:
+    """An ONNX file run by ONNX Runtime, callable like the network: (B, 3, H, W) → (B, 3, H, W).
+
+    Args:
+        path: the ``.onnx`` file from :func:`export_model`.
+        device: ``"cpu"`` or ``"cuda"`` (the CUDA execution provider must be installed).
+        threads: intra-op threads (``None``: ONNX Runtime's default, one per core).
+    """
+
+    def __init__(self, path: str | os.PathLike, device: str | torch.device = "cpu", threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as error:
+            raise ImportError("the onnxruntime backend needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
+        self.device = torch.device(device)
+        providers = ["CPUExecutionProvider"]
+        if self.device.type == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise ValueError("onnxruntime has no CUDAExecutionProvider here; install onnxruntime-gpu or use --device cpu")
+            providers.insert(0, "CUDAExecutionProvider")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads is not None:
+            options.intra_op_num_threads = int(threads)
+        self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, images: Tensor) -> Tensor:
+        array = images.detach().float().contiguous().cpu().numpy()
+        (out,) = self.session.run(None, {self.input_name: array})
+        return torch.from_numpy(np.ascontiguousarray(out)).to(images.device)
+
+
+def load_exported(path: str | os.PathLike, device: str | torch.device = "cpu"):
+    """Open an exported file as a callable (B, 3, H, W) → (B, 3, H, W): ONNX Runtime or TorchScript."""
+    fmt = format_from_path(path)
+    if fmt == "onnx":
+        return OnnxRuntimeModel(path, device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return torch.jit.load(str(path), map_location=torch.device(device)).eval()
+
+
+@torch.inference_mode()
+def parity(
+    model: TransformerNet,
+    path: str | os.PathLike,
+    shapes: Sequence[tuple[int, int, int, int]] = ((1, 3, 37, 45), (2, 3, 64, 33), (1, 3, 130, 97)),
+    seed: int = 0,
+) -> float:
+    """Largest absolute difference between the exported file and the eager network on random [0, 1] images.
+
+    The shapes differ from the export example (other batch, odd, larger) so that a graph
+    specialised to one size fails the check.
+    """
+    runner = load_exported(path)
+    eager = _cpu_copy(model)
+    generator = torch.Generator().manual_seed(seed)
+    worst = 0.0
+    for shape in shapes:
+        images = torch.rand(*shape, generator=generator)
+        worst = max(worst, float((runner(images).float() - eager(images)).abs().max()))
+    return worst

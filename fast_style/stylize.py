@@ -1,0 +1,273 @@
+"""The inference path: load a trained style network and stylise images in one forward pass.
+
+Johnson, Alahi & Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and
+Super-Resolution", ECCV 2016: once trained, a style is applied to any photo by a single
+forward pass of the TransformerNet. Colour preservation is the luminance-only transfer of
+Gatys, Bethge, Hertzmann & Shechtman, "Preserving Color in Neural Artistic Style Transfer"
+(arXiv 1606.05897, 2016).
+
+Pure torch (plus Pillow through :mod:`fast_style.data`): importing or using this module never
+imports Lightning or Hydra, so it runs on a laptop with only torch installed.
+
+Typical use::
+
+    from fast_style.stylize import load_model, stylize
+    model = load_model("checkpoints/starry_night.pth")
+    out = stylize(model, images)            # (B, 3, H, W) in [0, 1] → same shape
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from fast_style.checkpoint import FORMAT
+from fast_style.models.transformer import MIN_SIZE, TransformerNet
+from fast_style.tiling import tiled_forward
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "fp16", "bf16")
+_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+# ITU-R BT.601 luma weights (the Y of JPEG's YCbCr), used for luminance-only transfer.
+_LUMA = (0.299, 0.587, 0.114)
+
+
+class CheckpointError(ValueError):
+    """A file is not a fast_style style checkpoint."""
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None``/``"auto"`` → CUDA when available, else CPU; ``"cpu"``/``"cuda[:n]"`` as given.
+
+    Raises:
+        ValueError: for an unknown device, or ``cuda`` on a machine without CUDA.
+    """
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"unknown device {device!r}; allowed: {', '.join(DEVICES)}") from error
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {device!r}; allowed: {', '.join(DEVICES)}")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but CUDA is not available; use --device cpu or auto")
+    return resolved
+
+
+def _load_payload(path: Path) -> Any:
+    # Lightning may store a pathlib path among the hyper-parameters (style_image); allow just
+    # those classes on top of weights_only's tensors and plain containers.
+    safe = [pathlib.PosixPath, pathlib.WindowsPath, pathlib.PurePosixPath, pathlib.PureWindowsPath]
+    with torch.serialization.safe_globals(safe):
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def read_style_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a slim ``checkpoints/<style>.pth`` or a Lightning ``.ckpt`` of StyleTransferModule.
+
+    Both are loaded with ``torch.load(..., weights_only=True)``: no code in the file runs.
+
+    Returns:
+        ``{"model_args": dict, "state_dict": dict, "style": str | None, "source": "inference" | "lightning"}``.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        CheckpointError: if the file is not a style checkpoint (names what was expected).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        payload = _load_payload(path)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
+        raise CheckpointError(
+            f"{str(path)!r} is not a readable style checkpoint (expected a slim checkpoints/<style>.pth or a "
+            f"Lightning .ckpt of StyleTransferModule): {error}"
+        ) from error
+    if isinstance(payload, dict) and "model_args" in payload and "state_dict" in payload:
+        if payload.get("format", FORMAT) != FORMAT:
+            raise CheckpointError(f"{str(path)!r} has format {payload['format']!r}; this version reads {FORMAT!r}")
+        return {
+            "model_args": dict(payload["model_args"]),
+            "state_dict": payload["state_dict"],
+            "style": payload.get("style"),
+            "source": "inference",
+        }
+    if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict) and "hyper_parameters" in payload:
+        hparams = payload["hyper_parameters"] or {}
+        state = {k[len("model."):]: v for k, v in payload["state_dict"].items() if k.startswith("model.")}
+        if not state:
+            raise CheckpointError(
+                f"{str(path)!r} is a Lightning checkpoint without 'model.*' weights; expected one written by "
+                "fast_style's StyleTransferModule"
+            )
+        return {
+            "model_args": dict(hparams.get("model") or {}),
+            "state_dict": state,
+            "style": hparams.get("style_name"),
+            "source": "lightning",
+        }
+    found = sorted(map(str, payload)) if isinstance(payload, dict) else type(payload).__name__
+    raise CheckpointError(
+        f"{str(path)!r} is not a style checkpoint: expected a slim checkpoint (keys model_args, state_dict, style) "
+        f"or a Lightning checkpoint (keys state_dict, hyper_parameters); found {found}"
+    )
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> TransformerNet:
+    """Rebuild a trained TransformerNet from a checkpoint, in eval mode, on ``device``.
+
+    Args:
+        path: slim ``checkpoints/<style>.pth`` or Lightning ``.ckpt``.
+        device: ``None``/``"auto"``, ``"cpu"``, ``"cuda"``.
+
+    Returns:
+        The network; ``model.style_name`` holds the style's name (or ``None``).
+
+    Raises:
+        FileNotFoundError, CheckpointError: see :func:`read_style_checkpoint`.
+    """
+    info = read_style_checkpoint(path)
+    try:
+        model = TransformerNet(**info["model_args"])
+        model.load_state_dict(info["state_dict"])
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{str(path)!r} does not hold a TransformerNet matching its model_args: {error}") from error
+    model.style_name = info["style"]
+    return model.eval().to(resolve_device(device))
+
+
+def luminance(images: Tensor) -> Tensor:
+    """BT.601 luma of (B, 3, H, W) RGB images → (B, 1, H, W)."""
+    weights = images.new_tensor(_LUMA).view(1, 3, 1, 1)
+    return (images * weights).sum(dim=1, keepdim=True)
+
+
+def preserve_colors(stylised: Tensor, content: Tensor) -> Tensor:
+    """Luminance-only transfer (Gatys et al. 2016, arXiv 1606.05897): the stylised Y with the photo's chroma.
+
+    In YCbCr each RGB channel is Y plus a chroma term, so replacing the content's Y by the
+    stylised one is adding the luma difference to every channel of the content.
+
+    Args:
+        stylised: (B, 3, H, W) in [0, 1].
+        content: (B, 3, H, W) in [0, 1], the photo.
+
+    Returns:
+        (B, 3, H, W) in [0, 1], a new tensor.
+    """
+    return (content + (luminance(stylised) - luminance(content))).clamp_(0.0, 1.0)
+
+
+@contextlib.contextmanager
+def _autocast(device: torch.device, precision: str) -> Iterator[None]:
+    if precision == "fp32":
+        yield
+        return
+    with torch.autocast(device_type=device.type, dtype=_DTYPES[precision]):
+        yield
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Raise ValueError for an unknown precision, or fp16 on CPU (no fast fp16 convolutions there)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("precision 'fp16' needs a CUDA device; on CPU use fp32 (or bf16 on CPUs with AMX/AVX512-BF16)")
+
+
+def _model_device(model: Callable[[Tensor], Tensor], fallback: torch.device) -> torch.device:
+    if isinstance(model, nn.Module):
+        for parameter in model.parameters():
+            return parameter.device
+    device = getattr(model, "device", None)
+    return torch.device(device) if device is not None else fallback
+
+
+def _is_channels_last(model: Callable[[Tensor], Tensor]) -> bool:
+    if isinstance(model, nn.Module):
+        for parameter in model.parameters():
+            if parameter.dim() == 4:
+                return parameter.is_contiguous(memory_format=torch.channels_last) and not parameter.is_contiguous()
+    return False
+
+
+def stylize(
+    model: Callable[[Tensor], Tensor],
+    images: Tensor,
+    *,
+    strength: float = 1.0,
+    preserve_color: bool = False,
+    tile: int | None = None,
+    precision: str = "fp32",
+) -> Tensor:
+    """Stylise images with a trained network in one forward pass.
+
+    Args:
+        model: a :class:`TransformerNet` (from :func:`load_model`), or any callable mapping
+            (B, 3, H, W) → (B, 3, H, W) in [0, 1] (a compiled module, an ONNX Runtime runner).
+        images: (B, 3, H, W) or (3, H, W) float tensor in [0, 1]; H, W ≥ 5; any device.
+        strength: 0 gives the photo back, 1 the full style; values between blend linearly.
+        preserve_color: keep the photo's colours (luminance-only transfer).
+        tile: if given, run :func:`fast_style.tiling.tiled_forward` with tiles of this side:
+            bounded memory for huge images, same result (whole-image norm statistics).
+        precision: ``"fp32"``, or ``"fp16"``/``"bf16"`` autocast (fp16 on CUDA only).
+
+    Returns:
+        Float32 tensor of the input's shape, in [0, 1], on the input's device. The input is
+        never modified.
+
+    Raises:
+        ValueError: for a bad shape, size, strength, precision or tile.
+    """
+    if not isinstance(images, Tensor) or images.dim() not in (3, 4) or images.shape[-3] != 3:
+        shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+        raise ValueError(f"expected (B, 3, H, W) or (3, H, W) images, got {shape}")
+    if min(images.shape[-2:]) < MIN_SIZE:
+        raise ValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
+    if not isinstance(strength, (int, float)) or not 0.0 <= float(strength) <= 1.0:
+        raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
+    if tile is not None and not isinstance(model, TransformerNet):
+        raise ValueError(f"tile={tile} needs a TransformerNet (the torch backend), got {type(model).__name__}")
+    single = images.dim() == 3
+    batch = images.unsqueeze(0) if single else images
+    device = _model_device(model, batch.device)
+    check_precision(precision, device)
+    content = batch.to(device=device, dtype=torch.float32)
+    if strength == 0.0:
+        out = content.clone()
+    else:
+        with torch.inference_mode(), _autocast(device, precision):
+            if tile is not None:
+                out = tiled_forward(model, content, tile)
+            else:
+                x = content.contiguous(memory_format=torch.channels_last) if _is_channels_last(model) else content
+                out = model(x)
+        out = out.float().clamp(0.0, 1.0).contiguous()
+        if preserve_color:
+            out = preserve_colors(out, content)
+        if strength < 1.0:
+            out = torch.lerp(content, out, float(strength))
+    out = out.to(images.device)
+    return out[0] if single else out
+
+
+__all__ = [
+    "CheckpointError",
+    "PRECISIONS",
+    "check_precision",
+    "load_model",
+    "luminance",
+    "preserve_colors",
+    "read_style_checkpoint",
+    "resolve_device",
+    "stylize",
+]

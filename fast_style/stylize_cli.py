@@ -1,0 +1,323 @@
+"""Command line of the inference path: stylise files, folders and globs (``scripts/stylize.py``).
+
+Every good photo is stylised at its own size (or at ``--max-size``); a bad one gets one clear
+line and is skipped; the exit status is 1 when any input failed, 2 on a usage/setup error.
+No Lightning, no Hydra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from fast_style.images_io import INPUT_EXTENSIONS, ImageReadError, Photo, output_format, read_photo, write_photo
+from fast_style.models.transformer import MIN_SIZE
+from fast_style.stylize import CheckpointError, check_precision, load_model, resolve_device, stylize
+
+BACKENDS = ("torch", "onnxruntime", "compiled")
+# Untiled eager inference keeps ~1 KB of temporaries per pixel; above this many pixels the CPU
+# path switches to layer-by-layer tiles (same output, ~200 B/pixel; see fast_style.tiling).
+AUTO_TILE_PIXELS = 2048 * 2048
+AUTO_TILE = 512
+
+
+@dataclass
+class Job:
+    """One input file and where its result goes."""
+
+    source: Path
+    target: Path
+
+
+def _has_magic(text: str) -> bool:
+    return glob.has_magic(text)
+
+
+def _list_folder(folder: Path, recursive: bool) -> list[Path]:
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in INPUT_EXTENSIONS)
+
+
+def collect_inputs(specs: Sequence[str], recursive: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Expand ``--input`` values into ``(file, name relative to its folder)`` pairs.
+
+    Returns:
+        The inputs (duplicates removed, order kept) and one error line per value that matched nothing.
+    """
+    found: list[tuple[Path, Path]] = []
+    errors: list[str] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            files = _list_folder(path, recursive)
+            if not files:
+                what = "recursively " if recursive else ""
+                hint = "" if recursive else " (use --recursive for subfolders)"
+                errors.append(f"{spec}: no images found {what}in this folder{hint}; extensions: {', '.join(INPUT_EXTENSIONS)}")
+            found.extend((f, f.relative_to(path)) for f in files)
+        elif path.is_file():
+            found.append((path, Path(path.name)))
+        elif _has_magic(spec):
+            matches = sorted(Path(m) for m in glob.glob(spec, recursive=True) if Path(m).is_file())
+            if not matches:
+                errors.append(f"{spec}: the pattern matches no file")
+            found.extend((m, Path(m.name)) for m in matches)
+        else:
+            errors.append(f"{spec}: no such file or folder")
+    unique: dict[Path, tuple[Path, Path]] = {}
+    for source, name in found:
+        unique.setdefault(source.resolve(), (source, name))
+    return list(unique.values()), errors
+
+
+def plan_jobs(inputs: list[tuple[Path, Path]], output: str, overwrite: bool) -> list[Job]:
+    """Decide every output path, refusing before any work is done when a result would clobber something.
+
+    ``output`` is a file when it has an image extension and is not an existing folder (one input
+    only), otherwise a folder that keeps the inputs' names (and subfolders of folder inputs).
+
+    Raises:
+        ValueError: output would replace an input, two inputs map to one output, outputs exist
+            without ``overwrite``, or a file output is given for several inputs.
+    """
+    out = Path(output)
+    is_file = not out.is_dir() and out.suffix.lower() != "" and out.suffix.lower() in _known_extensions()
+    if is_file:
+        if len(inputs) != 1:
+            raise ValueError(f"--output {output!r} is a file but {len(inputs)} inputs were given; pass a folder")
+        output_format(out)
+        jobs = [Job(inputs[0][0], out)]
+    else:
+        jobs = [Job(source, out / name) for source, name in inputs]
+    sources = {job.source.resolve() for job in jobs}
+    seen: dict[Path, Path] = {}
+    existing = []
+    for job in jobs:
+        target = job.target.resolve()
+        if target in sources:
+            raise ValueError(
+                f"output {str(job.target)!r} would overwrite the input {str(job.source)!r}; choose another --output"
+            )
+        if target in seen:
+            raise ValueError(
+                f"inputs {str(seen[target])!r} and {str(job.source)!r} would both be written to {str(job.target)!r}"
+            )
+        seen[target] = job.source
+        if job.target.exists():
+            existing.append(str(job.target))
+    if existing and not overwrite:
+        shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+        raise ValueError(f"{len(existing)} output file(s) already exist ({shown}); pass --overwrite to replace them")
+    return jobs
+
+
+def _known_extensions() -> set[str]:
+    from PIL import Image
+
+    return set(Image.registered_extensions())
+
+
+def build_backend(
+    model: torch.nn.Module, backend: str, device: torch.device, workdir: Path | None = None
+) -> Callable[[Tensor], Tensor]:
+    """The callable that runs the network: eager torch (channels-last), ``torch.compile`` or ONNX Runtime.
+
+    Raises:
+        ValueError: unknown backend.
+        ImportError: onnxruntime backend without the ``onnx`` extra.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if backend == "onnxruntime":
+        from fast_style.export import OnnxRuntimeModel, export_model
+
+        folder = workdir or Path(tempfile.mkdtemp(prefix="fast_style_"))
+        return OnnxRuntimeModel(export_model(model, folder / "model.onnx", "onnx"), device)
+    if backend == "compiled":
+        # As measured by bench_stylize.py (channels-last graph, shapes dynamic so that every
+        # photo size does not recompile).
+        return torch.compile(model.to(memory_format=torch.channels_last), dynamic=True)
+    # Plain NCHW: on the 2-core AVX2 benchmark machine channels-last eager was 1.3-3x slower
+    # (docs/readme_inference.md); on CUDA it is a free choice via the library.
+    return model
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stylize.py",
+        description="Stylise photos with a trained fast_style network (Johnson et al. 2016): one forward pass per photo.",
+    )
+    parser.add_argument("--ckpt", required=True, help="checkpoints/<style>.pth, a Lightning .ckpt, or an exported .onnx")
+    parser.add_argument("--input", required=True, nargs="+", help="image file(s), folder(s) or glob(s)")
+    parser.add_argument("--output", required=True, help="output file (one input) or folder (created; names kept)")
+    parser.add_argument("--recursive", action="store_true", help="also stylise images in subfolders of input folders")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
+                        help="fp16/bf16 autocast (fp16 needs CUDA)")
+    parser.add_argument("--backend", default="torch", choices=BACKENDS,
+                        help="torch (eager; default), compiled (torch.compile), onnxruntime")
+    parser.add_argument("--batch-size", type=int, default=1, help="stylise up to this many same-size images at once")
+    parser.add_argument("--max-size", type=int, default=None, help="downsize so the longest side is at most this")
+    parser.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
+    parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours (luminance-only)")
+    parser.add_argument("--tile", type=int, default=None,
+                        help="tile side in pixels for bounded memory (0 = never tile; default: tile images "
+                             f"above {AUTO_TILE_PIXELS // 10**6} MP with {AUTO_TILE}-pixel tiles)")
+    parser.add_argument("--max-pixels", type=int, default=None,
+                        help="decompression-bomb limit in pixels (default: Pillow's, about 89 MP)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.max_size is not None and args.max_size < MIN_SIZE:
+        raise ValueError(f"--max-size must be at least {MIN_SIZE} pixels, got {args.max_size}")
+    if not 0.0 <= args.strength <= 1.0:
+        raise ValueError(f"--strength must be in [0, 1], got {args.strength}")
+    if args.tile is not None and args.tile != 0 and args.tile < 16:
+        raise ValueError(f"--tile must be 0 (never) or at least 16 pixels, got {args.tile}")
+    if args.tile and args.backend != "torch":
+        raise ValueError(f"--tile works with --backend torch only, got --backend {args.backend}")
+    if args.max_pixels is not None and args.max_pixels < 1:
+        raise ValueError(f"--max-pixels must be positive, got {args.max_pixels}")
+
+
+class _Runner:
+    """Groups same-size photos into batches, stylises them and writes the results."""
+
+    def __init__(self, args: argparse.Namespace, network: Callable[[Tensor], Tensor], device: torch.device,
+                 report: Callable[[str], None]) -> None:
+        self.args, self.network, self.device, self.report = args, network, device, report
+        self.pending: dict[tuple[int, int], list[tuple[Job, Photo]]] = {}
+        self.done = 0
+        self.failed = 0
+        self.progress: Callable[[int], None] = lambda n: None
+
+    def _tile_for(self, height: int, width: int) -> int | None:
+        tile = self.args.tile
+        if tile == 0 or self.args.backend != "torch":
+            return None
+        if tile is None:
+            # GPUs have the memory and bandwidth for untiled inference; the CPU path tiles big photos.
+            auto = self.device.type == "cpu" and height * width > AUTO_TILE_PIXELS
+            return AUTO_TILE if auto else None
+        return tile
+
+    def fail(self, source: Path | str, message: str) -> None:
+        self.failed += 1
+        self.report(f"error: {message}" if str(source) in message else f"error: {source}: {message}")
+
+    def add(self, job: Job) -> None:
+        try:
+            photo = read_photo(job.source, max_size=self.args.max_size, max_pixels=self.args.max_pixels)
+        except ImageReadError as error:
+            self.fail(job.source, str(error))
+            self.progress(1)
+            return
+        height, width = photo.rgb.shape[-2:]
+        if min(height, width) < MIN_SIZE:
+            self.fail(job.source, f"{width}×{height} is too small; images need at least {MIN_SIZE}×{MIN_SIZE} pixels")
+            self.progress(1)
+            return
+        group = self.pending.setdefault((height, width), [])
+        group.append((job, photo))
+        if len(group) >= self.args.batch_size:
+            self.flush((height, width))
+        elif sum(map(len, self.pending.values())) >= 4 * self.args.batch_size:
+            # Bound memory in folders of many different sizes: run the biggest waiting group.
+            self.flush(max(self.pending, key=lambda key: len(self.pending[key])))
+
+    def flush(self, key: tuple[int, int] | None = None) -> None:
+        for size in [key] if key is not None else list(self.pending):
+            items = self.pending.pop(size, [])
+            if items:
+                self._run(items)
+
+    def _run(self, items: list[tuple[Job, Photo]]) -> None:
+        batch = torch.stack([photo.rgb for _, photo in items])
+        try:
+            out = stylize(
+                self.network,
+                batch,
+                strength=self.args.strength,
+                preserve_color=self.args.preserve_color,
+                tile=self._tile_for(*batch.shape[-2:]),
+                precision=self.args.precision,
+            )
+        except (RuntimeError, ValueError, MemoryError) as error:
+            for job, _ in items:
+                self.fail(job.source, f"stylisation failed: {error}")
+            self.progress(len(items))
+            return
+        for (job, photo), image in zip(items, out.cpu()):
+            try:
+                write_photo(image, job.target, alpha=photo.alpha)
+                self.done += 1
+            except (OSError, ValueError) as error:
+                self.fail(job.source, f"cannot write {str(job.target)!r}: {error}")
+            self.progress(1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 all good, 1 some input failed, 2 usage/setup error)."""
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        _validate(args)
+        device = resolve_device(args.device)
+        check_precision(args.precision, device)
+        if args.backend == "onnxruntime" and args.precision != "fp32":
+            raise ValueError(f"--backend onnxruntime runs fp32 only, got --precision {args.precision}")
+        inputs, input_errors = collect_inputs(args.input, args.recursive)
+        if not inputs:
+            for line in input_errors:
+                print(f"error: {line}", file=sys.stderr)
+            raise ValueError("no input image found")
+        jobs = plan_jobs(inputs, args.output, args.overwrite)
+        if Path(args.ckpt).suffix.lower() == ".onnx":
+            if args.backend != "onnxruntime":
+                raise ValueError(f"{args.ckpt!r} is an ONNX file: use --backend onnxruntime")
+            from fast_style.export import OnnxRuntimeModel
+
+            network = OnnxRuntimeModel(args.ckpt, device)
+        else:
+            network = build_backend(load_model(args.ckpt, device), args.backend, device)
+    except (ValueError, FileNotFoundError, ImportError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(jobs), unit="img", disable=args.quiet or len(jobs) < 2, file=sys.stderr)
+    runner = _Runner(args, network, device, lambda line: tqdm.write(line, file=sys.stderr))
+    runner.progress = bar.update
+    for line in input_errors:
+        runner.fail("", line)
+    for job in jobs:
+        runner.add(job)
+    runner.flush()
+    bar.close()
+    total = len(jobs) + len(input_errors)
+    elapsed = time.perf_counter() - started
+    target = args.output
+    print(
+        f"{runner.done} of {total} stylised into {target!r}, {runner.failed} failed ({elapsed:.1f} s)",
+        file=sys.stderr if runner.failed else sys.stdout,
+    )
+    return 1 if runner.failed else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The feed-forward vs Gatys comparison: statistics, report, figures, scripts/compare.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
+from fast_style.compare import ComparisonRun
+from fast_style.data import load_image
+from fast_style.losses import build_perceptual_loss, loss_kwargs_from_config
+from fast_style.report import (
+    PER_PHOTO_COLUMNS,
+    Bound,
+    censored_median,
+    first_reaching,
+    plot_loss_curves,
+    render_markdown,
+    summary_columns,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_compare_script():
+    spec = importlib.util.spec_from_file_location("script_compare", REPO_ROOT / "scripts" / "compare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(photo: str, ff: float, totals: list[float], seconds_per_iter: float = 0.5) -> ComparisonRun:
+    """A synthetic comparison run (no images) with the given Gatys loss curve."""
+    terms = lambda total: {"content": total / 2, "style": total / 2, "tv": 0.0, "total": total}  # noqa: E731
+    history = [
+        {"iteration": i + 1, **terms(total), "seconds": (i + 1) * seconds_per_iter, "evaluations": i + 1}
+        for i, total in enumerate(totals)
+    ]
+    return ComparisonRun(
+        photo=photo,
+        size=64,
+        shape=(64, 80),
+        photo_loss=terms(1e6),
+        ff_loss=terms(ff),
+        ff_seconds=0.01,
+        gatys_initial=terms(2e6),
+        gatys_history=history,
+        n_star=first_reaching(totals, ff, initial=2e6),
+    )
+
+
+def test_first_reaching():
+    assert first_reaching([5.0, 4.0, 3.0, 2.0], 3.0) == 3  # "at or below"
+    assert first_reaching([5.0, 4.0], 3.0) is None
+    assert first_reaching([5.0, 4.0], 3.0, initial=2.5) == 0
+
+
+def test_censored_median():
+    assert censored_median([Bound(3), Bound(1), Bound(2)]) == Bound(2)
+    assert censored_median([Bound(1), Bound(3)]) == Bound(2)
+    # Two of three never reached: the median is one of them, known only as a bound.
+    assert censored_median([Bound(10), Bound(300, True), Bound(300, True)]) == Bound(300, True)
+    # A censored value sorts above every exact one, even a larger exact number.
+    assert censored_median([Bound(250), Bound(200, True), Bound(100)]) == Bound(250)
+    assert censored_median([Bound(10), Bound(20), Bound(200, True), Bound(200, True)]) == Bound(110, True)
+    with pytest.raises(ValueError):
+        censored_median([])
+
+
+def test_report_states_unreached_n_star_honestly():
+    reached = _run("a.jpg", ff=1.5e6, totals=[1.9e6, 1.6e6, 1.4e6, 1.2e6, 1.0e6])
+    missed = _run("b.jpg", ff=5e5, totals=[1.9e6, 1.6e6, 1.4e6, 1.2e6, 1.0e6])
+    missed2 = _run("c.jpg", ff=4e5, totals=[1.9e6, 1.6e6, 1.4e6, 1.2e6, 1.0e6])
+    assert (reached.n_star, missed.n_star) == (3, None)
+    assert reached.gatys_seconds_bound() == Bound(1.5)
+    assert reached.speedup_bound().value == pytest.approx(150.0)
+    text = render_markdown([reached, missed, missed2], {"style": "test", "iterations": 5})
+    summary = next(line for line in text.splitlines() if line.startswith("| 64 | 3 |"))
+    # Losses in 3-significant-digit scientific notation; the median N* is a lower bound.
+    assert "1.00e+06 ± 0.00e+00" in summary
+    assert "| > 5 |" in summary
+    per_photo = [line for line in text.splitlines() if "b.jpg" in line][0]
+    assert "| > 5 |" in per_photo and "> 2.5 s" in per_photo
+    assert "| 3 |" in [line for line in text.splitlines() if "a.jpg" in line][0]
+
+
+def test_loss_plot_is_written(tmp_path):
+    runs = [_run("a.jpg", 1.5e6, [1.9e6, 1.2e6, 1.0e6]), _run("b.jpg", 1.1e6, [1.8e6, 1.3e6, 9e5])]
+    path = plot_loss_curves(runs, tmp_path / "curves.png")
+    with Image.open(path) as image:
+        assert image.width > 200 and image.height > 200
+
+
+def test_compare_script_end_to_end(tiny_checkpoint, assets_dir, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    generator = torch.Generator().manual_seed(1)
+    for index, (w, h) in enumerate([(40, 32), (32, 36)]):
+        array = (torch.rand(h, w, 3, generator=generator) * 255).byte().numpy()
+        Image.fromarray(array, "RGB").save(photos / f"p{index}.png")
+    out = tmp_path / "out"
+    rc = _load_compare_script().main(
+        ["--ckpt", str(tiny_checkpoint), "--images", str(photos), "--sizes", "24", "32", "--iters", "4",
+         "--timing-repeats", "1", "--output", str(out)]
+    )
+    assert rc == 0
+    for name in ("report.md", "loss_vs_iterations.png", "side_by_side.png", "history.json"):
+        assert (out / name).is_file(), name
+    report = (out / "report.md").read_text()
+    header = "| " + " | ".join(summary_columns(4)) + " |"
+    assert header in report
+    assert "| " + " | ".join(PER_PHOTO_COLUMNS) + " |" in report
+    for column in ("photo loss", "feed-forward loss", "Gatys @4", "N* (median)", "feed-forward s (median)"):
+        assert column in header
+    rows = [line for line in report.splitlines() if line.startswith(("| 24 | 2 |", "| 32 | 2 |"))]
+    assert len(rows) == 2 and all(line.count("|") == header.count("|") for line in rows)
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["runs"]) == 4 and all(len(run["gatys_total"]) == 4 for run in history["runs"])
+    for run in history["runs"]:
+        expected = first_reaching(run["gatys_total"], run["ff_loss"]["total"], initial=run["gatys_initial"]["total"])
+        assert run["n_star"] == expected
+    # The feed-forward output is scored by the loss the checkpoint was trained with.
+    payload = read_inference_checkpoint(tiny_checkpoint)
+    loss_fn = build_perceptual_loss(**loss_kwargs_from_config(payload["config"]))
+    photo = load_image(photos / "p0.png", 24)
+    with torch.no_grad():
+        expected_ff = float(loss_fn(model_from_checkpoint(payload)(photo), photo)["total"])
+    run = next(r for r in history["runs"] if r["photo"] == "p0.png" and r["size"] == 24)
+    assert run["ff_loss"]["total"] == pytest.approx(expected_ff, rel=1e-4)
+
+
+def test_compare_script_reports_bad_checkpoint(tmp_path, capsys):
+    rc = _load_compare_script().main(
+        ["--ckpt", str(tmp_path / "missing.pth"), "--images", str(tmp_path), "--output", str(tmp_path / "o")]
+    )
+    assert rc == 2
+    assert "missing.pth" in capsys.readouterr().err

@@ -1,0 +1,106 @@
+"""Export to ONNX / TorchScript with dynamic sizes, parity with eager, and the alternative backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.export import export_model, format_from_path, load_exported, parity
+from fast_style.models import TransformerNet
+from fast_style.stylize import load_model, stylize
+from fast_style.stylize_cli import main as stylize_main
+from scripts.export import main as export_main
+
+
+@pytest.fixture(scope="module")
+def onnx_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[TransformerNet, Path]:
+    torch.manual_seed(0)
+    model = TransformerNet(width=4, num_residual_blocks=1).eval()
+    return model, export_model(model, tmp_path_factory.mktemp("onnx") / "tiny.onnx", "onnx")
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 37, 45), (3, 3, 64, 33), (1, 3, 5, 9), (1, 3, 120, 81)])
+def test_onnx_reproduces_eager_at_any_size(onnx_file: tuple[TransformerNet, Path], shape: tuple[int, ...]) -> None:
+    model, path = onnx_file
+    images = torch.rand(*shape, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        expected = model(images)
+    got = load_exported(path)(images)
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max() <= 1e-4
+
+
+def test_torchscript_reproduces_eager_at_any_size(tmp_path: Path, tiny_model: TransformerNet) -> None:
+    path = export_model(tiny_model, tmp_path / "tiny.pt", "torchscript")
+    assert parity(tiny_model, path) <= 1e-4
+    scripted = load_exported(path)
+    for shape in [(2, 3, 51, 23), (1, 3, 6, 5)]:
+        images = torch.rand(*shape)
+        with torch.no_grad():
+            assert (scripted(images) - tiny_model(images)).abs().max() <= 1e-4
+
+
+def test_parity_detects_a_different_model(onnx_file: tuple[TransformerNet, Path]) -> None:
+    _, path = onnx_file
+    torch.manual_seed(99)
+    other = TransformerNet(width=4, num_residual_blocks=1).eval()
+    assert parity(other, path) > 1e-3
+
+
+def test_export_script(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "m.pt"
+    assert export_main(["--ckpt", str(tiny_checkpoint), "--format", "torchscript", "--output", str(out)]) == 0
+    assert "ok" in capsys.readouterr().out and out.is_file()
+    assert export_main(["--ckpt", str(tiny_checkpoint), "--format", "torchscript", "--output", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_format_from_path() -> None:
+    assert format_from_path("a.onnx") == "onnx" and format_from_path("a.pt") == "torchscript"
+    with pytest.raises(ValueError, match="'a.zip'"):
+        format_from_path("a.zip")
+    with pytest.raises(ValueError, match="unknown export format 'tflite'"):
+        export_model(TransformerNet(width=2, num_residual_blocks=0), "x.tflite", "tflite")
+
+
+def _photo(tmp_path: Path) -> Path:
+    source = tmp_path / "in" / "photo.png"
+    source.parent.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (27, 35, 3), dtype=np.uint8)).save(source)
+    return source
+
+
+def test_cli_onnxruntime_backend_matches_torch(tiny_checkpoint: Path, tmp_path: Path,
+                                               onnx_file: tuple[TransformerNet, Path]) -> None:
+    source = _photo(tmp_path)
+    base = ["--ckpt", str(tiny_checkpoint), "--input", str(source), "--output"]
+    assert stylize_main([*base, str(tmp_path / "torch.png")]) == 0
+    assert stylize_main([*base, str(tmp_path / "ort.png"), "--backend", "onnxruntime"]) == 0
+    reference = np.asarray(Image.open(tmp_path / "torch.png"), dtype=np.int16)
+    assert np.abs(np.asarray(Image.open(tmp_path / "ort.png"), dtype=np.int16) - reference).max() <= 1
+    # An exported .onnx file can be used directly.
+    model, path = onnx_file
+    assert stylize_main(["--ckpt", str(path), "--input", str(source), "--output", str(tmp_path / "direct.png"),
+                         "--backend", "onnxruntime"]) == 0
+
+
+@pytest.mark.slow  # torch.compile builds C++ kernels: about a minute on 2 cores
+def test_compiled_backend_matches_eager(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    source = _photo(tmp_path)
+    base = ["--ckpt", str(tiny_checkpoint), "--input", str(source), "--output"]
+    assert stylize_main([*base, str(tmp_path / "torch.png")]) == 0
+    assert stylize_main([*base, str(tmp_path / "compiled.png"), "--backend", "compiled"]) == 0
+    reference = np.asarray(Image.open(tmp_path / "torch.png"), dtype=np.int16)
+    assert np.abs(np.asarray(Image.open(tmp_path / "compiled.png"), dtype=np.int16) - reference).max() <= 1
+
+
+def test_stylize_accepts_an_exported_runner(onnx_file: tuple[TransformerNet, Path]) -> None:
+    model, path = onnx_file
+    images = torch.rand(2, 3, 19, 22)
+    assert (stylize(load_exported(path), images) - stylize(model, images)).abs().max() <= 1e-4
+    with pytest.raises(ValueError, match="needs a TransformerNet"):
+        stylize(load_exported(path), images, tile=32)

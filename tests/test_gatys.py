@@ -1,0 +1,117 @@
+"""The Gatys optimisation baseline (fast_style.gatys) and scripts/gatys.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from fast_style.data import load_image
+from fast_style.gatys import initial_image, optimise_image
+from fast_style.losses import LOSS_TERMS, build_perceptual_loss
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def real_loss(assets_dir: Path):
+    """The training loss with the real (mirrored) VGG, on a small style image."""
+    return build_perceptual_loss(assets_dir / "styles" / "starry_night.jpg", style_size=64)
+
+
+@pytest.fixture(scope="module")
+def photo(assets_dir: Path) -> torch.Tensor:
+    """A real COCO photo, 32 px on its shorter side: (1, 3, 32, 48)."""
+    return load_image(sorted((assets_dir / "coco" / "val2017").glob("*.jpg"))[0], 32)
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", REPO_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_lowers_loss_and_keeps_pixels_in_range(real_loss, photo, optimizer):
+    result = optimise_image(real_loss, photo, iterations=12, optimizer=optimizer, init="noise")
+    assert len(result.history) == 12
+    assert [entry["iteration"] for entry in result.history] == list(range(1, 13))
+    assert result.history[-1]["total"] < 0.6 * result.initial["total"]
+    assert result.image.shape == photo.shape
+    assert 0.0 <= float(result.image.min()) and float(result.image.max()) <= 1.0
+    seconds = [entry["seconds"] for entry in result.history]
+    assert seconds == sorted(seconds) and seconds[0] > 0
+    assert all(set(LOSS_TERMS) <= set(entry) for entry in result.history)
+
+
+def test_history_is_the_loss_of_the_image_at_that_iteration(real_loss, photo):
+    """Losses are recorded one step late internally; each must still belong to its image."""
+    images = {}
+    result = optimise_image(
+        real_loss, photo, iterations=6, callback=lambda i, terms, image: images.__setitem__(i, (terms, image))
+    )
+    assert sorted(images) == list(range(1, 7))
+    for iteration in (1, 3, 6):
+        terms, image = images[iteration]
+        assert 0.0 <= float(image.min()) and float(image.max()) <= 1.0
+        with torch.no_grad():
+            again = float(real_loss(image, photo)["total"])
+        assert again == pytest.approx(result.history[iteration - 1]["total"], rel=1e-4)
+        assert terms["total"] == result.history[iteration - 1]["total"]
+    assert torch.equal(images[6][1], result.image)
+
+
+def test_lbfgs_steps_are_capped(real_loss, photo):
+    images = [initial_image(photo, "noise")]
+    optimise_image(real_loss, photo, iterations=8, max_step=0.02, callback=lambda i, t, image: images.append(image))
+    # The clamp can only shrink a step, so the RMS change of the images is within the cap.
+    steps = [float((b - a).pow(2).mean().sqrt()) for a, b in zip(images, images[1:])]
+    assert max(steps) <= 0.02 + 1e-5
+    assert max(steps) > 0.0
+
+
+def test_content_start_has_no_content_loss(real_loss, photo):
+    result = optimise_image(real_loss, photo, iterations=3, init="content")
+    assert result.initial["content"] == pytest.approx(0.0, abs=1e-3)
+    assert result.history[-1]["total"] < result.initial["total"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"optimizer": "sgd"}, "unknown optimizer 'sgd'; allowed: lbfgs, adam"),
+        ({"init": "zeros"}, "unknown init 'zeros'; allowed: content, noise"),
+        ({"iterations": 0}, "iterations must be at least 1, got 0"),
+        ({"lr": -1.0}, "lr must be > 0, got -1.0"),
+    ],
+)
+def test_bad_arguments_are_named(real_loss, photo, kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        optimise_image(real_loss, photo, **kwargs)
+
+
+def test_script_writes_image_and_history(assets_dir, tmp_path, capsys):
+    script = _load_script("gatys")
+    photo = sorted((assets_dir / "coco" / "val2017").glob("*.jpg"))[1]
+    rc = script.main(
+        ["--content", str(photo), "--style", "starry_night", "--size", "32", "--iters", "3",
+         "--style-size", "64", "--output", str(tmp_path), "--history", str(tmp_path / "h.json")]
+    )
+    assert rc == 0
+    written = tmp_path / f"{photo.stem}_starry_night_gatys.png"
+    assert min(load_image(written).shape[-2:]) == 32
+    history = json.loads((tmp_path / "h.json").read_text())
+    assert len(history["history"]) == 3
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_script_unknown_style_lists_available(tmp_path, capsys):
+    script = _load_script("gatys")
+    rc = script.main(["--content", "x.jpg", "--style", "starry", "--output", str(tmp_path)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "unknown style 'starry'" in err and "starry_night" in err and "candy" in err
