@@ -1,0 +1,257 @@
+"""An exact, leaner forward pass of a trained TransformerNet for inference.
+
+The module definition in :mod:`fast_style.models.transformer` is the paper's network
+(Johnson, Alahi & Fei-Fei, ECCV 2016) written for training: reflection pad → conv → norm →
+ReLU as separate modules, and nearest-neighbour upsampling followed by a 3×3 convolution
+(Odena et al., Distill 2016). At inference most of the time outside the convolutions goes
+into moving full-resolution tensors: the 2× upsampled activation and its padded copy alone
+are 2 × 64 channels at full resolution before the last upsampling convolution. This module
+runs the same weights with three rewrites that change no result beyond float rounding:
+
+1. **Upsample + conv as a sub-pixel convolution.** With nearest ×2 upsampling, output row
+   ``2k`` of a 3×3 convolution reads input rows ``k-1, k, k`` and row ``2k+1`` reads
+   ``k, k, k+1``; the 3×3 kernel collapses to a 2×2 kernel per output phase (4 phases), run on
+   the low-resolution input (Shi et al., "Real-Time Single Image and Video Super-Resolution
+   Using an Efficient Sub-Pixel CNN", CVPR 2016). Reflection padding of the upsampled image
+   equals replicate padding of the low-resolution one, so borders are exact too. This cuts
+   those two layers' multiply-adds by 9/4 and never materialises the upsampled tensors.
+   Used whenever the upsampling is exactly ×2 in both directions; other sizes (an odd side)
+   take the plain path for that layer.
+2. **Norm + ReLU in place** on the convolution output (one read and one write) instead of
+   new tensors, and intermediate activations freed as soon as only their shape is needed.
+3. Every other layer is the module's own convolution, so weights are shared, not copied.
+
+Shapes: (B, 3, H, W) in [0, 1] → (B, 3, H, W), exactly as ``model(images)``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet
+
+# Which of the three 3×3 kernel rows feed each of the two taps of the collapsed 2-tap kernel,
+# for even and odd output rows (see the module docstring): even 2k ← (k-1 | k, k), odd 2k+1 ← (k, k | k+1).
+_PHASE_TAPS = (((1.0, 0.0, 0.0), (0.0, 1.0, 1.0)), ((1.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
+
+
+def _block_parts(block: ConvNormAct) -> tuple[int, nn.Conv2d, nn.Module | None, bool]:
+    """(padding, conv, norm or None, relu?) of a reflection-pad → conv → norm → ReLU block."""
+    pad, conv = block[0], block[1]
+    if not isinstance(pad, nn.ReflectionPad2d) or not isinstance(conv, nn.Conv2d):
+        raise TypeError(
+            f"expected a reflection pad + conv block, got {type(pad).__name__}, {type(conv).__name__}"
+        )
+    norm = next((m for m in block if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d))), None)
+    relu = any(isinstance(m, nn.ReLU) for m in block)
+    return int(pad.padding[0]), conv, norm, relu
+
+
+def instance_moments(x: Tensor, dims: tuple[int, ...] = (2, 3)) -> tuple[Tensor, Tensor]:
+    """Per-image, per-channel mean and biased variance of ``x`` over ``dims`` (the spatial ones).
+
+    ``torch.var_mean`` uses a Welford reduction that runs ~30× slower on CPU than plain sums, so
+    the moments come from E[x] and E[x²] (both reductions without temporaries). That formula
+    loses precision when the mean dwarfs the spread; those (image, channel) pairs (variance
+    below 1 % of E[x²]) are recomputed exactly with ``torch.var_mean``.
+
+    Args:
+        x: activation, e.g. (B, C, H, W) with ``dims=(2, 3)`` or NHWC (B, H, W, C) with ``dims=(1, 2)``.
+
+    Returns:
+        ``(mean, var)``, each with ``dims`` reduced away (e.g. (B, C)), float32.
+    """
+    count = 1
+    for dim in dims:
+        count *= x.shape[dim]
+    mean = x.mean(dim=dims, dtype=torch.float32)
+    mean_square = torch.linalg.vector_norm(x, ord=2, dim=dims, dtype=torch.float32).square_().div_(count)
+    var = (mean_square - mean.square()).clamp_(min=0.0)
+    unsafe = var < 1e-2 * mean_square
+    if bool(unsafe.any()):
+        exact_var, exact_mean = torch.var_mean(x.float(), dim=dims, correction=0)
+        var = torch.where(unsafe, exact_var, var)
+        mean = torch.where(unsafe, exact_mean, mean)
+    return mean, var
+
+
+def _norm_relu_(x: Tensor, norm: nn.Module | None, relu: bool) -> Tensor:
+    """Apply ``norm`` (as the module would in eval mode) and ReLU to NCHW ``x`` in place."""
+    if isinstance(norm, nn.InstanceNorm2d) and not norm.track_running_stats:
+        # Per image and channel over H×W, biased variance: InstanceNorm2d's definition.
+        mean, var = instance_moments(x)
+        scale = torch.rsqrt(var + norm.eps)
+        if norm.weight is not None:
+            scale = scale * norm.weight
+        shift = -mean * scale
+        if norm.bias is not None:
+            shift = shift + norm.bias
+        torch.addcmul(shift[:, :, None, None].to(x.dtype), x, scale[:, :, None, None].to(x.dtype), out=x)
+    elif norm is not None:
+        x = norm(x)
+    if relu:
+        x.clamp_(min=0)
+    return x
+
+
+def _conv_block(block: ConvNormAct, x: Tensor) -> Tensor:
+    """Reflection pad → conv → norm → ReLU, with norm and ReLU done in place."""
+    pad, conv, norm, relu = _block_parts(block)
+    return _norm_relu_(conv(F.pad(x, (pad,) * 4, mode="reflect")), norm, relu)
+
+
+def subpixel_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
+    """Collapse a 3×3 convolution after nearest ×2 upsampling into a 2×2 convolution with 4 phases.
+
+    Args:
+        conv: the 3×3, stride-1 convolution that follows the upsampling; weight (C_out, C_in, 3, 3).
+
+    Returns:
+        ``(weight, bias)``: weight (4·C_out, C_in, 2, 2), phases ordered (even row, even col),
+        (even, odd), (odd, even), (odd, odd); bias repeated per phase (or None).
+    """
+    if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.groups != 1 or conv.dilation != (1, 1):
+        raise ValueError(f"sub-pixel rewrite needs a plain 3×3 stride-1 conv, got {conv}")
+    taps = conv.weight.new_tensor(_PHASE_TAPS)  # (2 phases, 2 taps, 3 kernel rows)
+    # weight[phase_r, phase_c, o, i, tap_r, tap_c] = Σ_rows,cols taps[r] · W[o, i, row, col] · taps[c]
+    phased = torch.einsum("pak,oikl,qbl->pqoiab", taps, conv.weight, taps)
+    weight = phased.reshape(4 * conv.out_channels, conv.in_channels, 2, 2).contiguous()
+    bias = conv.bias.repeat(4) if conv.bias is not None else None
+    return weight, bias
+
+
+def _upsample_conv_block(block: ConvNormAct, x: Tensor, size: tuple[int, int], cache: dict) -> Tensor:
+    """Nearest upsample of ``x`` to ``size`` → reflection pad → conv → norm → ReLU.
+
+    Args:
+        block: the UpsampleConv's ConvNormAct.
+        x: (B, C_in, h, w).
+        size: (H, W) output size; the sub-pixel path runs when (H, W) == (2h, 2w).
+        cache: per-model store of the collapsed weights (computed once per block).
+    """
+    pad, conv, norm, relu = _block_parts(block)
+    batch, _, h, w = x.shape
+    if tuple(size) != (2 * h, 2 * w) or pad != 1 or conv.kernel_size != (3, 3):
+        return _conv_block(block, F.interpolate(x, size=size, mode="nearest"))
+    weight, bias = _cached(cache, "subpixel", conv, subpixel_weights)
+    # Replicate padding of the small image = reflection padding of its ×2 nearest upsampling.
+    phases = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias)  # (B, 4·C, h+1, w+1)
+    channels = conv.out_channels
+    out = x.new_empty((batch, channels, h, 2, w, 2))
+    # Phase (r, c) of output pixel (2k+r, 2l+c) sits at collapsed position (k+r, l+c).
+    for index, (r, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        out[:, :, :, r, :, c] = phases[:, index * channels:(index + 1) * channels, r:r + h, c:c + w]
+    del phases
+    return _norm_relu_(out.view(batch, channels, 2 * h, 2 * w), norm, relu)
+
+
+def space_to_depth_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
+    """Rewrite a stride-1 k×k convolution as one on the 2×2 space-to-depth input (pixel_unshuffle).
+
+    oneDNN runs a convolution with very few output channels (the 9×9 conv to RGB: 32 → 3) at a
+    fraction of its usual rate. On the pixel-unshuffled input the same convolution is a
+    ``(k//2 + 1)``-square one with 4·C_in inputs and 4·C_out outputs (one per output phase),
+    followed by pixel_shuffle: ~1.2× the multiply-adds at ~3× the rate for the head.
+
+    Args:
+        conv: stride-1, odd k×k convolution, weight (C_out, C_in, k, k).
+
+    Returns:
+        ``(weight, bias)``: weight (4·C_out, 4·C_in, k//2 + 1, k//2 + 1) in pixel_unshuffle /
+        pixel_shuffle channel order; bias repeated per phase (or None).
+    """
+    kernel = conv.kernel_size[0]
+    if conv.kernel_size != (kernel, kernel) or kernel % 2 == 0 or conv.stride != (1, 1) or conv.groups != 1:
+        raise ValueError(f"space-to-depth rewrite needs an odd square stride-1 conv, got {conv}")
+    blocks = kernel // 2 + 1
+    source = conv.weight
+    # weight[out, phase_r, phase_c, in, sub_r, sub_c, block_r, block_c] = W[out, in, 2·block + sub - phase]
+    weight = source.new_zeros(conv.out_channels, 2, 2, conv.in_channels, 2, 2, blocks, blocks)
+    for phase_r in range(2):
+        for sub_r in range(2):
+            rows = [2 * b + sub_r - phase_r for b in range(blocks)]
+            valid_r = [i for i, r in enumerate(rows) if 0 <= r < kernel]
+            for phase_c in range(2):
+                for sub_c in range(2):
+                    cols = [2 * b + sub_c - phase_c for b in range(blocks)]
+                    valid_c = [i for i, c in enumerate(cols) if 0 <= c < kernel]
+                    picked = source[:, :, [rows[i] for i in valid_r]][:, :, :, [cols[i] for i in valid_c]]
+                    weight[:, phase_r, phase_c, :, sub_r, sub_c, valid_r[0]:valid_r[-1] + 1,
+                           valid_c[0]:valid_c[-1] + 1] = picked
+    weight = weight.reshape(4 * conv.out_channels, 4 * conv.in_channels, blocks, blocks).contiguous()
+    bias = conv.bias.repeat_interleave(4) if conv.bias is not None else None
+    return weight, bias
+
+
+def _head_block(block: ConvNormAct, x: Tensor, cache: dict) -> Tensor:
+    """The last conv (to RGB, no norm, no ReLU) through the space-to-depth rewrite."""
+    pad, conv, norm, relu = _block_parts(block)
+    if norm is not None or relu or conv.out_channels > 4 or conv.stride != (1, 1):
+        return _conv_block(block, x)
+    height, width = x.shape[-2:]
+    padded = F.pad(x, (pad,) * 4, mode="reflect")
+    # pixel_unshuffle needs even sides; the extra zero row/column only feeds outputs cropped below.
+    padded = F.pad(padded, (0, padded.shape[-1] % 2, 0, padded.shape[-2] % 2))
+    weight, bias = _cached(cache, "space_to_depth", conv, space_to_depth_weights)
+    out = F.conv2d(F.pixel_unshuffle(padded, 2), weight, bias)
+    return F.pixel_shuffle(out, 2)[..., :height, :width]
+
+
+def _cached(cache: dict, kind: str, conv: nn.Conv2d, build) -> tuple[Tensor, Tensor | None]:  # noqa: ANN001
+    # Keyed by the weight's identity, device, dtype and version so that moving, casting or
+    # loading new weights into the model is never served stale rewritten weights.
+    key = (kind, id(conv), conv.weight.device, conv.weight.dtype, conv.weight._version)
+    if key not in cache:
+        if len(cache) >= 16:  # stale entries from earlier weights
+            cache.clear()
+        cache[key] = build(conv)
+    return cache[key]
+
+
+class FastTransformerNet(nn.Module):
+    """Inference-only view of a trained :class:`TransformerNet`: same weights, same outputs, faster.
+
+    Holds a reference to ``model`` (weights are shared, not copied) and the collapsed sub-pixel
+    weights of its two upsampling layers, computed on first use. Use it for inference only:
+    it never builds an autograd graph and reads batch-norm running statistics as in eval mode.
+
+    Args:
+        model: a TransformerNet (put in eval mode by the caller, as :func:`fast_style.stylize.load_model` does).
+
+    Shapes:
+        forward: (B, 3, H, W) in [0, 1], H, W ≥ 5 → (B, 3, H, W).
+    """
+
+    def __init__(self, model: TransformerNet) -> None:
+        super().__init__()
+        if not isinstance(model, TransformerNet):
+            raise TypeError(f"FastTransformerNet wraps a TransformerNet, got {type(model).__name__}")
+        self.model = model
+        self._weight_cache: dict[int, tuple[Tensor, Tensor | None]] = {}
+        self.model_args = model.model_args
+
+    @torch.inference_mode()
+    def forward(self, images: Tensor) -> Tensor:
+        """Stylise (B, 3, H, W) images in [0, 1]; the same result as ``TransformerNet.forward``."""
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected (B, 3, H, W) images, got shape {tuple(images.shape)}")
+        if min(images.shape[-2:]) < MIN_SIZE:
+            raise ValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
+        net = self.model
+        x = _conv_block(net.stem, images)
+        full = tuple(x.shape[-2:])
+        x = _conv_block(net.down1, x)
+        half = tuple(x.shape[-2:])
+        x = _conv_block(net.down2, x)
+        for block in net.residuals:
+            if not isinstance(block, ResidualBlock):
+                raise TypeError(f"expected ResidualBlocks, got {type(block).__name__}")
+            x = _conv_block(block.body[1], _conv_block(block.body[0], x)).add_(x)
+        x = _upsample_conv_block(net.up1.conv, x, half, self._weight_cache)
+        x = _upsample_conv_block(net.up2.conv, x, full, self._weight_cache)
+        return net._activate(_head_block(net.head, x, self._weight_cache))
+
+
+__all__ = ["FastTransformerNet", "subpixel_weights"]
