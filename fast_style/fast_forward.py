@@ -6,7 +6,7 @@ ReLU as separate modules, and nearest-neighbour upsampling followed by a 3×3 co
 (Odena et al., Distill 2016). At inference most of the time outside the convolutions goes
 into moving full-resolution tensors: the 2× upsampled activation and its padded copy alone
 are 2 × 64 channels at full resolution before the last upsampling convolution. This module
-runs the same weights with three rewrites that change no result beyond float rounding:
+runs the same weights with four rewrites that change no result beyond float rounding:
 
 1. **Upsample + conv as a sub-pixel convolution.** With nearest ×2 upsampling, output row
    ``2k`` of a 3×3 convolution reads input rows ``k-1, k, k`` and row ``2k+1`` reads
@@ -17,20 +17,39 @@ runs the same weights with three rewrites that change no result beyond float rou
    those two layers' multiply-adds by 9/4 and never materialises the upsampled tensors.
    Used whenever the upsampling is exactly ×2 in both directions; other sizes (an odd side)
    take the plain path for that layer.
-2. **Norm + ReLU in place** on the convolution output (one read and one write) instead of
-   new tensors, and intermediate activations freed as soon as only their shape is needed.
-3. Every other layer is the module's own convolution, so weights are shared, not copied.
+2. **Instance-norm moments from sums.** ``torch.var_mean`` runs ~30× slower than plain sums
+   on CPU; mean and variance come from E[x] and E[x²] (exact fallback where that is
+   ill-conditioned), and norm + ReLU are applied in place.
+3. **The 9×9 head on the space-to-depth input.** oneDNN runs a convolution to 3 channels far
+   below its usual rate; on the 2×2 pixel-unshuffled input it is a 5×5 convolution to 12
+   channels followed by pixel_shuffle.
+4. **Row strips with whole-image statistics.** Each layer is computed in strips of output
+   rows (reflection padding folded into gather indices) written into one whole-image output;
+   instance-norm statistics are then reduced over the whole image, so strips leave no seams
+   (per-tile statistics would). Memory is bounded by two whole-image activations plus one
+   strip's temporaries instead of the several full-resolution copies (pads, upsampled
+   images) the module's forward keeps alive. Small images run each layer in one strip.
+
+Every convolution not rewritten is the module's own, so weights are shared, not copied.
 
 Shapes: (B, 3, H, W) in [0, 1] → (B, 3, H, W), exactly as ``model(images)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet
+
+# Elements of one strip's input gather or convolution output: 8 MB in fp32, a 256×256 piece
+# of the default 32-channel full-resolution layers. Measured fastest on the 2-core CPU at 512²,
+# 1024² and 4K (scripts/bench_stylize.py): strips this small stay in cache and below glibc's
+# mmap threshold (no page faults per strip), and bound memory to two whole-image activations.
+DEFAULT_STRIP_ELEMENTS = 1 << 21
 
 # Which of the three 3×3 kernel rows feed each of the two taps of the collapsed 2-tap kernel,
 # for even and odd output rows (see the module docstring): even 2k ← (k-1 | k, k), odd 2k+1 ← (k, k | k+1).
@@ -96,10 +115,108 @@ def _norm_relu_(x: Tensor, norm: nn.Module | None, relu: bool) -> Tensor:
     return x
 
 
-def _conv_block(block: ConvNormAct, x: Tensor) -> Tensor:
-    """Reflection pad → conv → norm → ReLU, with norm and ReLU done in place."""
+def _strips(total: int, rows: int) -> Iterator[tuple[int, int]]:
+    """``[start, stop)`` row ranges of at most ``rows`` rows covering ``range(total)``."""
+    for start in range(0, total, rows):
+        yield start, min(start + rows, total)
+
+
+def _rows_per_strip(strip_elements: int, elements_per_row: int) -> int:
+    return max(1, strip_elements // max(1, elements_per_row))
+
+
+def _reflect(index: Tensor, size: int) -> Tensor:
+    """Map indices in [-size+1, 2·size-2] into [0, size) the way ReflectionPad2d does (no edge repeat)."""
+    if size == 1:
+        return torch.zeros_like(index)
+    index = index.abs()
+    return torch.where(index >= size, 2 * (size - 1) - index, index)
+
+
+def _nearest_source(src: int, dst: int) -> Tensor:
+    """Source index of each of ``dst`` outputs of ``F.interpolate(mode="nearest")`` from ``src`` inputs.
+
+    Asked from ``F.interpolate`` itself so that rounding matches the module's forward exactly.
+    """
+    probe = torch.arange(src, dtype=torch.float64).view(1, 1, src, 1)
+    return F.interpolate(probe, size=(dst, 1), mode="nearest").view(dst).long()
+
+
+def _padded_rows(x: Tensor, start: int, stop: int, pad: int, mode: str) -> Tensor:
+    """Rows ``[start - pad, stop + pad)`` of ``x`` (B, C, H, W) padded by ``pad`` with ``mode``, columns too.
+
+    Returns:
+        (B, C, stop - start + 2·pad, W + 2·pad); the whole image takes one ``F.pad`` (no gather).
+    """
+    height = x.shape[-2]
+    if start == 0 and stop == height:
+        return F.pad(x, (pad,) * 4, mode=mode)
+    index = torch.arange(start - pad, stop + pad)
+    index = _reflect(index, height) if mode == "reflect" else index.clamp_(0, height - 1)
+    return F.pad(x.index_select(2, index.to(x.device)), (pad, pad, 0, 0), mode=mode)
+
+
+class _RowWriter:
+    """Collects strips of rows into one whole-image tensor, allocated on the first strip.
+
+    Allocating from the first result (not the input) gives the dtype autocast chose; a single
+    strip covering every row is returned as is, without a copy.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+        self.out: Tensor | None = None
+
+    def write(self, start: int, result: Tensor) -> None:
+        if self.out is None and start == 0 and result.shape[-2] == self.shape[-2]:
+            self.out = result
+            return
+        if self.out is None:
+            self.out = result.new_empty(self.shape)
+        self.out[..., start:start + result.shape[-2], :] = result
+
+    def result(self) -> Tensor:
+        if self.out is None:
+            raise RuntimeError(f"no rows were written into an output of shape {self.shape}")
+        return self.out
+
+
+def _conv_block(
+    block: ConvNormAct, x: Tensor, strip_elements: int, upsample_to: tuple[int, int] | None = None
+) -> Tensor:
+    """Reflection pad → conv → norm → ReLU over strips of output rows; norm and ReLU in place.
+
+    Args:
+        block: the block (its modules are read; the conv is called on each strip).
+        x: (B, C_in, h, w) activation.
+        strip_elements: bound on the elements of one strip's input gather or conv output.
+        upsample_to: if given, the conv sees ``x`` nearest-upsampled to this (H, W); the
+            upsampled image is never materialised (its rows and columns are gathered by index).
+
+    Returns:
+        (B, C_out, H_out, W_out); normalisation statistics come from the whole image.
+    """
     pad, conv, norm, relu = _block_parts(block)
-    return _norm_relu_(conv(F.pad(x, (pad,) * 4, mode="reflect")), norm, relu)
+    kernel, stride = conv.kernel_size[0], conv.stride[0]
+    batch, in_channels, h, w = x.shape
+    height, width = upsample_to if upsample_to is not None else (h, w)
+    out_h = (height + 2 * pad - kernel) // stride + 1
+    out_w = (width + 2 * pad - kernel) // stride + 1
+    per_row = batch * max(stride * (width + 2 * pad) * in_channels, out_w * conv.out_channels)
+    rows = _rows_per_strip(strip_elements, per_row)
+    writer = _RowWriter((batch, conv.out_channels, out_h, out_w))
+    if upsample_to is None:
+        for r0, r1 in _strips(out_h, rows):
+            # Input rows r0·s - pad … (r1-1)·s + k - 1 - pad; one strip reads the whole image.
+            stop = height if r1 == out_h else (r1 - 1) * stride + kernel - 2 * pad
+            writer.write(r0, conv(_padded_rows(x, r0 * stride, stop, pad, "reflect")))
+    else:
+        row_source = _nearest_source(h, height)
+        col_index = _nearest_source(w, width)[_reflect(torch.arange(-pad, width + pad), width)].to(x.device)
+        for r0, r1 in _strips(out_h, rows):
+            index = row_source[_reflect(torch.arange(r0 * stride - pad, (r1 - 1) * stride + kernel - pad), height)]
+            writer.write(r0, conv(x.index_select(2, index.to(x.device)).index_select(3, col_index)))
+    return _norm_relu_(writer.result(), norm, relu)
 
 
 def subpixel_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
@@ -122,7 +239,9 @@ def subpixel_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
     return weight, bias
 
 
-def _upsample_conv_block(block: ConvNormAct, x: Tensor, size: tuple[int, int], cache: dict) -> Tensor:
+def _upsample_conv_block(
+    block: ConvNormAct, x: Tensor, size: tuple[int, int], cache: dict, strip_elements: int
+) -> Tensor:
     """Nearest upsample of ``x`` to ``size`` → reflection pad → conv → norm → ReLU.
 
     Args:
@@ -130,20 +249,31 @@ def _upsample_conv_block(block: ConvNormAct, x: Tensor, size: tuple[int, int], c
         x: (B, C_in, h, w).
         size: (H, W) output size; the sub-pixel path runs when (H, W) == (2h, 2w).
         cache: per-model store of the collapsed weights (computed once per block).
+        strip_elements: bound on the elements of one strip's input gather or conv output.
+
+    Returns:
+        (B, C_out, H, W).
     """
     pad, conv, norm, relu = _block_parts(block)
-    batch, _, h, w = x.shape
-    if tuple(size) != (2 * h, 2 * w) or pad != 1 or conv.kernel_size != (3, 3):
-        return _conv_block(block, F.interpolate(x, size=size, mode="nearest"))
+    batch, in_channels, h, w = x.shape
+    if tuple(size) != (2 * h, 2 * w) or pad != 1 or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
+        return _conv_block(block, x, strip_elements, upsample_to=tuple(size))
     weight, bias = _cached(cache, "subpixel", conv, subpixel_weights)
-    # Replicate padding of the small image = reflection padding of its ×2 nearest upsampling.
-    phases = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias)  # (B, 4·C, h+1, w+1)
     channels = conv.out_channels
-    out = x.new_empty((batch, channels, h, 2, w, 2))
-    # Phase (r, c) of output pixel (2k+r, 2l+c) sits at collapsed position (k+r, l+c).
-    for index, (r, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
-        out[:, :, :, r, :, c] = phases[:, index * channels:(index + 1) * channels, r:r + h, c:c + w]
-    del phases
+    rows = _rows_per_strip(strip_elements, batch * (w + 2) * max(in_channels, 4 * channels))
+    out: Tensor | None = None
+    for k0, k1 in _strips(h, rows):
+        # Replicate padding of the small image = reflection padding of its ×2 nearest upsampling.
+        phases = F.conv2d(_padded_rows(x, k0, k1, 1, "replicate"), weight, bias)  # (B, 4·C, n+1, w+1)
+        if out is None:
+            out = phases.new_empty((batch, channels, h, 2, w, 2))
+        count = k1 - k0
+        # Phase (r, c) of output pixel (2k+r, 2l+c) sits at collapsed position (k+r, l+c).
+        for index, (r, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+            out[:, :, k0:k1, r, :, c] = phases[:, index * channels:(index + 1) * channels, r:r + count, c:c + w]
+        del phases
+    if out is None:
+        raise RuntimeError(f"no rows to upsample in an input of shape {tuple(x.shape)}")
     return _norm_relu_(out.view(batch, channels, 2 * h, 2 * w), norm, relu)
 
 
@@ -185,18 +315,22 @@ def space_to_depth_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
     return weight, bias
 
 
-def _head_block(block: ConvNormAct, x: Tensor, cache: dict) -> Tensor:
-    """The last conv (to RGB, no norm, no ReLU) through the space-to-depth rewrite."""
+def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int) -> Tensor:
+    """The last conv (to RGB, no norm, no ReLU) through the space-to-depth rewrite, in row strips."""
     pad, conv, norm, relu = _block_parts(block)
-    if norm is not None or relu or conv.out_channels > 4 or conv.stride != (1, 1):
-        return _conv_block(block, x)
-    height, width = x.shape[-2:]
-    padded = F.pad(x, (pad,) * 4, mode="reflect")
-    # pixel_unshuffle needs even sides; the extra zero row/column only feeds outputs cropped below.
-    padded = F.pad(padded, (0, padded.shape[-1] % 2, 0, padded.shape[-2] % 2))
+    if norm is not None or relu or conv.out_channels > 4 or conv.stride != (1, 1) or conv.kernel_size[0] % 2 == 0:
+        return _conv_block(block, x, strip_elements)
+    batch, in_channels, height, width = x.shape
     weight, bias = _cached(cache, "space_to_depth", conv, space_to_depth_weights)
-    out = F.conv2d(F.pixel_unshuffle(padded, 2), weight, bias)
-    return F.pixel_shuffle(out, 2)[..., :height, :width]
+    rows = _rows_per_strip(strip_elements, batch * (width + 2 * pad + 1) * in_channels)
+    writer = _RowWriter((batch, conv.out_channels, height, width))
+    for r0, r1 in _strips(height, rows):
+        padded = _padded_rows(x, r0, r1, pad, "reflect")
+        # pixel_unshuffle needs even sides; the extra zero row/column only feeds outputs cropped below.
+        padded = F.pad(padded, (0, padded.shape[-1] % 2, 0, padded.shape[-2] % 2))
+        out = F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), weight, bias), 2)
+        writer.write(r0, out[..., :r1 - r0, :width])
+    return writer.result()
 
 
 def _cached(cache: dict, kind: str, conv: nn.Conv2d, build) -> tuple[Tensor, Tensor | None]:  # noqa: ANN001
@@ -213,45 +347,61 @@ def _cached(cache: dict, kind: str, conv: nn.Conv2d, build) -> tuple[Tensor, Ten
 class FastTransformerNet(nn.Module):
     """Inference-only view of a trained :class:`TransformerNet`: same weights, same outputs, faster.
 
-    Holds a reference to ``model`` (weights are shared, not copied) and the collapsed sub-pixel
-    weights of its two upsampling layers, computed on first use. Use it for inference only:
-    it never builds an autograd graph and reads batch-norm running statistics as in eval mode.
+    Holds a reference to ``model`` (weights are shared, not copied) and the rewritten weights of
+    its two upsampling layers and head, computed on first use. Use it for inference only: it
+    never builds an autograd graph and reads batch-norm running statistics as in eval mode.
 
     Args:
         model: a TransformerNet (put in eval mode by the caller, as :func:`fast_style.stylize.load_model` does).
+        strip_elements: bound on the elements (not bytes) of one strip's temporaries; images
+            with a layer smaller than this run that layer in one piece. The default, 2**21
+            (8 MB in fp32), is a 256×256 piece of the default model's widest layer.
 
     Shapes:
         forward: (B, 3, H, W) in [0, 1], H, W ≥ 5 → (B, 3, H, W).
     """
 
-    def __init__(self, model: TransformerNet) -> None:
+    def __init__(self, model: TransformerNet, strip_elements: int = DEFAULT_STRIP_ELEMENTS) -> None:
         super().__init__()
         if not isinstance(model, TransformerNet):
             raise TypeError(f"FastTransformerNet wraps a TransformerNet, got {type(model).__name__}")
+        if isinstance(strip_elements, bool) or not isinstance(strip_elements, int) or strip_elements < 1:
+            raise ValueError(f"strip_elements must be a positive integer, got {strip_elements!r}")
         self.model = model
-        self._weight_cache: dict[int, tuple[Tensor, Tensor | None]] = {}
+        self.strip_elements = strip_elements
+        self._weight_cache: dict[tuple, tuple[Tensor, Tensor | None]] = {}
         self.model_args = model.model_args
 
     @torch.inference_mode()
     def forward(self, images: Tensor) -> Tensor:
-        """Stylise (B, 3, H, W) images in [0, 1]; the same result as ``TransformerNet.forward``."""
+        """Stylise (B, 3, H, W) images in [0, 1]; the same result as ``TransformerNet.forward``.
+
+        The caller's tensor is never modified.
+        """
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"expected (B, 3, H, W) images, got shape {tuple(images.shape)}")
         if min(images.shape[-2:]) < MIN_SIZE:
             raise ValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
-        net = self.model
-        x = _conv_block(net.stem, images)
+        net, budget, cache = self.model, self.strip_elements, self._weight_cache
+        images = images.to(next(net.parameters()).dtype)
+        # Each assignment drops the previous activation: at most two whole-image activations
+        # (a layer's input and output) plus one strip's temporaries are alive at any time.
+        x = _conv_block(net.stem, images, budget)
         full = tuple(x.shape[-2:])
-        x = _conv_block(net.down1, x)
+        x = _conv_block(net.down1, x, budget)
         half = tuple(x.shape[-2:])
-        x = _conv_block(net.down2, x)
+        x = _conv_block(net.down2, x, budget)
         for block in net.residuals:
             if not isinstance(block, ResidualBlock):
                 raise TypeError(f"expected ResidualBlocks, got {type(block).__name__}")
-            x = _conv_block(block.body[1], _conv_block(block.body[0], x)).add_(x)
-        x = _upsample_conv_block(net.up1.conv, x, half, self._weight_cache)
-        x = _upsample_conv_block(net.up2.conv, x, full, self._weight_cache)
-        return net._activate(_head_block(net.head, x, self._weight_cache))
+            y = _conv_block(block.body[0], x, budget)
+            y = _conv_block(block.body[1], y, budget)
+            x = y.add_(x)
+            del y
+        x = _upsample_conv_block(net.up1.conv, x, half, cache, budget)
+        x = _upsample_conv_block(net.up2.conv, x, full, cache, budget)
+        return net._activate(_head_block(net.head, x, cache, budget))
 
 
-__all__ = ["FastTransformerNet", "subpixel_weights"]
+__all__ = ["DEFAULT_STRIP_ELEMENTS", "FastTransformerNet", "instance_moments", "space_to_depth_weights",
+           "subpixel_weights"]

@@ -30,7 +30,8 @@ from torch import Tensor, nn
 
 from fast_style.checkpoint import FORMAT
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
-from fast_style.tiling import tiled_forward
+from fast_style.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
+from fast_style.tiling import tile_elements
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "fp16", "bf16")
@@ -200,6 +201,20 @@ def _is_channels_last(model: Callable[[Tensor], Tensor]) -> bool:
     return False
 
 
+def _forward(model: Callable[[Tensor], Tensor], content: Tensor, tile: int | None) -> Tensor:
+    """Run ``model`` on (B, 3, H, W) ``content`` the way ``tile`` asks (see :func:`stylize`)."""
+    if isinstance(model, TransformerNet):
+        if tile:
+            return FastTransformerNet(model, strip_elements=tile_elements(model, tile))(content)
+        # The fast engine's rewrites are measured on CPU only; channels-last weights mean the
+        # caller chose oneDNN's blocked layout for the module itself.
+        if tile is None and content.device.type == "cpu" and not _is_channels_last(model):
+            return FastTransformerNet(model, strip_elements=DEFAULT_STRIP_ELEMENTS)(content)
+    if _is_channels_last(model):
+        content = content.contiguous(memory_format=torch.channels_last)
+    return model(content)
+
+
 def stylize(
     model: Callable[[Tensor], Tensor],
     images: Tensor,
@@ -217,8 +232,13 @@ def stylize(
         images: (B, 3, H, W) or (3, H, W) float tensor in [0, 1]; H, W ≥ 5; any device.
         strength: 0 gives the photo back, 1 the full style; values between blend linearly.
         preserve_color: keep the photo's colours (luminance-only transfer).
-        tile: if given, run :func:`fast_style.tiling.tiled_forward` with tiles of this side:
-            bounded memory for huge images, same result (whole-image norm statistics).
+        tile: how a :class:`TransformerNet` runs. ``None`` (default): on CPU, the exact fast
+            engine :class:`fast_style.fast_forward.FastTransformerNet` in pieces of about
+            256×256 pixels (bounded memory at any size; the fastest CPU path measured by
+            ``scripts/bench_stylize.py``); on CUDA, the module's own forward. ``N ≥ 16``: the
+            fast engine in pieces of about N×N pixels on any device (see :mod:`fast_style.tiling`).
+            ``0``: the module's own forward, whole image at once. All give the same result
+            (whole-image norm statistics) up to float rounding.
         precision: ``"fp32"``, or ``"fp16"``/``"bf16"`` autocast (fp16 on CUDA only).
 
     Returns:
@@ -237,6 +257,8 @@ def stylize(
         raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
     if tile is not None and not isinstance(model, TransformerNet):
         raise ValueError(f"tile={tile} needs a TransformerNet (the torch backend), got {type(model).__name__}")
+    if tile is not None and tile != 0:
+        tile_elements(model, tile)  # type: ignore[arg-type]  # validates before any work
     single = images.dim() == 3
     batch = images.unsqueeze(0) if single else images
     device = _model_device(model, batch.device)
@@ -246,11 +268,7 @@ def stylize(
         out = content.clone()
     else:
         with torch.inference_mode(), _autocast(device, precision):
-            if tile is not None:
-                out = tiled_forward(model, content, tile)
-            else:
-                x = content.contiguous(memory_format=torch.channels_last) if _is_channels_last(model) else content
-                out = model(x)
+            out = _forward(model, content, tile)
         out = out.float().clamp(0.0, 1.0).contiguous()
         if preserve_color:
             out = preserve_colors(out, content)

@@ -24,10 +24,6 @@ from fast_style.models.transformer import MIN_SIZE
 from fast_style.stylize import CheckpointError, check_precision, load_model, resolve_device, stylize
 
 BACKENDS = ("torch", "onnxruntime", "compiled")
-# Untiled eager inference keeps ~1 KB of temporaries per pixel; above this many pixels the CPU
-# path switches to layer-by-layer tiles (same output, ~200 B/pixel; see fast_style.tiling).
-AUTO_TILE_PIXELS = 2048 * 2048
-AUTO_TILE = 512
 
 
 @dataclass
@@ -165,14 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
                         help="fp16/bf16 autocast (fp16 needs CUDA)")
     parser.add_argument("--backend", default="torch", choices=BACKENDS,
-                        help="torch (eager; default), compiled (torch.compile), onnxruntime")
+                        help="torch (default: the exact fast engine on CPU, see --tile), compiled (torch.compile), "
+                             "onnxruntime")
     parser.add_argument("--batch-size", type=int, default=1, help="stylise up to this many same-size images at once")
     parser.add_argument("--max-size", type=int, default=None, help="downsize so the longest side is at most this")
     parser.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
     parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours (luminance-only)")
     parser.add_argument("--tile", type=int, default=None,
-                        help="tile side in pixels for bounded memory (0 = never tile; default: tile images "
-                             f"above {AUTO_TILE_PIXELS // 10**6} MP with {AUTO_TILE}-pixel tiles)")
+                        help="work in pieces of about N×N pixels with whole-image norm statistics (same "
+                             "result, less memory for smaller N; default on CPU: the fast engine with ~256-pixel "
+                             "pieces; 0 = the network's plain forward on the whole image)")
     parser.add_argument("--max-pixels", type=int, default=None,
                         help="decompression-bomb limit in pixels (default: Pillow's, about 89 MP)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -187,7 +185,7 @@ def _validate(args: argparse.Namespace) -> None:
     if not 0.0 <= args.strength <= 1.0:
         raise ValueError(f"--strength must be in [0, 1], got {args.strength}")
     if args.tile is not None and args.tile != 0 and args.tile < 16:
-        raise ValueError(f"--tile must be 0 (never) or at least 16 pixels, got {args.tile}")
+        raise ValueError(f"--tile must be 0 (plain forward, whole image) or at least 16 pixels, got {args.tile}")
     if args.tile and args.backend != "torch":
         raise ValueError(f"--tile works with --backend torch only, got --backend {args.backend}")
     if args.max_pixels is not None and args.max_pixels < 1:
@@ -204,16 +202,6 @@ class _Runner:
         self.done = 0
         self.failed = 0
         self.progress: Callable[[int], None] = lambda n: None
-
-    def _tile_for(self, height: int, width: int) -> int | None:
-        tile = self.args.tile
-        if tile == 0 or self.args.backend != "torch":
-            return None
-        if tile is None:
-            # GPUs have the memory and bandwidth for untiled inference; the CPU path tiles big photos.
-            auto = self.device.type == "cpu" and height * width > AUTO_TILE_PIXELS
-            return AUTO_TILE if auto else None
-        return tile
 
     def fail(self, source: Path | str, message: str) -> None:
         self.failed += 1
@@ -253,7 +241,7 @@ class _Runner:
                 batch,
                 strength=self.args.strength,
                 preserve_color=self.args.preserve_color,
-                tile=self._tile_for(*batch.shape[-2:]),
+                tile=self.args.tile if self.args.backend == "torch" else None,
                 precision=self.args.precision,
             )
         except (RuntimeError, ValueError, MemoryError) as error:

@@ -1,7 +1,7 @@
 """Benchmark the inference backends: ms/image, peak memory and achieved GFLOP/s per image size.
 
     flock /tmp/fast_style_heavy.lock python scripts/bench_stylize.py            # full table (minutes)
-    python scripts/bench_stylize.py --sizes 256 512 --backends eager tiled      # a quick look
+    python scripts/bench_stylize.py --sizes 256 512 --backends eager fast       # a quick look
 
 Each backend runs in its own subprocess (sizes ascending) so that its peak memory (resident
 set size, sampled every 2 ms by a thread, whole process: weights, libraries and runtime
@@ -12,7 +12,9 @@ the useful arithmetic rate and "% of best" compares backends at one size.
 Backends:
     eager          plain ``model(x)`` in fp32 NCHW under ``torch.inference_mode``
     channels_last  the same with the network and input in channels-last memory (oneDNN's layout)
-    tiled          fast_style.tiling: layer by layer, NHWC, whole-image norm statistics, tile 512
+    fast           fast_style.fast_forward.FastTransformerNet (the torch backend's default):
+                   sub-pixel upsampling convs, sum-based norm moments, space-to-depth head, row strips
+    tiled          the same engine with ``--tile 512`` (pieces of ~512×512 pixels: less memory)
     compiled       ``torch.compile(model, dynamic=True)`` (channels-last), Inductor C++/Triton kernels
     onnxruntime    the exported ONNX graph in ONNX Runtime (CPU or CUDA execution provider)
 """
@@ -20,6 +22,7 @@ Backends:
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -37,7 +40,7 @@ import torch  # noqa: E402
 from fast_style.models import TransformerNet  # noqa: E402
 
 SIZES = {"256": (256, 256), "512": (512, 512), "1024": (1024, 1024), "4k": (2160, 3840)}
-BACKENDS = ("eager", "channels_last", "tiled", "compiled", "onnxruntime")
+BACKENDS = ("eager", "channels_last", "fast", "tiled", "compiled", "onnxruntime")
 
 
 def conv_flops(model: torch.nn.Module, height: int, width: int) -> int:
@@ -50,10 +53,12 @@ def conv_flops(model: torch.nn.Module, height: int, width: int) -> int:
         per_pixel = 2 * module.in_channels // module.groups * k_h * k_w * module.out_channels
         total += per_pixel * output.shape[-2] * output.shape[-1]
 
+    # Shapes only: a copy on the meta device runs no arithmetic and allocates nothing.
+    model = copy.deepcopy(model).to("meta")
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     try:
         with torch.inference_mode():
-            model(torch.zeros(1, 3, height, width))
+            model(torch.zeros(1, 3, height, width, device="meta"))
     finally:
         for handle in handles:
             handle.remove()
@@ -91,10 +96,13 @@ class PeakRSS:
 
 
 def _make_runner(name: str, model: TransformerNet, device: torch.device, workdir: Path):
+    from fast_style.fast_forward import FastTransformerNet
     from fast_style.tiling import tiled_forward
 
     if name == "eager":
         return lambda x: model(x)
+    if name == "fast":
+        return FastTransformerNet(model)
     if name == "tiled":
         return lambda x: tiled_forward(model, x, 512)
     if name in ("channels_last", "compiled"):
@@ -153,7 +161,7 @@ def run_backend(name: str, sizes: list[str], repeats: int, device: torch.device,
                         times.append(time.perf_counter() - start)
             seconds = min(times)
             peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else memory.peak
-            flops = conv_flops(model.cpu() if device.type == "cpu" else model, height, width)
+            flops = conv_flops(model, height, width)
             rows.append({
                 "backend": name, "size": size, "ms": seconds * 1e3, "peak_mb": peak / 2**20,
                 "gflops": flops / seconds / 1e9, "flops": flops, "setup_s": setup, "first_s": first,

@@ -114,9 +114,19 @@ def test_preserve_color_keeps_chroma_and_takes_style_luma(tiny_model: Transforme
     assert not torch.allclose(kept, styled, atol=1e-3)
 
 
-def test_tiled_stylize_matches_untiled(tiny_model: TransformerNet) -> None:
+def test_every_tile_setting_gives_the_module_output(tiny_model: TransformerNet) -> None:
+    """Default (fast engine on CPU), explicit tiles and tile=0 (the module's forward) agree."""
     images = torch.rand(1, 3, 45, 38)
-    assert torch.allclose(stylize(tiny_model, images, tile=16), stylize(tiny_model, images), atol=1e-5)
+    with torch.no_grad():
+        expected = tiny_model(images)
+    for tile in (None, 0, 16, 40):
+        assert torch.allclose(stylize(tiny_model, images, tile=tile), expected, atol=1e-5), tile
+
+
+@pytest.mark.parametrize("tile", [8, -1, 2.5])
+def test_bad_tile_is_rejected_before_any_work(tiny_model: TransformerNet, tile: object) -> None:
+    with pytest.raises(ValueError, match="tile must be"):
+        stylize(tiny_model, torch.rand(1, 3, 20, 20), tile=tile)  # type: ignore[arg-type]
 
 
 def test_bf16_on_cpu_runs_and_fp16_is_refused(tiny_model: TransformerNet) -> None:
