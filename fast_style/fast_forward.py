@@ -8,21 +8,15 @@ into moving full-resolution tensors: the 2× upsampled activation and its padded
 are 2 × 64 channels at full resolution before the last upsampling convolution. This module
 runs the same weights with four rewrites that change no result beyond float rounding:
 
-1. **Upsample + conv as a sub-pixel convolution.** With nearest ×2 upsampling, output row
-   ``2k`` of a 3×3 convolution reads input rows ``k-1, k, k`` and row ``2k+1`` reads
-   ``k, k, k+1``; the 3×3 kernel collapses to a 2×2 kernel per output phase (4 phases), run on
-   the low-resolution input (Shi et al., "Real-Time Single Image and Video Super-Resolution
-   Using an Efficient Sub-Pixel CNN", CVPR 2016). Reflection padding of the upsampled image
-   equals replicate padding of the low-resolution one, so borders are exact too. This cuts
-   those two layers' multiply-adds by 9/4 and never materialises the upsampled tensors.
-   Used whenever the upsampling is exactly ×2 in both directions; other sizes (an odd side)
-   take the plain path for that layer.
+1. **Upsample + conv as a sub-pixel convolution** (:mod:`fast_style.models.conv_rewrites`):
+   4 phases of 2×2 kernels on the low-resolution input, 4/9 of the multiply-adds, and the
+   upsampled tensors never exist. Used whenever the upsampling is exactly ×2 in both
+   directions; other sizes (an odd side) take the plain path for that layer.
 2. **Instance-norm moments from sums.** ``torch.var_mean`` runs ~30× slower than plain sums
    on CPU; mean and variance come from E[x] and E[x²] (exact fallback where that is
    ill-conditioned), and norm + ReLU are applied in place.
-3. **The 9×9 head on the space-to-depth input.** oneDNN runs a convolution to 3 channels far
-   below its usual rate; on the 2×2 pixel-unshuffled input it is a 5×5 convolution to 12
-   channels followed by pixel_shuffle.
+3. **The 9×9 head on the space-to-depth input** (same module): a 5×5 convolution to 12
+   channels and pixel_shuffle instead of a 9×9 one to 3, which oneDNN runs ~3× slower.
 4. **Row strips with whole-image statistics.** Each layer is computed in strips of output
    rows (reflection padding folded into gather indices) written into one whole-image output;
    instance-norm statistics are then reduced over the whole image, so strips leave no seams
@@ -43,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fast_style.models.conv_rewrites import PHASES, space_to_depth_conv, space_to_depth_weights, subpixel_weights
 from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet
 
 # Elements of one strip's input gather or convolution output: 8 MB in fp32, a 256×256 piece
@@ -50,11 +45,6 @@ from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, 
 # 1024² and 4K (scripts/bench_stylize.py): strips this small stay in cache and below glibc's
 # mmap threshold (no page faults per strip), and bound memory to two whole-image activations.
 DEFAULT_STRIP_ELEMENTS = 1 << 21
-
-# Which of the three 3×3 kernel rows feed each of the two taps of the collapsed 2-tap kernel,
-# for even and odd output rows (see the module docstring): even 2k ← (k-1 | k, k), odd 2k+1 ← (k, k | k+1).
-_PHASE_TAPS = (((1.0, 0.0, 0.0), (0.0, 1.0, 1.0)), ((1.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
-
 
 def _block_parts(block: ConvNormAct) -> tuple[int, nn.Conv2d, nn.Module | None, bool]:
     """(padding, conv, norm or None, relu?) of a reflection-pad → conv → norm → ReLU block."""
@@ -219,26 +209,6 @@ def _conv_block(
     return _norm_relu_(writer.result(), norm, relu)
 
 
-def subpixel_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
-    """Collapse a 3×3 convolution after nearest ×2 upsampling into a 2×2 convolution with 4 phases.
-
-    Args:
-        conv: the 3×3, stride-1 convolution that follows the upsampling; weight (C_out, C_in, 3, 3).
-
-    Returns:
-        ``(weight, bias)``: weight (4·C_out, C_in, 2, 2), phases ordered (even row, even col),
-        (even, odd), (odd, even), (odd, odd); bias repeated per phase (or None).
-    """
-    if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.groups != 1 or conv.dilation != (1, 1):
-        raise ValueError(f"sub-pixel rewrite needs a plain 3×3 stride-1 conv, got {conv}")
-    taps = conv.weight.new_tensor(_PHASE_TAPS)  # (2 phases, 2 taps, 3 kernel rows)
-    # weight[phase_r, phase_c, o, i, tap_r, tap_c] = Σ_rows,cols taps[r] · W[o, i, row, col] · taps[c]
-    phased = torch.einsum("pak,oikl,qbl->pqoiab", taps, conv.weight, taps)
-    weight = phased.reshape(4 * conv.out_channels, conv.in_channels, 2, 2).contiguous()
-    bias = conv.bias.repeat(4) if conv.bias is not None else None
-    return weight, bias
-
-
 def _upsample_conv_block(
     block: ConvNormAct, x: Tensor, size: tuple[int, int], cache: dict, strip_elements: int
 ) -> Tensor:
@@ -269,50 +239,12 @@ def _upsample_conv_block(
             out = phases.new_empty((batch, channels, h, 2, w, 2))
         count = k1 - k0
         # Phase (r, c) of output pixel (2k+r, 2l+c) sits at collapsed position (k+r, l+c).
-        for index, (r, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        for index, (r, c) in enumerate(PHASES):
             out[:, :, k0:k1, r, :, c] = phases[:, index * channels:(index + 1) * channels, r:r + count, c:c + w]
         del phases
     if out is None:
         raise RuntimeError(f"no rows to upsample in an input of shape {tuple(x.shape)}")
     return _norm_relu_(out.view(batch, channels, 2 * h, 2 * w), norm, relu)
-
-
-def space_to_depth_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
-    """Rewrite a stride-1 k×k convolution as one on the 2×2 space-to-depth input (pixel_unshuffle).
-
-    oneDNN runs a convolution with very few output channels (the 9×9 conv to RGB: 32 → 3) at a
-    fraction of its usual rate. On the pixel-unshuffled input the same convolution is a
-    ``(k//2 + 1)``-square one with 4·C_in inputs and 4·C_out outputs (one per output phase),
-    followed by pixel_shuffle: ~1.2× the multiply-adds at ~3× the rate for the head.
-
-    Args:
-        conv: stride-1, odd k×k convolution, weight (C_out, C_in, k, k).
-
-    Returns:
-        ``(weight, bias)``: weight (4·C_out, 4·C_in, k//2 + 1, k//2 + 1) in pixel_unshuffle /
-        pixel_shuffle channel order; bias repeated per phase (or None).
-    """
-    kernel = conv.kernel_size[0]
-    if conv.kernel_size != (kernel, kernel) or kernel % 2 == 0 or conv.stride != (1, 1) or conv.groups != 1:
-        raise ValueError(f"space-to-depth rewrite needs an odd square stride-1 conv, got {conv}")
-    blocks = kernel // 2 + 1
-    source = conv.weight
-    # weight[out, phase_r, phase_c, in, sub_r, sub_c, block_r, block_c] = W[out, in, 2·block + sub - phase]
-    weight = source.new_zeros(conv.out_channels, 2, 2, conv.in_channels, 2, 2, blocks, blocks)
-    for phase_r in range(2):
-        for sub_r in range(2):
-            rows = [2 * b + sub_r - phase_r for b in range(blocks)]
-            valid_r = [i for i, r in enumerate(rows) if 0 <= r < kernel]
-            for phase_c in range(2):
-                for sub_c in range(2):
-                    cols = [2 * b + sub_c - phase_c for b in range(blocks)]
-                    valid_c = [i for i, c in enumerate(cols) if 0 <= c < kernel]
-                    picked = source[:, :, [rows[i] for i in valid_r]][:, :, :, [cols[i] for i in valid_c]]
-                    weight[:, phase_r, phase_c, :, sub_r, sub_c, valid_r[0]:valid_r[-1] + 1,
-                           valid_c[0]:valid_c[-1] + 1] = picked
-    weight = weight.reshape(4 * conv.out_channels, 4 * conv.in_channels, blocks, blocks).contiguous()
-    bias = conv.bias.repeat_interleave(4) if conv.bias is not None else None
-    return weight, bias
 
 
 def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int) -> Tensor:
@@ -321,15 +253,11 @@ def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int)
     if norm is not None or relu or conv.out_channels > 4 or conv.stride != (1, 1) or conv.kernel_size[0] % 2 == 0:
         return _conv_block(block, x, strip_elements)
     batch, in_channels, height, width = x.shape
-    weight, bias = _cached(cache, "space_to_depth", conv, space_to_depth_weights)
+    weights = _cached(cache, "space_to_depth", conv, space_to_depth_weights)
     rows = _rows_per_strip(strip_elements, batch * (width + 2 * pad + 1) * in_channels)
     writer = _RowWriter((batch, conv.out_channels, height, width))
     for r0, r1 in _strips(height, rows):
-        padded = _padded_rows(x, r0, r1, pad, "reflect")
-        # pixel_unshuffle needs even sides; the extra zero row/column only feeds outputs cropped below.
-        padded = F.pad(padded, (0, padded.shape[-1] % 2, 0, padded.shape[-2] % 2))
-        out = F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), weight, bias), 2)
-        writer.write(r0, out[..., :r1 - r0, :width])
+        writer.write(r0, space_to_depth_conv(_padded_rows(x, r0, r1, pad, "reflect"), conv, weights))
     return writer.result()
 
 

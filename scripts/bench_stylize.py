@@ -173,7 +173,8 @@ def run_backend(name: str, sizes: list[str], repeats: int, device: torch.device,
 def print_table(rows: list[dict], device: torch.device, flops_per_pixel: float) -> None:
     print(f"device: {device} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), "
           f"torch {torch.__version__}; default TransformerNet: {flops_per_pixel / 1e6:.3f} MFLOP per output pixel")
-    header = f"{'backend':<14} {'size':>10} {'ms/image':>10} {'× eager':>8} {'GFLOP/s':>8} {'peak MB':>8} {'setup s':>8}"
+    header = (f"{'backend':<14} {'size':>10} {'ms/image':>10} {'× eager':>8} {'GFLOP/s':>8} {'peak MB':>8} "
+              f"{'setup s':>8} {'1st call s':>10}")
     print(header)
     print("-" * len(header))
     eager = {r["size"]: r["ms"] for r in rows if r["backend"] == "eager"}
@@ -181,8 +182,10 @@ def print_table(rows: list[dict], device: torch.device, flops_per_pixel: float) 
         for row in (r for r in rows if r["size"] == size):
             h, w = SIZES[size]
             speedup = f"{eager[size] / row['ms']:.2f}" if size in eager else "-"
+            # The first call at a shape includes torch.compile's compilation ("-": no warm-up call, at 4K).
+            first = f"{row['first_s']:.1f}" if row["first_s"] else "-"
             print(f"{row['backend']:<14} {f'{w}x{h}':>10} {row['ms']:>10.0f} {speedup:>8} {row['gflops']:>8.1f} "
-                  f"{row['peak_mb']:>8.0f} {row['setup_s']:>8.1f}")
+                  f"{row['peak_mb']:>8.0f} {row['setup_s']:>8.1f} {first:>10}")
 
 
 def main() -> int:

@@ -8,7 +8,8 @@ For each image size a fresh subprocess runs warm-up steps and timed steps of
   no_grad, VGG frozen, style Grams precomputed),
 - ``net only``: the transform network's forward + backward + Adam alone (its share),
 - ``plain``: the same model and loss written plainly (content photo through VGG to
-  relu4_3, VGG weights not frozen), as the reference the speed-up is quoted against.
+  relu4_3, VGG weights not frozen, the network's textbook graph without the train-mode
+  conv rewrites), as the reference the speed-up is quoted against.
 Peak memory is the subprocess's maximum resident set size (CPU) or CUDA's peak allocation.
 """
 
@@ -44,6 +45,10 @@ def _step_fn(variant: str, size: int, batch: int, device: torch.device, vgg_weig
 
     if variant == "plain":
         loss.encoder.features.requires_grad_(True)
+        # The textbook graph (interpolate + 3×3 convs, 9×9 head) without the train-mode
+        # rewrites: eval mode runs it, and instance norm (no running statistics) computes the
+        # same function and gradients in either mode.
+        model.eval()
         layers = list(loss.style_weights)
 
         def objective(out):

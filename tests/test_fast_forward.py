@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from fast_style.fast_forward import FastTransformerNet, instance_moments, space_to_depth_weights
+from fast_style.fast_forward import FastTransformerNet, instance_moments
 from fast_style.models import TransformerNet
 
 SHAPES = [(2, 3, 37, 53), (1, 3, 64, 64), (1, 3, 65, 66), (1, 3, 5, 9), (1, 3, 90, 17)]
@@ -91,21 +90,6 @@ def test_instance_moments_match_var_mean_even_with_a_large_mean() -> None:
     exact_var, exact_mean = torch.var_mean(x.double(), dim=(2, 3), correction=0)
     assert torch.allclose(mean.double(), exact_mean, rtol=1e-6, atol=1e-6)
     assert torch.allclose(var.double(), exact_var, rtol=1e-3, atol=1e-9)
-
-
-@pytest.mark.parametrize("kernel", [3, 9])
-@pytest.mark.parametrize("size", [(12, 12), (13, 18)])
-def test_space_to_depth_weights_reproduce_the_convolution(kernel: int, size: tuple[int, int]) -> None:
-    torch.manual_seed(5)
-    conv = torch.nn.Conv2d(6, 3, kernel)
-    x = torch.randn(1, 6, *size)
-    weight, bias = space_to_depth_weights(conv)
-    padded = F.pad(x, (0, size[1] % 2, 0, size[0] % 2))
-    got = F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), weight, bias), 2)
-    expected = conv(x)
-    got = got[..., : expected.shape[-2], : expected.shape[-1]]
-    assert got.shape == expected.shape
-    assert (got - expected).abs().max() < 1e-5
 
 
 @pytest.mark.parametrize(

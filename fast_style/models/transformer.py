@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fast_style.models.conv_rewrites import space_to_depth_conv, upsample2x_conv
+
 NORMS = ("instance", "batch")
 OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "clamp", "none")
 MIN_SIZE = 5
@@ -89,6 +91,16 @@ class UpsampleConv(nn.Module):
         self.conv = ConvNormAct(in_channels, out_channels, kernel_size, norm=norm)
 
     def forward(self, x: Tensor, size: tuple[int, int] | list[int]) -> Tensor:
+        pad, conv = self.conv[0], self.conv[1]
+        exact_double = tuple(size) == (2 * x.shape[-2], 2 * x.shape[-1])
+        if self.training and exact_double and conv.kernel_size == (3, 3) and pad.padding[0] == 1:
+            # Same function, 4/9 of the multiply-adds and no upsampled tensor or gradient
+            # (conv_rewrites). Training only: eval and export keep the textbook graph, whose
+            # shapes do not branch on the input size.
+            x = upsample2x_conv(x, conv)
+            for layer in list(self.conv)[2:]:
+                x = layer(x)
+            return x
         return self.conv(F.interpolate(x, size=size, mode="nearest"))
 
 
@@ -167,6 +179,11 @@ class TransformerNet(nn.Module):
         quarter = self.residuals(self.down2(half))
         x = self.up1(quarter, half.shape[-2:])
         x = self.up2(x, full.shape[-2:])
+        if self.training and len(self.head) == 2:
+            # The 9×9 conv to RGB on the space-to-depth input: same function, ~3× faster on
+            # oneDNN, forward and backward (conv_rewrites). Training only, as in UpsampleConv.
+            pad = self.head[0].padding[0]
+            return self._activate(space_to_depth_conv(F.pad(x, (pad,) * 4, mode="reflect"), self.head[1]))
         return self._activate(self.head(x))
 
     def _activate(self, x: Tensor) -> Tensor:
