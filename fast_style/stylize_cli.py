@@ -142,8 +142,8 @@ def build_backend(
         # As measured by bench_stylize.py (channels-last graph, shapes dynamic so that every
         # photo size does not recompile).
         return torch.compile(model.to(memory_format=torch.channels_last), dynamic=True)
-    # Plain NCHW: on the 2-core AVX2 benchmark machine channels-last eager was 1.3-3x slower
-    # (docs/readme_inference.md); on CUDA it is a free choice via the library.
+    # The module itself: stylize() runs it through the fast engine on CPU (README, "Speed and
+    # memory": fastest at 512² and above, 2.4 GB at 4K) and its own forward on CUDA.
     return model
 
 

@@ -2,7 +2,7 @@
 
     python scripts/stylize.py --ckpt checkpoints/starry_night.pth --input photos/ --output out/
 
-See ``--help`` and docs/readme_inference.md. No Lightning, no Hydra.
+See ``--help`` and the README's "Stylising photos". No Lightning, no Hydra.
 """
 
 from __future__ import annotations
