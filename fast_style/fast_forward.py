@@ -31,7 +31,7 @@ Shapes: (B, 3, H, W) in [0, 1] → (B, 3, H, W), exactly as ``model(images)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -261,7 +261,9 @@ def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int)
     return writer.result()
 
 
-def _cached(cache: dict, kind: str, conv: nn.Conv2d, build) -> tuple[Tensor, Tensor | None]:  # noqa: ANN001
+def _cached(
+    cache: dict, kind: str, conv: nn.Conv2d, build: Callable[[nn.Conv2d], tuple[Tensor, Tensor | None]]
+) -> tuple[Tensor, Tensor | None]:
     # Keyed by the weight's identity, device, dtype and version so that moving, casting or
     # loading new weights into the model is never served stale rewritten weights.
     key = (kind, id(conv), conv.weight.device, conv.weight.dtype, conv.weight._version)
@@ -312,8 +314,9 @@ class FastTransformerNet(nn.Module):
             raise ValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
         net, budget, cache = self.model, self.strip_elements, self._weight_cache
         images = images.to(next(net.parameters()).dtype)
-        # Each assignment drops the previous activation: at most two whole-image activations
-        # (a layer's input and output) plus one strip's temporaries are alive at any time.
+        # Each assignment drops the previous activation: at full and half resolution at most
+        # two whole-image activations (a layer's input and output) plus one strip's
+        # temporaries are alive; the quarter-resolution residual blocks hold three.
         x = _conv_block(net.stem, images, budget)
         full = tuple(x.shape[-2:])
         x = _conv_block(net.down1, x, budget)

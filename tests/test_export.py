@@ -74,14 +74,20 @@ def _photo(tmp_path: Path) -> Path:
     return source
 
 
+def _backend_vs_torch(checkpoint: Path, source: Path, tmp_path: Path, backend: str) -> int:
+    """Stylise ``source`` with the default torch backend and with ``backend``; the largest 8-bit difference."""
+    outputs = {name: tmp_path / f"{name}.png" for name in ("torch", backend)}
+    base = ["--ckpt", str(checkpoint), "--input", str(source), "--output"]
+    assert stylize_main([*base, str(outputs["torch"])]) == 0
+    assert stylize_main([*base, str(outputs[backend]), "--backend", backend]) == 0
+    torch_out, other = (np.asarray(Image.open(outputs[name]), dtype=np.int16) for name in ("torch", backend))
+    return int(np.abs(other - torch_out).max())
+
+
 def test_cli_onnxruntime_backend_matches_torch(tiny_checkpoint: Path, tmp_path: Path,
                                                onnx_file: tuple[TransformerNet, Path]) -> None:
     source = _photo(tmp_path)
-    base = ["--ckpt", str(tiny_checkpoint), "--input", str(source), "--output"]
-    assert stylize_main([*base, str(tmp_path / "torch.png")]) == 0
-    assert stylize_main([*base, str(tmp_path / "ort.png"), "--backend", "onnxruntime"]) == 0
-    reference = np.asarray(Image.open(tmp_path / "torch.png"), dtype=np.int16)
-    assert np.abs(np.asarray(Image.open(tmp_path / "ort.png"), dtype=np.int16) - reference).max() <= 1
+    assert _backend_vs_torch(tiny_checkpoint, source, tmp_path, "onnxruntime") <= 1
     # An exported .onnx file can be used directly.
     model, path = onnx_file
     assert stylize_main(["--ckpt", str(path), "--input", str(source), "--output", str(tmp_path / "direct.png"),
@@ -90,12 +96,7 @@ def test_cli_onnxruntime_backend_matches_torch(tiny_checkpoint: Path, tmp_path: 
 
 @pytest.mark.slow  # torch.compile builds C++ kernels: about a minute on 2 cores
 def test_compiled_backend_matches_eager(tiny_checkpoint: Path, tmp_path: Path) -> None:
-    source = _photo(tmp_path)
-    base = ["--ckpt", str(tiny_checkpoint), "--input", str(source), "--output"]
-    assert stylize_main([*base, str(tmp_path / "torch.png")]) == 0
-    assert stylize_main([*base, str(tmp_path / "compiled.png"), "--backend", "compiled"]) == 0
-    reference = np.asarray(Image.open(tmp_path / "torch.png"), dtype=np.int16)
-    assert np.abs(np.asarray(Image.open(tmp_path / "compiled.png"), dtype=np.int16) - reference).max() <= 1
+    assert _backend_vs_torch(tiny_checkpoint, _photo(tmp_path), tmp_path, "compiled") <= 1
 
 
 def test_stylize_accepts_an_exported_runner(onnx_file: tuple[TransformerNet, Path]) -> None:
