@@ -1,5 +1,5 @@
 # fast_style — set-up, training and tests in one place.
-#   make train   set everything up, then train starry_night with the CPU preset (14 min of training on 2 cores, ~2 min of set-up)
+#   make train   set everything up, then train starry_night with the CPU preset (about 13 min of training on 2 cores, 1-2 min of set-up)
 #   make test    set everything up, then run the test suite
 # The asset mirror is found through FAST_STYLE_ASSETS (default: ../shared/assets).
 

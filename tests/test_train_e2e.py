@@ -118,3 +118,19 @@ def test_ddp_on_two_cpu_processes_writes_one_checkpoint(tmp_path, assets_dir):
     payload = torch.load(tmp_path / "ckpt" / "starry_night.pth", weights_only=True)
     assert payload["meta"]["global_step"] == 2
     assert "world_size=2" in done.stderr or "distributed_backend=gloo" in done.stderr
+
+
+def test_mixed_precision_trains_with_float32_weights(tmp_path, assets_dir):
+    # bf16-mixed is the CPU equivalent of the gpu preset's 16-mixed: the same autocast path
+    # through the network's train-mode rewrites and the float32 Gram/loss sums.
+    done = run_train(
+        *TINY_RUN, "trainer.max_steps=2", "trainer.precision=bf16-mixed",
+        f"checkpoint_dir={tmp_path / 'ckpt'}", f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    payload = torch.load(tmp_path / "ckpt" / "starry_night.pth", weights_only=True)
+    assert payload["config"]["trainer"]["precision"] == "bf16-mixed"
+    weights = [value for value in payload["state_dict"].values() if value.is_floating_point()]
+    assert weights and all(value.dtype == torch.float32 and torch.isfinite(value).all() for value in weights)
+    totals = [event.value for event in events(tmp_path / "run").Scalars("train/total")]
+    assert len(totals) == 2 and all(0 < value < float("inf") for value in totals)
