@@ -82,7 +82,7 @@ def train(config: dict[str, Any], run_dir: str | os.PathLike) -> Path | None:
     if not trainer.interrupted:
         # max_steps rarely falls on a save_every_n_steps boundary: make last.ckpt the true end,
         # so resuming with a larger max_steps continues exactly where this run stopped.
-        trainer.save_checkpoint(lightning_ckpt_dir / "last.ckpt")
+        trainer.save_checkpoint(lightning_ckpt_dir / "last.ckpt", weights_only=False)  # keep optimiser state
     if not trainer.is_global_zero:
         return None
     target = Path(config.get("checkpoint_dir", "checkpoints")) / f"{style['name']}.pth"
