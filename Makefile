@@ -1,6 +1,6 @@
 # fast_style — set-up, training and tests in one place.
 #   make train   set everything up, then train starry_night with the CPU preset (about 13 min of training on 2 cores, 1-2 min of set-up)
-#   make test    set everything up, then run the test suite
+#   make test    set everything up, then lint (ruff) and run the test suite
 # The asset mirror is found through FAST_STYLE_ASSETS (default: ../shared/assets).
 
 PYTHON ?= python3
@@ -28,6 +28,7 @@ train: $(STAMP)
 	$(BIN)/python scripts/train.py style=$(STYLE) trainer=cpu_quick
 
 test: $(STAMP)
+	$(BIN)/ruff check fast_style scripts tests
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

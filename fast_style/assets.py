@@ -22,6 +22,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from fast_style.atomic import atomic_path
+
 ENV_VAR = "FAST_STYLE_ASSETS"
 CACHE_ENV_VAR = "FAST_STYLE_CACHE"
 DEFAULT_VGG_WEIGHTS = "weights/vgg16_imagenet_caffe.pth"
@@ -128,12 +130,9 @@ def sha256sum(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 def _download(name: str, remote: RemoteAsset) -> Path:
     target = cache_dir() / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    urllib.request.urlretrieve(remote.url, partial)  # noqa: S310 - fixed, known URLs only
-    actual = sha256sum(partial)
-    if actual != remote.sha256:
-        partial.unlink(missing_ok=True)
-        raise OSError(f"sha256 mismatch for {remote.url}: expected {remote.sha256}, got {actual}")
-    partial.replace(target)
+    with atomic_path(target) as partial:
+        urllib.request.urlretrieve(remote.url, partial)
+        actual = sha256sum(partial)
+        if actual != remote.sha256:
+            raise OSError(f"sha256 mismatch for {remote.url}: expected {remote.sha256}, got {actual}")
     return target

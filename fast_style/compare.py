@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,3 +232,51 @@ def run_comparison(
     return [
         compare_photo(model, loss_fn, photo, size, iterations, **kwargs) for size in sizes for photo in photos
     ]
+
+
+def n_star_for_models(
+    models: Mapping[str, nn.Module],
+    loss_fn: PerceptualLoss,
+    photos: Sequence[str | os.PathLike],
+    size: int,
+    iterations: int,
+    on_photo: Callable[[int], None] | None = None,
+    **gatys_kwargs,
+) -> dict[str, list[Bound]]:
+    """N* of several networks trained for the same loss (e.g. one run's checkpoints along its steps).
+
+    The Gatys curve of a photo depends on the loss only, not on the network, so each photo is
+    optimised once and every network's feed-forward loss is located on that one curve.
+
+    Args:
+        models: label → network (moved to the loss's device).
+        loss_fn: the loss all of them were trained with.
+        photos: photo files, resized to ``size`` on the shorter side.
+        size: shorter side in pixels.
+        iterations: Gatys iterations per photo.
+        on_photo: called with the photo index after each photo's Gatys run.
+        gatys_kwargs: passed to :func:`fast_style.gatys.optimise_image` (``optimizer``, ``init``, ...).
+
+    Returns:
+        label → one N* :class:`~fast_style.report.Bound` per photo (a lower bound where not reached).
+
+    Raises:
+        ValueError: for no models or no photos.
+    """
+    if not models or not photos:
+        raise ValueError("n_star_for_models needs at least one model and one photo")
+    device = next(iter(loss_fn.encoder.buffers())).device
+    results: dict[str, list[Bound]] = {label: [] for label in models}
+    for index, photo in enumerate(photos):
+        content = load_image(photo, size).to(device)
+        content_features = loss_fn.content_features(content)
+        gatys = optimise_image(loss_fn, content, iterations, **gatys_kwargs)
+        for label, model in models.items():
+            with torch.inference_mode():
+                output = model.to(device).eval()(content).clamp(0.0, 1.0)
+            target = _terms(loss_fn, output, content_features)["total"]
+            n_star = first_reaching(gatys.totals(), target, initial=gatys.initial["total"])
+            results[label].append(Bound(float(iterations), lower=True) if n_star is None else Bound(float(n_star)))
+        if on_photo is not None:
+            on_photo(index)
+    return results

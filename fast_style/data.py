@@ -212,14 +212,19 @@ class ImageFolderDataset(Dataset):
         raise NoImagesError(f"no image in {str(self.root)!r} could be decoded")
 
     def _crop(self, image: Image.Image) -> Tensor:
+        # Crop the square first, then resize it: the same picture as resizing the shorter side
+        # and cropping, but memory stays bounded for any aspect ratio (a 65535×1 strip would
+        # otherwise be resized to 8 million pixels wide).
         size = self.image_size
-        image = resize_shorter(image, size)
         w, h = image.size
+        side = min(w, h)
         if self.random_crop:
-            left, top = random.randint(0, w - size), random.randint(0, h - size)
+            left, top = random.randint(0, w - side), random.randint(0, h - side)
         else:
-            left, top = (w - size) // 2, (h - size) // 2
-        image = image.crop((left, top, left + size, top + size))
+            left, top = (w - side) // 2, (h - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+        if side != size:
+            image = image.resize((size, size), Image.BICUBIC)
         if self.random_crop and random.random() < 0.5:
             image = ImageOps.mirror(image)
         return pil_to_tensor(image)

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
+from fast_style.atomic import atomic_path
 from fast_style.data import pil_to_tensor, tensor_to_pil, to_rgb
 
 # Formats whose files Pillow writes with an alpha channel.
@@ -128,11 +129,6 @@ def write_photo(image: Tensor, path: str | os.PathLike, alpha: Image.Image | Non
             canvas = Image.new("RGBA", picture.size, (255, 255, 255, 255))
             picture = Image.alpha_composite(canvas, picture).convert("RGB")
     options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
-    try:
+    with atomic_path(path) as partial:
         picture.save(partial, format=fmt, **options)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path

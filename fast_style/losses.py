@@ -180,7 +180,11 @@ def build_perceptual_loss(
     from fast_style.data import load_image
 
     if not isinstance(style_image, Tensor):
-        style_image = load_image(resolve_path_or_asset(style_image))
+        path = resolve_path_or_asset(style_image)
+        try:
+            style_image = load_image(path)
+        except OSError as error:
+            raise ValueError(f"style image {str(path)!r} is not a readable image: {error}") from error
     layers = list(dict.fromkeys([*content_layers, *style_layers]))
     encoder = VGGEncoder(layers, **dict(vgg or {}))
     return PerceptualLoss(

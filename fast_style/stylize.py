@@ -28,9 +28,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from fast_style.checkpoint import FORMAT
-from fast_style.models.transformer import MIN_SIZE, TransformerNet
+from fast_style.checkpoint import FORMAT, first_non_finite, short_load_error, to_float32
 from fast_style.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
+from fast_style.models.transformer import MIN_SIZE, TransformerNet
 from fast_style.tiling import tile_elements
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -88,17 +88,17 @@ def read_style_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     try:
         payload = _load_payload(path)
-    except Exception as error:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
+    except Exception as error:
         raise CheckpointError(
             f"{str(path)!r} is not a readable style checkpoint (expected a slim checkpoints/<style>.pth or a "
-            f"Lightning .ckpt of StyleTransferModule): {error}"
+            f"Lightning .ckpt of StyleTransferModule): {short_load_error(error)}"
         ) from error
     if isinstance(payload, dict) and "model_args" in payload and "state_dict" in payload:
         if payload.get("format", FORMAT) != FORMAT:
             raise CheckpointError(f"{str(path)!r} has format {payload['format']!r}; this version reads {FORMAT!r}")
         return {
             "model_args": dict(payload["model_args"]),
-            "state_dict": payload["state_dict"],
+            "state_dict": to_float32(payload["state_dict"]),
             "style": payload.get("style"),
             "source": "inference",
         }
@@ -123,20 +123,54 @@ def read_style_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     )
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> TransformerNet:
-    """Rebuild a trained TransformerNet from a checkpoint, in eval mode, on ``device``.
+def resolve_checkpoint(source: str | os.PathLike) -> Path:
+    """The file behind ``source``: an existing checkpoint file, or the name of a shipped style.
+
+    A file wins over a zoo name, so ``load_model("candy")`` takes ``./candy`` if such a file exists.
+
+    Raises:
+        FileNotFoundError: if ``source`` is neither a file nor a shipped style (the message
+            lists the shipped styles).
+    """
+    from fast_style.zoo import UnknownStyleError, available_styles, zoo_path
+
+    path = Path(source)
+    if path.is_file():
+        return path
+    if isinstance(source, str) and source and "/" not in source and "\\" not in source and not path.suffix:
+        try:
+            return zoo_path(source)
+        except UnknownStyleError:
+            pass
+    shipped = ", ".join(available_styles()) or "none"
+    raise FileNotFoundError(
+        f"checkpoint {str(source)!r} does not exist and is not a shipped style (shipped: {shipped})"
+    )
+
+
+def load_model(source: str | os.PathLike, device: str | torch.device | None = None) -> TransformerNet:
+    """Rebuild a trained TransformerNet, in eval mode, on ``device``.
 
     Args:
-        path: slim ``checkpoints/<style>.pth`` or Lightning ``.ckpt``.
+        source: the name of a shipped style (``"candy"``, see :func:`fast_style.zoo.available_styles`),
+            a slim ``checkpoints/<style>.pth`` or a Lightning ``.ckpt``. Weights are float32
+            whatever the file stores (zoo files keep float16).
         device: ``None``/``"auto"``, ``"cpu"``, ``"cuda"``.
 
     Returns:
         The network; ``model.style_name`` holds the style's name (or ``None``).
 
     Raises:
-        FileNotFoundError, CheckpointError: see :func:`read_style_checkpoint`.
+        FileNotFoundError, CheckpointError: see :func:`resolve_checkpoint` and :func:`read_style_checkpoint`.
     """
+    path = resolve_checkpoint(source)
     info = read_style_checkpoint(path)
+    bad = first_non_finite(info["state_dict"])
+    if bad is not None:
+        raise CheckpointError(
+            f"{str(path)!r} holds a broken network: weight {bad!r} has NaN/inf values (its training diverged); "
+            "retrain it, e.g. with a lower optim.lr"
+        )
     try:
         model = TransformerNet(**info["model_args"])
         model.load_state_dict(info["state_dict"])
@@ -286,6 +320,7 @@ __all__ = [
     "luminance",
     "preserve_colors",
     "read_style_checkpoint",
+    "resolve_checkpoint",
     "resolve_device",
     "stylize",
 ]

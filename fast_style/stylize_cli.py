@@ -136,8 +136,11 @@ def build_backend(
     if backend == "onnxruntime":
         from fast_style.export import OnnxRuntimeModel, export_model
 
-        folder = workdir or Path(tempfile.mkdtemp(prefix="fast_style_"))
-        return OnnxRuntimeModel(export_model(model, folder / "model.onnx", "onnx"), device)
+        if workdir is not None:
+            return OnnxRuntimeModel(export_model(model, workdir / "model.onnx", "onnx"), device)
+        # ONNX Runtime reads the whole file when the session is made, so the export can go at once.
+        with tempfile.TemporaryDirectory(prefix="fast_style_") as folder:
+            return OnnxRuntimeModel(export_model(model, Path(folder) / "model.onnx", "onnx"), device)
     if backend == "compiled":
         # As measured by bench_stylize.py (channels-last graph, shapes dynamic so that every
         # photo size does not recompile).
@@ -152,9 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="stylize.py",
         description="Stylise photos with a trained fast_style network (Johnson et al. 2016): one forward pass per photo.",
     )
-    parser.add_argument("--ckpt", required=True, help="checkpoints/<style>.pth, a Lightning .ckpt, or an exported .onnx")
-    parser.add_argument("--input", required=True, nargs="+", help="image file(s), folder(s) or glob(s)")
-    parser.add_argument("--output", required=True, help="output file (one input) or folder (created; names kept)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--style", help="a shipped style network by name (see --list-styles)")
+    source.add_argument("--ckpt", help="checkpoints/<style>.pth, a Lightning .ckpt, or an exported .onnx")
+    source.add_argument("--list-styles", action="store_true", help="list the shipped styles and how each was trained")
+    parser.add_argument("--input", nargs="+", help="image file(s), folder(s) or glob(s)")
+    parser.add_argument("--output", help="output file (one input) or folder (created; names kept)")
     parser.add_argument("--recursive", action="store_true", help="also stylise images in subfolders of input folders")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -177,7 +183,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def list_styles_text() -> str:
+    """One line per shipped style: its name and how it was trained (for ``--list-styles``)."""
+    from fast_style.zoo import available_styles, describe
+
+    names = available_styles()
+    if not names:
+        return "no shipped styles in this installation; train one with scripts/train.py and pass --ckpt"
+    lines = [f"{len(names)} shipped style(s); use --style NAME:"]
+    for name in names:
+        info = describe(name)
+        lines.append(
+            f"  {name:<16} {info['steps']} steps, {info['crop']} px crops, batch {info['batch']}, "
+            f"style weight {info['style_weight']:g} (style image at {info['style_size']} px), "
+            f"content {info['content_weight']:g}, tv {info['tv_weight']:g}, {info['precision']}; "
+            f"trained on {info['machine']}"
+        )
+    return "\n".join(lines)
+
+
 def _validate(args: argparse.Namespace) -> None:
+    if not (args.style or args.ckpt):
+        raise ValueError("give a network: --style NAME (a shipped style, see --list-styles) or --ckpt FILE")
+    if not args.input or not args.output:
+        raise ValueError("--input and --output are required to stylise")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.max_size is not None and args.max_size < MIN_SIZE:
@@ -261,6 +290,9 @@ class _Runner:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 all good, 1 some input failed, 2 usage/setup error)."""
     args = build_parser().parse_args(argv)
+    if args.list_styles:
+        print(list_styles_text())
+        return 0
     started = time.perf_counter()
     try:
         _validate(args)
@@ -274,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {line}", file=sys.stderr)
             raise ValueError("no input image found")
         jobs = plan_jobs(inputs, args.output, args.overwrite)
+        if args.style:
+            from fast_style.zoo import zoo_path
+
+            args.ckpt = str(zoo_path(args.style))
         if Path(args.ckpt).suffix.lower() == ".onnx":
             if args.backend != "onnxruntime":
                 raise ValueError(f"{args.ckpt!r} is an ONNX file: use --backend onnxruntime")

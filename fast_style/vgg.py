@@ -229,7 +229,7 @@ def _load_weights(arch: str, weights: str | os.PathLike) -> tuple[dict | None, I
             raise FileNotFoundError(f"VGG weights file {spec!r} does not exist; weights must be {WEIGHT_SPECS}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - re-raised with the path and what is expected
+    except Exception as error:
         raise ValueError(f"cannot read VGG weights {str(path)!r}: {error}") from error
     if not isinstance(payload, dict) or "state_dict" not in payload:
         raise ValueError(f"VGG weights {str(path)!r} must be a dict with 'meta' and 'state_dict'")
@@ -247,7 +247,7 @@ def _torchvision_pretrained(arch: str) -> dict:
     enum = {"vgg16": torchvision.models.VGG16_Weights, "vgg19": torchvision.models.VGG19_Weights}[arch]
     try:
         model = getattr(torchvision.models, arch)(weights=enum.IMAGENET1K_V1)
-    except Exception as error:  # noqa: BLE001 - offline machines fail inside torch.hub
+    except Exception as error:
         raise RuntimeError(
             f"could not load torchvision's {arch} IMAGENET1K_V1 weights (not in the torch hub cache "
             f"{torch.hub.get_dir()!r} and the download failed: {error}); use weights='default' with "

@@ -35,9 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from fast_style.models import TransformerNet  # noqa: E402
+from fast_style.models import TransformerNet
 
 SIZES = {"256": (256, 256), "512": (512, 512), "1024": (1024, 1024), "4k": (2160, 3840)}
 BACKENDS = ("eager", "channels_last", "fast", "tiled", "compiled", "onnxruntime")
@@ -83,7 +83,7 @@ class PeakRSS:
             self.peak = max(self.peak, self._rss())
             time.sleep(self.interval)
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self.peak = self._rss()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

@@ -27,7 +27,9 @@ import time
 import torch
 
 
-def _step_fn(variant: str, size: int, batch: int, device: torch.device, vgg_weights: str, channels_last: bool):
+def _step_fn(
+    variant: str, size: int, batch: int, device: torch.device, vgg_weights: str, channels_last: bool, precision: str
+):
     from fast_style.losses import build_perceptual_loss
     from fast_style.models import TransformerNet
     from fast_style.ops import feature_mse, gram_matrix
@@ -68,9 +70,14 @@ def _step_fn(variant: str, size: int, batch: int, device: torch.device, vgg_weig
         def objective(out):
             return loss(out, photos)["total"]
 
+    # Lightning's "bf16-mixed": forward and loss under bf16 autocast, float32 weights and Adam.
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+
     def step():
         optimiser.zero_grad(set_to_none=True)
-        objective(model(photos)).backward()
+        with autocast:
+            value = objective(model(photos))
+        value.backward()
         optimiser.step()
 
     return step
@@ -80,7 +87,7 @@ def _run_one(args: argparse.Namespace) -> None:
     """Child process: time one (variant, size) and print a JSON line."""
     torch.set_num_threads(args.threads or torch.get_num_threads())
     device = torch.device(args.device)
-    step = _step_fn(args.variant, args.size, args.batch, device, args.vgg_weights, args.channels_last)
+    step = _step_fn(args.variant, args.size, args.batch, device, args.vgg_weights, args.channels_last, args.precision)
     for _ in range(args.warmup):
         step()
     if device.type == "cuda":
@@ -108,6 +115,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--vgg-weights", default="default", help="default | random | torchvision | PATH")
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"],
+                        help="bf16-mixed: bf16 autocast (fast where the CPU has AMX or AVX512-BF16)")
     parser.add_argument("--variants", nargs="+", default=["fast_style", "net only", "plain"])
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -118,8 +127,9 @@ def main() -> None:
 
     print(f"# bench_train: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s), "
           f"torch {torch.__version__}, device {args.device}, batch {args.batch}, {args.steps} timed step(s) "
-          f"after {args.warmup} warm-up, VGG weights {args.vgg_weights}, channels_last={args.channels_last}")
-    header = f"| size | variant | s/step | images/s | peak MiB | share of step |"
+          f"after {args.warmup} warm-up, VGG weights {args.vgg_weights}, channels_last={args.channels_last}, "
+          f"precision {args.precision}")
+    header = "| size | variant | s/step | images/s | peak MiB | share of step |"
     print(header)
     print("|---:|---|---:|---:|---:|---|")
     for size in args.sizes:
@@ -127,7 +137,8 @@ def main() -> None:
         for variant in args.variants:
             command = [sys.executable, __file__, "--variant", variant, "--size", str(size), "--batch", str(args.batch),
                        "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device,
-                       "--threads", str(args.threads), "--vgg-weights", args.vgg_weights]
+                       "--threads", str(args.threads), "--vgg-weights", args.vgg_weights,
+                       "--precision", args.precision]
             if args.channels_last:
                 command.append("--channels-last")
             done = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
 from pathlib import Path
@@ -21,7 +20,9 @@ from pathlib import Path
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ckpt", required=True, help="slim inference checkpoint, e.g. checkpoints/starry_night.pth")
+    network = parser.add_mutually_exclusive_group(required=True)
+    network.add_argument("--ckpt", help="slim inference checkpoint, e.g. checkpoints/starry_night.pth")
+    network.add_argument("--style", help="a shipped style network by name (scripts/stylize.py --list-styles)")
     parser.add_argument(
         "--images", default="coco/val2017", help="folder of photos (path or asset name; default: coco/val2017)"
     )
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.data import NoImagesError, list_images, load_image
     from fast_style.gatys import DEFAULT_MAX_STEP
     from fast_style.losses import build_perceptual_loss, loss_kwargs_from_config
+    from fast_style.machine import describe_cpu
     from fast_style.report import plot_loss_curves, plot_side_by_side, render_markdown
 
     try:
@@ -65,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         bad_sizes = [s for s in args.sizes if s < 16]
         if bad_sizes:
             raise ValueError(f"--sizes must be at least 16 pixels (VGG pools 3 times), got {bad_sizes}")
+        if args.style:
+            from fast_style.zoo import zoo_path
+
+            args.ckpt = str(zoo_path(args.style))
         payload = read_inference_checkpoint(args.ckpt)
         if not payload.get("config"):
             raise ValueError(
@@ -126,11 +132,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.optimizer}, {args.iters} iterations (one optimiser step each"
             f"{', L-BFGS max_iter=1, no line search' if args.optimizer == 'lbfgs' else ''}), "
             f"init={args.init}, lr={args.lr if args.lr is not None else 'default'}, "
-            f"loss taken of clamp(x, 0, 1), L-BFGS steps capped at RMS {DEFAULT_MAX_STEP} per pixel"
+            "loss taken of clamp(x, 0, 1)"
+            + (f", L-BFGS steps capped at RMS {DEFAULT_MAX_STEP} per pixel" if args.optimizer == "lbfgs" else "")
         ),
         "machine": (
-            f"device {args.device}; {platform.machine()} CPU ({os.cpu_count()} cores, "
-            f"torch threads {torch.get_num_threads()}), "
+            f"device {args.device}; {describe_cpu()} (torch threads {torch.get_num_threads()}), "
             f"torch {torch.__version__}, Python {platform.python_version()}"
         ),
         "iterations": args.iters,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fast_style.export import FORMATS, export_model, parity  # noqa: E402
-from fast_style.stylize import CheckpointError, load_model  # noqa: E402
+from fast_style.export import FORMATS, export_model, parity
+from fast_style.stylize import CheckpointError, load_model
 
 
 def main(argv: Sequence[str] | None = None) -> int:

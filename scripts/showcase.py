@@ -53,11 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         stylised = model(photos).clamp(0, 1)
     style_path = payload.get("config", {}).get("style", {}).get("image")
     try:
-        style = square(load_image(resolve_path_or_asset(style_path), size=args.size)) if style_path else None
-    except (FileNotFoundError, OSError):
-        style = None
+        if not style_path:
+            raise ValueError(f"{args.ckpt!r} names no style image in its training config")
+        style = square(load_image(resolve_path_or_asset(style_path), size=args.size))
+    except (FileNotFoundError, OSError, ValueError) as error:
+        # A showcase without its style image would mislead: say so instead of a blank tile.
+        print(f"showcase.py: error: cannot show the style image: {error}", file=sys.stderr)
+        return 2
     blank = torch.ones(1, 3, args.size, args.size)
-    top = torch.cat([style if style is not None else blank, photos])
+    top = torch.cat([style, photos])
     bottom = torch.cat([blank, stylised])
     import torchvision
 

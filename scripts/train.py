@@ -23,6 +23,7 @@ log = logging.getLogger("fast_style.train")
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
     from fast_style.assets import AssetNotFoundError
+    from fast_style.callbacks import TrainingDivergedError
     from fast_style.data import NoImagesError
     from fast_style.training import train
 
@@ -34,6 +35,11 @@ def main(cfg: DictConfig) -> None:
         # One clear line on stderr instead of a traceback: these are the user's inputs.
         print(f"train.py: error: {error}", file=sys.stderr)
         sys.exit(2)
+    except TrainingDivergedError as error:
+        # No slim checkpoint is written; the last periodic Lightning checkpoint is the one to resume from.
+        print(f"train.py: error: {error}. No checkpoint was written for the diverged network; resume from "
+              f"{run_dir / 'lightning_checkpoints' / 'last.ckpt'} with ckpt_path=... if it exists.", file=sys.stderr)
+        sys.exit(1)
     if path is not None:
         log.info("inference checkpoint: %s (logs: %s; tensorboard --logdir %s)", path, run_dir, run_dir)
 

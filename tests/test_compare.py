@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageChops
 
 from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
 from fast_style.compare import ComparisonRun
@@ -36,7 +37,7 @@ def _load_compare_script():
 
 def _run(photo: str, ff: float, totals: list[float], seconds_per_iter: float = 0.5) -> ComparisonRun:
     """A synthetic comparison run (no images) with the given Gatys loss curve."""
-    terms = lambda total: {"content": total / 2, "style": total / 2, "tv": 0.0, "total": total}  # noqa: E731
+    terms = lambda total: {"content": total / 2, "style": total / 2, "tv": 0.0, "total": total}
     history = [
         {"iteration": i + 1, **terms(total), "seconds": (i + 1) * seconds_per_iter, "evaluations": i + 1}
         for i, total in enumerate(totals)
@@ -94,6 +95,15 @@ def test_loss_plot_is_written(tmp_path):
     path = plot_loss_curves(runs, tmp_path / "curves.png")
     with Image.open(path) as image:
         assert image.width > 200 and image.height > 200
+        picture = image.convert("RGB")
+    # The curves come from the data: other losses draw another picture.
+    other = [_run("a.jpg", 1.5e6, [1.9e6, 9e5, 4e5]), _run("b.jpg", 1.1e6, [1.8e6, 1.3e6, 9e5])]
+    with Image.open(plot_loss_curves(other, tmp_path / "other.png")) as image:
+        assert ImageChops.difference(picture, image.convert("RGB")).getbbox() is not None
+    # One panel per photo size (Johnson et al., Fig. 5).
+    two_sizes = runs + [dataclasses.replace(run, size=128) for run in runs]
+    with Image.open(plot_loss_curves(two_sizes, tmp_path / "two.png")) as image:
+        assert image.width > 1.8 * picture.width
 
 
 def test_compare_script_end_to_end(tiny_checkpoint, assets_dir, tmp_path):
@@ -122,8 +132,10 @@ def test_compare_script_end_to_end(tiny_checkpoint, assets_dir, tmp_path):
     history = json.loads((out / "history.json").read_text())
     assert len(history["runs"]) == 4 and all(len(run["gatys_total"]) == 4 for run in history["runs"])
     for run in history["runs"]:
-        expected = first_reaching(run["gatys_total"], run["ff_loss"]["total"], initial=run["gatys_initial"]["total"])
-        assert run["n_star"] == expected
+        # N* by hand: the first iteration (0 = the start image) whose loss is at or below the network's.
+        curve = [run["gatys_initial"]["total"], *run["gatys_total"]]
+        reached = [i for i, total in enumerate(curve) if total <= run["ff_loss"]["total"]]
+        assert run["n_star"] == (reached[0] if reached else None)
     # The feed-forward output is scored by the loss the checkpoint was trained with.
     payload = read_inference_checkpoint(tiny_checkpoint)
     loss_fn = build_perceptual_loss(**loss_kwargs_from_config(payload["config"]))
@@ -140,3 +152,29 @@ def test_compare_script_reports_bad_checkpoint(tmp_path, capsys):
     )
     assert rc == 2
     assert "missing.pth" in capsys.readouterr().err
+
+
+def test_n_star_for_models_places_each_network_on_the_one_gatys_curve(tiny_checkpoint, tiny_model, assets_dir,
+                                                                     tmp_path):
+    from fast_style.compare import compare_photo, n_star_for_models
+
+    photo = tmp_path / "p.png"
+    Image.fromarray((torch.rand(30, 40, 3, generator=torch.Generator().manual_seed(2)) * 255).byte().numpy()).save(photo)
+    payload = read_inference_checkpoint(tiny_checkpoint)
+    loss_fn = build_perceptual_loss(**{**loss_kwargs_from_config(payload["config"]), "vgg": {"weights": "random"}})
+    other = model_from_checkpoint(payload)
+    with torch.no_grad():
+        for parameter in other.parameters():
+            parameter.mul_(0.5)
+    results = n_star_for_models({"a": tiny_model, "b": other}, loss_fn, [photo], size=24, iterations=6)
+    for label, model in (("a", tiny_model), ("b", other)):
+        expected = compare_photo(model, loss_fn, photo, 24, 6, timing_repeats=1).n_star_bound()
+        assert results[label] == [expected]
+    with pytest.raises(ValueError, match="at least one"):
+        n_star_for_models({}, loss_fn, [photo], size=24, iterations=2)
+
+
+def test_compare_script_takes_a_shipped_style_by_name(tmp_path, capsys):
+    rc = _load_compare_script().main(["--style", "no_such_style", "--output", str(tmp_path / "o")])
+    assert rc == 2
+    assert "unknown style 'no_such_style'; shipped styles:" in capsys.readouterr().err

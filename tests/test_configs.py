@@ -1,11 +1,11 @@
 """Every Hydra config composes, overrides land where the library reads them, bad names are clear."""
 
 import pytest
+from conftest import CONFIG_DIR
 from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
 from omegaconf import OmegaConf
 
-from conftest import CONFIG_DIR
 from fast_style.losses import loss_kwargs_from_config
 
 STYLES = sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))

@@ -2,9 +2,8 @@
 
 import importlib.util
 
-from PIL import Image
-
 from conftest import REPO_ROOT
+from PIL import Image
 
 
 def load_script():
@@ -27,3 +26,13 @@ def test_showcase_rejects_a_file_that_is_not_a_checkpoint(photo_dir, tmp_path, c
     bogus.write_bytes(b"nope")
     assert load_script().main(["--ckpt", str(bogus), "--images", str(photo_dir), "--output", str(tmp_path / "x.png")]) == 2
     assert "bogus.pth" in capsys.readouterr().err
+
+
+def test_showcase_refuses_to_hide_a_missing_style_image(tiny_model, photo_dir, tmp_path, capsys, assets_dir):
+    from fast_style.checkpoint import save_inference_checkpoint
+
+    config = {"style": {"image": str(tmp_path / "gone.jpg")}}
+    ckpt = save_inference_checkpoint(tiny_model, tmp_path / "t.pth", style="t", config=config)
+    out = tmp_path / "grid.png"
+    assert load_script().main(["--ckpt", str(ckpt), "--images", str(photo_dir), "--output", str(out)]) == 2
+    assert "gone.jpg" in capsys.readouterr().err and not out.exists()

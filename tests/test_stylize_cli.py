@@ -172,8 +172,8 @@ def test_max_size_batch_strength_preserve_color_tile(tiny_checkpoint: Path, tmp_
     assert np.abs(half[0] - (photo + plain[0]) / 2).max() <= 1.5
     kept = run("kept", "--preserve-color")
     assert not np.array_equal(kept[0], plain[0])
-    gray = lambda a: a @ np.array([0.299, 0.587, 0.114])  # noqa: E731
-    chroma = lambda a: a - gray(a)[..., None]  # noqa: E731
+    gray = lambda a: a @ np.array([0.299, 0.587, 0.114])
+    chroma = lambda a: a - gray(a)[..., None]
     assert np.abs(chroma(kept[0]) - chroma(photo)).mean() < np.abs(chroma(plain[0]) - chroma(photo)).mean() / 3
 
 
@@ -225,3 +225,11 @@ def test_device_cpu_bf16(tiny_checkpoint: Path, photo_dir: Path, tmp_path: Path)
     args = ["--ckpt", str(tiny_checkpoint), "--input", str(photo_dir), "--output", str(out), "--device", "cpu"]
     assert main([*args, "--precision", "bf16", "--quiet"]) == 0
     assert len(list(out.iterdir())) == 5
+    # bf16 output is the fp32 picture up to bf16 rounding (not garbage, not a copy of the photo).
+    reference = tmp_path / "fp32"
+    assert main(["--ckpt", str(tiny_checkpoint), "--input", str(photo_dir), "--output", str(reference), "--quiet"]) == 0
+    for path in sorted(reference.iterdir()):
+        bf16, fp32 = read_photo(out / path.name).rgb, read_photo(path).rgb
+        assert bf16.shape == fp32.shape
+        assert (bf16 - fp32).abs().mean() < 0.02
+        assert (fp32 - read_photo(photo_dir / path.name).rgb).abs().mean() > 0.02

@@ -45,16 +45,39 @@ def test_clamp_activation_clamps_only_in_eval():
 
 
 def test_batch_norm_variant_and_model_args():
-    model = TransformerNet(width=8, num_residual_blocks=2, norm="batch")
+    model = TransformerNet(width=8, num_residual_blocks=2, norm="batch", output_activation="tanh")
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    # model_args must describe the network that was built (a checkpoint rebuilds from them alone).
+    assert model.model_args == {"width": 8, "num_residual_blocks": 2, "norm": "batch", "output_activation": "tanh"}
     rebuilt = TransformerNet(**model.model_args)
-    assert rebuilt.model_args == model.model_args
+    rebuilt.load_state_dict(model.state_dict())  # same structure, key for key and shape for shape
+    x = torch.rand(2, 3, 20, 20)
+    assert torch.equal(rebuilt.eval()(x), model.eval()(x))
 
 
-def test_gradients_reach_every_parameter():
+def _biases_feeding_a_norm(model: nn.Module) -> set[str]:
+    """Conv biases followed directly by a norm layer: the norm subtracts the mean, so their gradient is 0."""
+    names = set()
+    for prefix, module in model.named_modules():
+        children = list(module.named_children())
+        for (name, child), (_, following) in zip(children, children[1:]):
+            if isinstance(child, nn.Conv2d) and isinstance(following, (nn.InstanceNorm2d, nn.BatchNorm2d)):
+                names.add(f"{prefix}.{name}.bias" if prefix else f"{name}.bias")
+    return names
+
+
+def test_gradients_reach_every_parameter_that_matters():
+    torch.manual_seed(0)
     model = TransformerNet(width=4, num_residual_blocks=1)
-    model(torch.rand(2, 3, 12, 12)).mean().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    model(torch.rand(2, 3, 12, 12)).square().mean().backward()
+    cancelled = _biases_feeding_a_norm(model)
+    assert len(cancelled) == 7  # stem, down1, down2, 2 in the residual block, up1, up2
+    for name, parameter in model.named_parameters():
+        scale = parameter.grad.abs().max() if parameter.grad is not None else None
+        if name in cancelled:
+            assert scale is not None and scale < 1e-6, name  # the true gradient is zero
+        else:
+            assert scale is not None and scale > 1e-6, name
 
 
 @pytest.mark.parametrize(

@@ -49,17 +49,20 @@ def test_vgg19_architecture():
     assert encoder(torch.rand(1, 3, 32, 32))["relu5_4"].shape == (1, 512, 2, 2)
 
 
-def test_caffe_normalisation_is_bgr_times_255_minus_mean():
-    encoder = VGGEncoder(["relu1_1"], weights="random")
-    object.__setattr__(encoder, "convention", CAFFE)
-    encoder._order.copy_(torch.tensor([2, 1, 0]))
-    encoder._scale.fill_(255.0)
-    encoder._shift.copy_(torch.tensor(CAFFE.mean).view(1, 3, 1, 1))
+def test_caffe_normalisation_is_bgr_times_255_minus_mean(tmp_path):
+    # What the constructor builds from a weights file that declares the caffe convention.
+    weights = VGGEncoder(["relu1_1"], weights="random").features.state_dict()
+    meta = {"channel_order": "BGR", "scale": 255.0, "mean_bgr": [103.939, 116.779, 123.68]}
+    path = tmp_path / "caffe_vgg.pth"
+    torch.save({"meta": meta, "state_dict": {f"features.{k}": v for k, v in weights.items()}}, path)
+    encoder = VGGEncoder(["relu1_1"], weights=str(path))
     pixel = torch.tensor([0.1, 0.5, 0.9]).view(1, 3, 1, 1)
     expected = torch.tensor([0.9 * 255 - 103.939, 0.5 * 255 - 116.779, 0.1 * 255 - 123.68])
     normalised = encoder.normalize(pixel)
     assert torch.allclose(normalised.flatten(), expected, atol=1e-4)
     assert torch.equal(pixel.flatten(), torch.tensor([0.1, 0.5, 0.9]))  # input untouched
+    # Random weights take the torchvision convention: a different normalisation.
+    assert VGGEncoder(["relu1_1"], weights="random").normalize(pixel).flatten().tolist() != expected.tolist()
 
 
 def test_mirror_meta_reads_as_caffe():

@@ -1,0 +1,100 @@
+"""Choose a style's weights before training: a Gatys preview sweep and a labelled contact sheet.
+
+    python scripts/tune_style.py --style candy --style-weights 1 3 10 30
+    python scripts/tune_style.py --style my_painting.jpg --style-weights 3 10 --style-sizes 256 384 \\
+        --photos holiday1.jpg holiday2.jpg --output tune/my_painting
+
+For each setting (style weight × style-image size) every photo is optimised for ``--iterations``
+L-BFGS steps against the training loss (same VGG, layers, Gram normalisation). The output folder
+gets ``sheet.jpg`` (first row: the style image and the photos; then one row per setting, the style
+image first) and ``losses.md`` (the loss terms per setting). Pick the row whose pictures carry the
+painting's strokes, shapes and palette while the photo stays recognisable, then train with it:
+``python scripts/train.py style=candy style.style_weight=10``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def _style_defaults(style: str) -> dict:
+    """The style group's values for a config name, or defaults around an image file."""
+    from omegaconf import OmegaConf
+
+    config_file = CONFIG_DIR / "style" / f"{style}.yaml"
+    if config_file.is_file():
+        return OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)
+    if Path(style).is_file():
+        return {"name": Path(style).stem, "image": style, "size": 256, "content_weight": 3.0, "tv_weight": 0.0}
+    names = sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))
+    raise ValueError(f"--style {style!r} is neither a style config ({', '.join(names)}) nor an image file")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--style", required=True, help="style config name (configs/style/) or an image file")
+    parser.add_argument("--style-weights", type=float, nargs="+", default=[1.0, 3.0, 10.0, 30.0])
+    parser.add_argument("--style-sizes", type=int, nargs="+", help="style image shorter sides (default: the config's)")
+    parser.add_argument("--content-weight", type=float, help="default: the config's")
+    parser.add_argument("--tv-weight", type=float, help="default: the config's")
+    parser.add_argument("--photos", nargs="+", help="photo files (default: --count photos of coco/val2017)")
+    parser.add_argument("--count", type=int, default=3, help="photos taken from coco/val2017 without --photos")
+    parser.add_argument("--size", type=int, default=256, help="shorter side of the photos (default 256)")
+    parser.add_argument("--iterations", type=int, default=150, help="L-BFGS iterations per photo (default 150)")
+    parser.add_argument("--init", choices=["content", "noise"], default="content")
+    parser.add_argument("--output", help="output folder (default: tune/<style>)")
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.size < 16 or args.iterations < 1:
+        parser.error(f"--count, --iterations must be >= 1 and --size >= 16; got {args.count}, {args.iterations}, {args.size}")
+
+    from omegaconf import OmegaConf
+
+    from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
+    from fast_style.data import list_images
+    from fast_style.tune import run_sweep, sweep_settings, write_sweep
+
+    try:
+        style = _style_defaults(args.style)
+        photos = args.photos or [str(p) for p in list_images(resolve_path_or_asset("coco/val2017"))[: args.count]]
+        missing = [photo for photo in photos if not Path(photo).is_file()]
+        if missing:
+            raise ValueError(f"photo(s) not found: {', '.join(missing)}")
+        settings = sweep_settings(
+            args.style_weights,
+            args.style_sizes or [int(style["size"])],
+            style["content_weight"] if args.content_weight is None else args.content_weight,
+            style["tv_weight"] if args.tv_weight is None else args.tv_weight,
+        )
+        resolve_path_or_asset(style["image"])
+    except (AssetNotFoundError, FileNotFoundError, ValueError) as error:
+        print(f"tune_style.py: error: {error}", file=sys.stderr)
+        return 2
+    loss_config = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "loss" / "perceptual.yaml"), resolve=True)
+    output = Path(args.output or Path("tune") / style["name"])
+    total = len(settings) * len(photos)
+    done = 0
+    start = time.perf_counter()
+
+    def progress(setting, index, terms) -> None:
+        nonlocal done
+        done += 1
+        elapsed = time.perf_counter() - start
+        eta = elapsed / done * (total - done)
+        print(f"[{done}/{total}] {setting.label()}, photo {index + 1}: total {terms['total']:.4g} "
+              f"(content {terms['content']:.4g}, style {terms['style']:.4g}); ETA {eta:.0f} s", flush=True)
+
+    print(f"{len(settings)} setting(s) x {len(photos)} photo(s), {args.iterations} L-BFGS iterations at {args.size} px")
+    rows = run_sweep(style["image"], photos, settings, loss_config, args.size, args.iterations, args.init, progress)
+    sheet, table = write_sweep(output, style["image"], photos, rows)
+    print(table.read_text())
+    print(f"wrote {sheet} and {table}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The shipped style networks (fast_style/zoo/): list them, add a trained one, draw the gallery.
+
+    python scripts/zoo.py list
+    python scripts/zoo.py add checkpoints/candy.pth --note "style weight 10: the candy palette, faces kept"
+    python scripts/zoo.py gallery --output docs/images/zoo_gallery.jpg --count 3
+
+``add`` stores the network with float16 weights (at most 4 MB); training itself never writes into
+the zoo. No Lightning, no Hydra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
+    from fast_style.data import list_images
+    from fast_style.sheets import save_sheet
+    from fast_style.stylize_cli import list_styles_text
+    from fast_style.zoo import ZOO_DIR, add_to_zoo
+    from fast_style.zoo.gallery import gallery_sheet
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the shipped styles and how each was trained")
+    add = commands.add_parser("add", help="copy a trained checkpoint into the zoo (float16)")
+    add.add_argument("checkpoint", help="slim checkpoint written by training (checkpoints/<style>.pth)")
+    add.add_argument("--note", default="", help="why these settings, in one line")
+    add.add_argument("--zoo-dir", default=str(ZOO_DIR), help=argparse.SUPPRESS)
+    gallery = commands.add_parser("gallery", help="one picture: a row per style, its image then stylised photos")
+    gallery.add_argument("--output", required=True, help="image file (.jpg or .png)")
+    gallery.add_argument("--photos", nargs="+", help="photo files (default: --count photos of coco/val2017)")
+    gallery.add_argument("--count", type=int, default=3)
+    gallery.add_argument("--tile", type=int, default=256)
+    gallery.add_argument("--styles", nargs="+", help="shipped styles to show (default: all)")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "list":
+            print(list_styles_text())
+        elif args.command == "add":
+            path = add_to_zoo(args.checkpoint, args.zoo_dir, args.note)
+            print(f"added {path} ({path.stat().st_size / 2**20:.2f} MB)")
+        else:
+            if args.count < 1 or args.tile < 16:
+                raise ValueError(f"--count must be >= 1 and --tile >= 16, got {args.count} and {args.tile}")
+            photos = args.photos or [str(p) for p in list_images(resolve_path_or_asset("coco/val2017"))[: args.count]]
+            path = save_sheet(gallery_sheet(photos, args.styles, args.tile), args.output)
+            print(f"wrote {path}")
+    except (AssetNotFoundError, FileNotFoundError, ValueError) as error:
+        print(f"zoo.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

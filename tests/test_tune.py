@@ -1,0 +1,87 @@
+"""The weight sweep (scripts/tune_style.py), contact sheets, and the zoo training recipe's pieces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.module import cosine_factor
+from fast_style.sheets import contact_sheet
+from fast_style.training import resolve_precision
+from fast_style.tune import run_sweep, sweep_settings, sweep_table, write_sweep
+from tests.conftest import REPO_ROOT
+
+
+def test_sweep_settings_cover_every_pair_and_reject_bad_values():
+    settings = sweep_settings([1, 10], [128, 256], content_weight=3, tv_weight=0)
+    assert [(s.style_size, s.style_weight) for s in settings] == [(128, 1), (128, 10), (256, 1), (256, 10)]
+    with pytest.raises(ValueError, match="at least one"):
+        sweep_settings([], [256], 3, 0)
+    with pytest.raises(ValueError, match=">= 0"):
+        sweep_settings([-1], [256], 3, 0)
+    with pytest.raises(ValueError, match="at least 16"):
+        sweep_settings([1], [8], 3, 0)
+
+
+def test_contact_sheet_lays_out_rows_of_tiles():
+    red, blue = torch.zeros(1, 3, 30, 50), torch.zeros(1, 3, 20, 20)
+    red[:, 0] = 1
+    blue[:, 2] = 1
+    sheet = contact_sheet([("a", [red, blue]), ("b", [blue])], tile=16)
+    assert sheet.size == (2 * 20 + 4, 2 * (18 + 16 + 4) + 4)
+    assert sheet.getpixel((4 + 8, 4 + 18 + 8)) == (255, 0, 0)       # row a, first tile
+    assert sheet.getpixel((4 + 20 + 8, 4 + 18 + 8)) == (0, 0, 255)  # row a, second tile
+    assert sheet.getpixel((4 + 20 + 8, 4 + 38 + 18 + 8)) == (255, 255, 255)  # row b has one tile
+    with pytest.raises(ValueError, match="at least 16"):
+        contact_sheet([("a", [red])], tile=8)
+
+
+def test_a_higher_style_weight_moves_the_result_towards_the_style(tmp_path: Path, assets_dir: Path):
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (48, 40), (120, 160, 90)).save(photo)
+    settings = sweep_settings([0.1, 100.0], [64], content_weight=3, tv_weight=0)
+    loss_config = {"vgg": {"weights": "random"}, "style_layers": ["relu1_2", "relu2_2"]}
+    rows = run_sweep("styles/candy.jpg", [photo], settings, loss_config, size=32, iterations=8)
+    assert len(rows) == 2 and all(len(row.images) == 1 and len(row.terms) == 1 for row in rows)
+    # Raw (unweighted) style distance: the strongly weighted run got closer to the style's Grams.
+    raw_style = [row.terms[0]["style"] / row.setting.style_weight for row in rows]
+    raw_content = [row.terms[0]["content"] / row.setting.content_weight for row in rows]
+    assert raw_style[1] < raw_style[0] and raw_content[1] > raw_content[0]
+    sheet, table = write_sweep(tmp_path / "out", "styles/candy.jpg", [photo], rows, tile=32)
+    with Image.open(sheet) as image:
+        assert image.size[1] == 3 * (18 + 32 + 4) + 4  # header row + one row per setting
+    assert table.read_text() == sweep_table(rows) and table.read_text().count("\n") == 4
+
+
+def test_tune_style_cli_rejects_an_unknown_style(capsys: pytest.CaptureFixture):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tune_style", REPO_ROOT / "scripts" / "tune_style.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--style", "no_such_style"]) == 2
+    assert "neither a style config" in capsys.readouterr().err
+
+
+def test_cosine_schedule_runs_from_the_peak_to_the_floor():
+    assert cosine_factor(0, 100, 0.05) == pytest.approx(1.0)
+    assert cosine_factor(50, 100, 0.05) == pytest.approx(0.525)
+    assert cosine_factor(100, 100, 0.05) == pytest.approx(0.05)
+    assert cosine_factor(150, 100, 0.05) == pytest.approx(0.05)
+    values = [cosine_factor(step, 100, 0.0) for step in range(101)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch):
+    import fast_style.training as training
+
+    monkeypatch.setattr(training.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(training, "native_bf16", lambda: True)
+    assert resolve_precision("auto", "cpu") == "bf16-mixed"
+    monkeypatch.setattr(training, "native_bf16", lambda: False)
+    assert resolve_precision("auto", "cpu") == "32-true"
+    assert resolve_precision("auto", "gpu") == "16-mixed"
+    assert resolve_precision("32-true", "cpu") == "32-true"

@@ -1,0 +1,123 @@
+"""The shipped networks: float16 files that load as float32, ``--style``, ``--list-styles``, ``load_model(name)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.checkpoint import read_inference_checkpoint
+from fast_style.data import load_image
+from fast_style.stylize import load_model, stylize
+from fast_style.stylize_cli import main
+from fast_style.zoo import MAX_ZOO_BYTES, ZOO_DIR, UnknownStyleError, add_to_zoo, available_styles, describe, zoo_path
+from fast_style.zoo.gallery import gallery_sheet
+
+SHIPPED = available_styles()
+
+
+def test_the_package_ships_style_networks():
+    assert SHIPPED, f"no shipped network in {ZOO_DIR}"
+
+
+def test_add_to_zoo_stores_float16_and_loading_restores_float32(tiny_checkpoint: Path, tiny_model, tmp_path: Path):
+    zoo = tmp_path / "zoo"
+    path = add_to_zoo(tiny_checkpoint, zoo, note="test")
+    assert path == zoo / "tiny.pth" and available_styles(zoo) == ["tiny"]
+    stored = read_inference_checkpoint(path)
+    assert {value.dtype for value in stored["state_dict"].values() if value.is_floating_point()} == {torch.float16}
+    assert stored["meta"]["zoo"] == {"dtype": "float16", "note": "test"}
+    loaded = load_model(path, device="cpu")
+    assert {p.dtype for p in loaded.parameters()} == {torch.float32}
+    photo = torch.rand(1, 3, 24, 20, generator=torch.Generator().manual_seed(1))
+    # float16 weights change the output by rounding only.
+    expected = stylize(tiny_model, photo)
+    assert torch.allclose(stylize(loaded, photo), expected, atol=2e-2)
+
+
+def test_add_to_zoo_refuses_non_finite_weights(tiny_model, tmp_path: Path):
+    from fast_style.checkpoint import save_inference_checkpoint
+
+    with torch.no_grad():
+        next(tiny_model.parameters())[0].fill_(float("nan"))
+    broken = save_inference_checkpoint(tiny_model, tmp_path / "broken.pth", style="broken")
+    with pytest.raises(ValueError, match="non-finite"):
+        add_to_zoo(broken, tmp_path / "zoo")
+    assert not (tmp_path / "zoo" / "broken.pth").exists()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_network_is_small_float16_and_stylises(name: str):
+    path = zoo_path(name)
+    assert path.stat().st_size <= MAX_ZOO_BYTES
+    payload = read_inference_checkpoint(path)
+    assert payload["style"] == name
+    assert all(v.dtype == torch.float16 for v in payload["state_dict"].values() if v.is_floating_point())
+    info = describe(name)
+    assert info["steps"] > 0 and info["style_weight"] > 0 and info["crop"] > 0 and info["machine"]
+    model = load_model(name, device="cpu")
+    assert model.style_name == name
+    photo = torch.rand(1, 3, 40, 52, generator=torch.Generator().manual_seed(0))
+    out = stylize(model, photo)
+    assert out.shape == photo.shape and torch.isfinite(out).all()
+    # A trained network changes the photo (a broken or untrained one would give grey or the input).
+    assert (out - photo).abs().mean() > 0.05 and out.std() > 0.05
+
+
+def test_load_model_by_name_unknown_name_lists_the_shipped_styles():
+    with pytest.raises(FileNotFoundError, match=f"shipped: {', '.join(SHIPPED)}"):
+        load_model("no_such_style")
+    with pytest.raises(UnknownStyleError, match="shipped styles"):
+        zoo_path("../checkpoint")
+
+
+def test_a_file_wins_over_a_zoo_name(tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    Path(SHIPPED[0]).write_bytes(tiny_checkpoint.read_bytes())
+    assert load_model(SHIPPED[0]).style_name == "tiny"
+
+
+def test_cli_style_stylises_with_the_shipped_network(tmp_path: Path):
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (48, 36), (200, 120, 40)).save(photo)
+    out = tmp_path / "out.png"
+    assert main(["--style", SHIPPED[0], "--input", str(photo), "--output", str(out), "--quiet"]) == 0
+    with Image.open(out) as image:
+        assert image.size == (48, 36)
+    expected = stylize(load_model(SHIPPED[0]), load_image(photo))
+    assert (load_image(out) - expected).abs().max() <= 1 / 255 + 1e-6
+
+
+def test_cli_unknown_style_and_missing_network_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture):
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (32, 32)).save(photo)
+    assert main(["--style", "nope", "--input", str(photo), "--output", str(tmp_path / "o.png")]) == 2
+    assert f"unknown style 'nope'; shipped styles: {', '.join(SHIPPED)}" in capsys.readouterr().err
+    assert main(["--input", str(photo), "--output", str(tmp_path / "o.png")]) == 2
+    assert "--style NAME" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--style", SHIPPED[0], "--ckpt", "x.pth", "--input", str(photo), "--output", "o.png"])
+
+
+def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.CaptureFixture):
+    assert main(["--list-styles"]) == 0
+    out = capsys.readouterr().out
+    for name in SHIPPED:
+        line = next(line for line in out.splitlines() if line.strip().startswith(name))
+        info = describe(name)
+        assert f"{info['steps']} steps" in line and f"style weight {info['style_weight']:g}" in line
+
+
+def test_gallery_has_a_row_per_style(tmp_path: Path):
+    photos = []
+    for index in range(2):
+        path = tmp_path / f"p{index}.png"
+        Image.new("RGB", (60, 40), (40 * index, 90, 200)).save(path)
+        photos.append(path)
+    sheet = gallery_sheet(photos, styles=SHIPPED[:1], tile=32)
+    one_row = gallery_sheet(photos[:1], styles=SHIPPED[:1], tile=32)
+    assert sheet.width > one_row.width  # a column per photo plus the style image
+    with pytest.raises(UnknownStyleError):
+        gallery_sheet(photos, styles=["nope"], tile=32)
