@@ -11,7 +11,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
@@ -75,7 +74,3 @@ def save_sheet(sheet: Image.Image, path: str | os.PathLike, quality: int = 85) -
         sheet.save(path)
     return path
 
-
-def stack(images: Sequence[Tensor]) -> Tensor:
-    """Concatenate (1, 3, s, s) tiles → (N, 3, s, s)."""
-    return torch.cat([image if image.dim() == 4 else image.unsqueeze(0) for image in images])

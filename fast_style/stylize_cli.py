@@ -296,6 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         _validate(args)
+        if args.style:
+            from fast_style.zoo import zoo_path
+
+            args.ckpt = str(zoo_path(args.style))  # an unknown name stops here, before any input is read
         device = resolve_device(args.device)
         check_precision(args.precision, device)
         if args.backend == "onnxruntime" and args.precision != "fp32":
@@ -306,10 +310,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {line}", file=sys.stderr)
             raise ValueError("no input image found")
         jobs = plan_jobs(inputs, args.output, args.overwrite)
-        if args.style:
-            from fast_style.zoo import zoo_path
-
-            args.ckpt = str(zoo_path(args.style))
         if Path(args.ckpt).suffix.lower() == ".onnx":
             if args.backend != "onnxruntime":
                 raise ValueError(f"{args.ckpt!r} is an ONNX file: use --backend onnxruntime")

@@ -156,14 +156,18 @@ def run_sweep(
 
 
 def sweep_sheet(
-    style_image: str | os.PathLike, photos: Sequence[str | os.PathLike], rows: Sequence[SweepRow], tile: int = 160
+    style_image: str | os.PathLike,
+    photos: Sequence[str | os.PathLike],
+    rows: Sequence[SweepRow],
+    tile: int = 160,
+    how: str = "",
 ) -> Image.Image:
-    """Contact sheet: first row the style image and the photos; then one row per setting."""
+    """Contact sheet: first row the style image and the photos (captioned with ``how``); then one row per setting."""
     from fast_style.assets import resolve_path_or_asset
 
     style = load_image(resolve_path_or_asset(style_image), tile)
     originals = [load_image(photo, tile) for photo in photos]
-    sheet_rows = [("style image | photos", [style, *originals])]
+    sheet_rows = [(f"style image | photos{f' ({how})' if how else ''}", [style, *originals])]
     sheet_rows += [(row.setting.label(), [style, *row.images]) for row in rows]
     return contact_sheet(sheet_rows, tile=tile)
 
@@ -190,12 +194,13 @@ def write_sweep(
     photos: Sequence[str | os.PathLike],
     rows: Sequence[SweepRow],
     tile: int = 160,
+    how: str = "",
 ) -> tuple[Path, Path]:
-    """Write ``sheet.jpg`` and ``losses.md`` into ``output_dir``; return their paths."""
+    """Write ``sheet.jpg`` and ``losses.md`` (``how`` the sweep was run, as their caption) into ``output_dir``."""
     from fast_style.sheets import save_sheet
 
     output_dir = Path(output_dir)
-    sheet = save_sheet(sweep_sheet(style_image, photos, rows, tile), output_dir / "sheet.jpg")
+    sheet = save_sheet(sweep_sheet(style_image, photos, rows, tile, how), output_dir / "sheet.jpg")
     table = output_dir / "losses.md"
-    table.write_text(sweep_table(rows))
+    table.write_text((f"{how}\n\n" if how else "") + sweep_table(rows))
     return sheet, table

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{len(settings)} setting(s) x {len(photos)} photo(s), {args.iterations} L-BFGS iterations at {args.size} px")
     rows = run_sweep(style["image"], photos, settings, loss_config, args.size, args.iterations, args.init, progress)
-    sheet, table = write_sweep(output, style["image"], photos, rows)
+    how = f"{args.size} px, {args.iterations} L-BFGS iterations from the {args.init}"
+    sheet, table = write_sweep(output, style["image"], photos, rows, how=how)
     print(table.read_text())
     print(f"wrote {sheet} and {table}")
     return 0

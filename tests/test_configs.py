@@ -76,3 +76,12 @@ def test_unknown_style_lists_the_available_ones():
     assert "starry" in message
     for style in ("candy", "starry_night", "the_scream"):
         assert style in message
+
+
+def test_zoo_experiment_sets_the_recipe_and_the_command_line_still_wins():
+    config = compose_train("style=mosaic", "experiment=zoo")
+    assert config["optim"]["lr_schedule"] == "cosine" and config["trainer"]["precision"] == "auto"
+    assert config["data"]["image_size"] == 128 and config["keep_all_checkpoints"] is True
+    assert config["style"]["name"] == "mosaic"
+    assert compose_train("experiment=zoo", "trainer.max_steps=9")["trainer"]["max_steps"] == 9
+    assert compose_train()["optim"]["lr_schedule"] == "constant"  # Johnson et al. without the experiment
