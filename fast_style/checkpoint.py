@@ -124,7 +124,14 @@ def read_inference_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def model_from_checkpoint(payload: dict[str, Any]) -> TransformerNet:
-    """Rebuild the network (in eval mode, on CPU) from a slim checkpoint's dict."""
+    """Rebuild the network (in eval mode, on CPU) from a slim checkpoint's dict.
+
+    Raises:
+        ValueError: if a weight holds NaN/inf (a diverged training), naming the tensor.
+    """
+    bad = first_non_finite(payload["state_dict"])
+    if bad is not None:
+        raise ValueError(f"the checkpoint holds a broken network: weight {bad!r} has NaN/inf values")
     model = TransformerNet(**payload["model_args"])
     model.load_state_dict(to_float32(payload["state_dict"]))
     return model.eval()
