@@ -163,3 +163,25 @@ def test_zoo_recipe_trains_into_checkpoints_never_into_the_zoo(tmp_path, assets_
     assert payload["config"]["optim"]["lr_schedule"] == "cosine"
     assert payload["meta"]["precision"] in ("bf16-mixed", "32-true") and payload["meta"]["machine"]
     assert _zoo_fingerprint() == before
+
+
+def test_quality_vs_steps_places_every_kept_checkpoint(first_run, tmp_path):
+    script = REPO_ROOT / "scripts" / "quality_vs_steps.py"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (40, 36), (150, 90, 60)).save(photos / "p.png")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [sys.executable, str(script), "--ckpt", str(first_run / "ckpt" / "starry_night.pth"),
+         "--run-dir", str(first_run / "run"), "--images", str(photos), "--limit", "1", "--size", "32",
+         "--iters", "2", "--output", str(tmp_path / "out")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    saved = sorted(int(p.stem[4:]) for p in (first_run / "run" / "lightning_checkpoints").glob("step*.ckpt"))
+    table = (tmp_path / "out" / "n_star.md").read_text()
+    rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ") and "steps" not in line]
+    assert rows == [str(step) for step in sorted({*saved, 3})]  # every kept checkpoint, then the final network
+    assert (tmp_path / "out" / "n_star_vs_steps.png").is_file()
