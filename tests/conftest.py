@@ -7,6 +7,8 @@ to ``../shared/assets``); a missing mirror fails those tests loudly instead of s
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,15 @@ from fast_style.models import TransformerNet
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "configs"
 TINY_MODEL_ARGS = {"width": 4, "num_residual_blocks": 1, "norm": "instance", "output_activation": "sigmoid"}
+
+
+def run_train(*overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``scripts/train.py`` with Hydra overrides in a subprocess (warnings silenced), never raising on failure."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )
 
 
 @pytest.fixture(scope="session")

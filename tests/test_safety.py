@@ -20,21 +20,13 @@ from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.models import TransformerNet
 from fast_style.stylize import CheckpointError, load_model
 from fast_style.stylize_cli import main as stylize_main
-from tests.conftest import REPO_ROOT, TINY_MODEL_ARGS
+from tests.conftest import REPO_ROOT, TINY_MODEL_ARGS, run_train
 
 TINY = [
     "style=candy", "trainer=cpu_quick", "model=small", "data.image_size=32", "data.batch_size=2",
     "data.num_workers=0", "data.num_preview=1", "preview_every_n_steps=0", "trainer.log_every_n_steps=1",
     "trainer.enable_progress_bar=false",
 ]
-
-
-def run_train(*overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )
 
 
 class _Trainer:

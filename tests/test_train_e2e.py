@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_train
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 pytestmark = pytest.mark.slow
@@ -27,14 +27,6 @@ TINY_RUN = [
     "trainer.log_every_n_steps=1",
     "trainer.enable_progress_bar=false",
 ]
-
-
-def run_train(*overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )
 
 
 def events(run_dir: Path) -> EventAccumulator:
