@@ -1,7 +1,7 @@
 """The shipped style networks: ``fast_style/zoo/<style>.pth``, ready to stylise without training.
 
 Each file is a slim inference checkpoint (:mod:`fast_style.checkpoint`) with its weights stored
-as float16 (half the size: about 3.4 MB for the default network) and ``meta["zoo"]`` describing
+as float16 (half the size: 3.22 MB for the default network) and ``meta["zoo"]`` describing
 how it was trained. Reading restores float32 (:func:`fast_style.checkpoint.to_float32`), so a
 zoo network computes in float32 like any other.
 
@@ -22,7 +22,7 @@ import torch
 from fast_style.checkpoint import FORMAT, atomic_torch_save, first_non_finite, read_inference_checkpoint
 
 ZOO_DIR = Path(__file__).resolve().parent
-# What a shipped file may weigh (fp16 weights of the default network are ~3.4 MB).
+# What a shipped file may weigh (fp16 weights of the default network are 3.22 MB).
 MAX_ZOO_BYTES = 4 * 1024 * 1024
 
 
