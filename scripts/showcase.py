@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 
 def main(argv: list[str] | None = None) -> int:
     from fast_style.assets import resolve_path_or_asset
     from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
     from fast_style.data import list_images, load_image, save_image
+    from fast_style.sheets import square_crop
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", required=True, help="slim inference checkpoint (checkpoints/<style>.pth)")
@@ -42,11 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     model = model_from_checkpoint(payload)
 
     def square(image: torch.Tensor) -> torch.Tensor:
-        h, w = image.shape[-2:]
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        crop = image[..., top : top + side, left : left + side]
-        return F.interpolate(crop, size=(args.size, args.size), mode="bilinear", antialias=True, align_corners=False)
+        return square_crop(image, args.size)
 
     photos = torch.cat([square(load_image(path, size=args.size)) for path in photos_paths])
     with torch.inference_mode():
