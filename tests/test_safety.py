@@ -189,8 +189,9 @@ def test_sigkill_mid_run_then_resume_reaches_the_final_step(tmp_path: Path, asse
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     killed_at = int(torch.load(saved / "last.ckpt", weights_only=False)["global_step"])
-    # last.ckpt is the newest periodic save: at most one save interval of work is lost.
-    assert killed_at == latest_saved_step() and killed_at % every == 0
+    # last.ckpt is written just after each periodic save, so a kill between the two leaves it one
+    # interval behind the newest step file (seen in CI): at most one save interval of work is lost.
+    assert killed_at % every == 0 and latest_saved_step() - every <= killed_at <= latest_saved_step()
     assert killed_at >= 2 * every
     done = run_train(*TINY, "trainer.max_steps=" + str(killed_at + 4), f"save_every_n_steps={every}",
                      f"ckpt_path={saved / 'last.ckpt'}", f"checkpoint_dir={tmp_path / 'ckpt'}",
