@@ -182,8 +182,10 @@ def test_sigkill_mid_run_then_resume_reaches_the_final_step(tmp_path: Path, asse
     def latest_saved_step() -> int:
         return max((int(path.stem[4:]) for path in saved.glob("step*.ckpt")), default=-1)
 
+    # Wait for a third step file: last.ckpt may trail the newest one by an interval (below), so this is
+    # what guarantees the kill lands after at least two saves that last.ckpt has caught up with.
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None and latest_saved_step() < 2 * every:
+    while time.monotonic() < deadline and process.poll() is None and latest_saved_step() < 3 * every:
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
