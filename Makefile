@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -e '.[test,onnx,plot]'
+	$(BIN)/pip install --quiet -e '.[test,onnx,plot,video]'
 	touch $(STAMP)
 
 train: $(STAMP)

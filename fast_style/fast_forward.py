@@ -46,6 +46,10 @@ from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, 
 # mmap threshold (no page faults per strip), and bound memory to two whole-image activations.
 DEFAULT_STRIP_ELEMENTS = 1 << 21
 
+# (norm module, mean (B, C), variance (B, C)) → the (mean, variance) to normalise with. The hook
+# through which video smoothing (fast_style.video) carries instance-norm statistics across frames.
+MomentFilter = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
+
 def _block_parts(block: ConvNormAct) -> tuple[int, nn.Conv2d, nn.Module | None, bool]:
     """(padding, conv, norm or None, relu?) of a reflection-pad → conv → norm → ReLU block."""
     pad, conv = block[0], block[1]
@@ -86,11 +90,16 @@ def instance_moments(x: Tensor, dims: tuple[int, ...] = (2, 3)) -> tuple[Tensor,
     return mean, var
 
 
-def _norm_relu_(x: Tensor, norm: nn.Module | None, relu: bool) -> Tensor:
-    """Apply ``norm`` (as the module would in eval mode) and ReLU to NCHW ``x`` in place."""
+def _norm_relu_(x: Tensor, norm: nn.Module | None, relu: bool, moment_filter: MomentFilter | None = None) -> Tensor:
+    """Apply ``norm`` (as the module would in eval mode) and ReLU to NCHW ``x`` in place.
+
+    ``moment_filter``, if given, replaces each instance norm's per-image moments before use.
+    """
     if isinstance(norm, nn.InstanceNorm2d) and not norm.track_running_stats:
         # Per image and channel over H×W, biased variance: InstanceNorm2d's definition.
         mean, var = instance_moments(x)
+        if moment_filter is not None:
+            mean, var = moment_filter(norm, mean, var)
         scale = torch.rsqrt(var + norm.eps)
         if norm.weight is not None:
             scale = scale * norm.weight
@@ -172,7 +181,11 @@ class _RowWriter:
 
 
 def _conv_block(
-    block: ConvNormAct, x: Tensor, strip_elements: int, upsample_to: tuple[int, int] | None = None
+    block: ConvNormAct,
+    x: Tensor,
+    strip_elements: int,
+    upsample_to: tuple[int, int] | None = None,
+    moment_filter: MomentFilter | None = None,
 ) -> Tensor:
     """Reflection pad → conv → norm → ReLU over strips of output rows; norm and ReLU in place.
 
@@ -182,6 +195,7 @@ def _conv_block(
         strip_elements: bound on the elements of one strip's input gather or conv output.
         upsample_to: if given, the conv sees ``x`` nearest-upsampled to this (H, W); the
             upsampled image is never materialised (its rows and columns are gathered by index).
+        moment_filter: see :data:`MomentFilter`.
 
     Returns:
         (B, C_out, H_out, W_out); normalisation statistics come from the whole image.
@@ -206,11 +220,16 @@ def _conv_block(
         for r0, r1 in _strips(out_h, rows):
             index = row_source[_reflect(torch.arange(r0 * stride - pad, (r1 - 1) * stride + kernel - pad), height)]
             writer.write(r0, conv(x.index_select(2, index.to(x.device)).index_select(3, col_index)))
-    return _norm_relu_(writer.result(), norm, relu)
+    return _norm_relu_(writer.result(), norm, relu, moment_filter)
 
 
 def _upsample_conv_block(
-    block: ConvNormAct, x: Tensor, size: tuple[int, int], cache: dict, strip_elements: int
+    block: ConvNormAct,
+    x: Tensor,
+    size: tuple[int, int],
+    cache: dict,
+    strip_elements: int,
+    moment_filter: MomentFilter | None = None,
 ) -> Tensor:
     """Nearest upsample of ``x`` to ``size`` → reflection pad → conv → norm → ReLU.
 
@@ -220,6 +239,7 @@ def _upsample_conv_block(
         size: (H, W) output size; the sub-pixel path runs when (H, W) == (2h, 2w).
         cache: per-model store of the collapsed weights (computed once per block).
         strip_elements: bound on the elements of one strip's input gather or conv output.
+        moment_filter: see :data:`MomentFilter`.
 
     Returns:
         (B, C_out, H, W).
@@ -227,7 +247,7 @@ def _upsample_conv_block(
     pad, conv, norm, relu = _block_parts(block)
     batch, in_channels, h, w = x.shape
     if tuple(size) != (2 * h, 2 * w) or pad != 1 or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
-        return _conv_block(block, x, strip_elements, upsample_to=tuple(size))
+        return _conv_block(block, x, strip_elements, upsample_to=tuple(size), moment_filter=moment_filter)
     weight, bias = _cached(cache, "subpixel", conv, subpixel_weights)
     channels = conv.out_channels
     rows = _rows_per_strip(strip_elements, batch * (w + 2) * max(in_channels, 4 * channels))
@@ -244,7 +264,7 @@ def _upsample_conv_block(
         del phases
     if out is None:
         raise RuntimeError(f"no rows to upsample in an input of shape {tuple(x.shape)}")
-    return _norm_relu_(out.view(batch, channels, 2 * h, 2 * w), norm, relu)
+    return _norm_relu_(out.view(batch, channels, 2 * h, 2 * w), norm, relu, moment_filter)
 
 
 def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int) -> Tensor:
@@ -286,12 +306,19 @@ class FastTransformerNet(nn.Module):
         strip_elements: bound on the elements (not bytes) of one strip's temporaries; images
             with a layer smaller than this run that layer in one piece. The default, 2**21
             (8 MB in fp32), is a 256×256 piece of the default model's widest layer.
+        moment_filter: optional hook on every instance norm's (mean, variance), see
+            :data:`MomentFilter`; ``None`` (default) is the network exactly.
 
     Shapes:
         forward: (B, 3, H, W) in [0, 1], H, W ≥ 5 → (B, 3, H, W).
     """
 
-    def __init__(self, model: TransformerNet, strip_elements: int = DEFAULT_STRIP_ELEMENTS) -> None:
+    def __init__(
+        self,
+        model: TransformerNet,
+        strip_elements: int = DEFAULT_STRIP_ELEMENTS,
+        moment_filter: MomentFilter | None = None,
+    ) -> None:
         super().__init__()
         if not isinstance(model, TransformerNet):
             raise TypeError(f"FastTransformerNet wraps a TransformerNet, got {type(model).__name__}")
@@ -299,6 +326,7 @@ class FastTransformerNet(nn.Module):
             raise ValueError(f"strip_elements must be a positive integer, got {strip_elements!r}")
         self.model = model
         self.strip_elements = strip_elements
+        self.moment_filter = moment_filter
         self._weight_cache: dict[tuple, tuple[Tensor, Tensor | None]] = {}
         self.model_args = model.model_args
 
@@ -312,27 +340,27 @@ class FastTransformerNet(nn.Module):
             raise ValueError(f"expected (B, 3, H, W) images, got shape {tuple(images.shape)}")
         if min(images.shape[-2:]) < MIN_SIZE:
             raise ValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
-        net, budget, cache = self.model, self.strip_elements, self._weight_cache
+        net, budget, cache, hook = self.model, self.strip_elements, self._weight_cache, self.moment_filter
         images = images.to(next(net.parameters()).dtype)
         # Each assignment drops the previous activation: at full and half resolution at most
         # two whole-image activations (a layer's input and output) plus one strip's
         # temporaries are alive; the quarter-resolution residual blocks hold three.
-        x = _conv_block(net.stem, images, budget)
+        x = _conv_block(net.stem, images, budget, moment_filter=hook)
         full = tuple(x.shape[-2:])
-        x = _conv_block(net.down1, x, budget)
+        x = _conv_block(net.down1, x, budget, moment_filter=hook)
         half = tuple(x.shape[-2:])
-        x = _conv_block(net.down2, x, budget)
+        x = _conv_block(net.down2, x, budget, moment_filter=hook)
         for block in net.residuals:
             if not isinstance(block, ResidualBlock):
                 raise TypeError(f"expected ResidualBlocks, got {type(block).__name__}")
-            y = _conv_block(block.body[0], x, budget)
-            y = _conv_block(block.body[1], y, budget)
+            y = _conv_block(block.body[0], x, budget, moment_filter=hook)
+            y = _conv_block(block.body[1], y, budget, moment_filter=hook)
             x = y.add_(x)
             del y
-        x = _upsample_conv_block(net.up1.conv, x, half, cache, budget)
-        x = _upsample_conv_block(net.up2.conv, x, full, cache, budget)
+        x = _upsample_conv_block(net.up1.conv, x, half, cache, budget, hook)
+        x = _upsample_conv_block(net.up2.conv, x, full, cache, budget, hook)
         return net._activate(_head_block(net.head, x, cache, budget))
 
 
-__all__ = ["DEFAULT_STRIP_ELEMENTS", "FastTransformerNet", "instance_moments", "space_to_depth_weights",
+__all__ = ["DEFAULT_STRIP_ELEMENTS", "FastTransformerNet", "MomentFilter", "instance_moments", "space_to_depth_weights",
            "subpixel_weights"]

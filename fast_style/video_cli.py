@@ -1,0 +1,96 @@
+"""Command line of video stylisation (``scripts/stylize_video.py``): one clip in, one clip out.
+
+Exit status: 0 written, 1 the input could not be stylised (not a video, no frames, ...), 2 a
+usage or setup error. The output appears only when complete. No Lightning, no Hydra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from fast_style.stylize import PRECISIONS, CheckpointError, check_precision, load_model, resolve_device
+from fast_style.video import DEFAULT_CUT_THRESHOLD, VideoError, expected_frames, output_container_format, stylize_video
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stylize_video.py",
+        description="Stylise a video with a trained fast_style network, frame by frame, keeping the sound.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--style", help="a shipped style network by name (see scripts/stylize.py --list-styles)")
+    source.add_argument("--ckpt", help="checkpoints/<style>.pth or a Lightning .ckpt")
+    parser.add_argument("--input", required=True, help="the video to stylise (anything FFmpeg reads)")
+    parser.add_argument("--output", required=True, help="output .mp4/.m4v/.mov/.mkv (H.264, yuv420p, audio copied)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    parser.add_argument("--max-size", type=int, default=None, help="downsize so the longest side is at most this")
+    parser.add_argument("--strength", type=float, default=1.0, help="0 = the video, 1 = full style (default 1)")
+    parser.add_argument("--preserve-color", action="store_true", help="keep the video's colours (luminance-only)")
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="fp16/bf16 autocast (fp16 needs CUDA)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--start", type=float, default=0.0, help="first second to stylise (default 0)")
+    parser.add_argument("--duration", type=float, default=None, help="seconds to stylise (default: to the end)")
+    parser.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (memory grows with it)")
+    parser.add_argument("--temporal-smoothing", type=float, default=0.0, metavar="ALPHA",
+                        help="carry instance-norm statistics across frames (moving average weight in [0, 1), "
+                             "e.g. 0.9; reset at scene cuts); 0 = off")
+    parser.add_argument("--cut-threshold", type=float, default=DEFAULT_CUT_THRESHOLD,
+                        help=f"thumbnail change that marks a scene cut (default {DEFAULT_CUT_THRESHOLD})")
+    parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better (default 18)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> None:
+    output_container_format(args.output)
+    if Path(args.output).exists() and not args.overwrite:
+        raise ValueError(f"{args.output!r} exists; pass --overwrite to replace it")
+    if Path(args.output).resolve() == Path(args.input).resolve():
+        raise ValueError("--output must differ from --input")
+    if not 0.0 <= args.strength <= 1.0:
+        raise ValueError(f"--strength must be in [0, 1], got {args.strength}")
+    if not 0.0 <= args.temporal_smoothing < 1.0:
+        raise ValueError(f"--temporal-smoothing must be in [0, 1), got {args.temporal_smoothing}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 written, 1 bad input video, 2 usage/setup error)."""
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        _validate(args)
+        device = resolve_device(args.device)
+        check_precision(args.precision, device)
+        model = load_model(args.style or args.ckpt, device)
+    except (ValueError, FileNotFoundError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    from tqdm import tqdm
+
+    try:
+        total = expected_frames(args.input, args.start, args.duration)
+        with tqdm(total=total, unit="frame", disable=args.quiet, file=sys.stderr) as bar:
+            result = stylize_video(
+                model, args.input, args.output, max_size=args.max_size, strength=args.strength,
+                preserve_color=args.preserve_color, precision=args.precision, start=args.start,
+                duration=args.duration, batch_size=args.batch_size, temporal_smoothing=args.temporal_smoothing,
+                cut_threshold=args.cut_threshold, crf=args.crf, progress=bar.update,
+            )
+    except VideoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - started
+    sound = "audio copied" if result.audio else "no audio in the input"
+    print(f"{result.frames} frames ({result.duration:.2f} s at {float(result.fps):.3g} fps, {result.width}×{result.height}, "
+          f"{sound}) written to {str(result.path)!r} in {elapsed:.1f} s ({result.frames / elapsed:.2f} frames/s); "
+          f"flicker {result.flicker:.2f} (output/input change between frames), {len(result.cuts)} cut(s)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Test clips made from still photos: slow pans and zooms (one shot per photo), cuts between, a tone.
+
+No video is mirrored with the assets, so the video path is measured on clips made here from the
+COCO photos: each shot glides a crop window across one photo while zooming in a little (the
+"Ken Burns" move), which gives the small frame-to-frame changes that make stylised video
+flicker, and the change of photo is a hard cut. Used by ``scripts/bench_video.py`` and tests.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fast_style.atomic import atomic_path
+from fast_style.video import output_container_format
+
+AUDIO_RATE = 44_100
+
+
+def _shot_frames(photo: Image.Image, width: int, height: int, count: int, zoom: float) -> list[np.ndarray]:
+    """``count`` frames (H, W, 3) uint8 panning left to right across ``photo`` while zooming by ``zoom``."""
+    # The crop window has the output's aspect ratio and starts as large as the photo allows.
+    aspect = width / height
+    base_w = min(photo.width, photo.height * aspect)
+    frames = []
+    for index in range(count):
+        progress = index / max(1, count - 1)
+        crop_w = base_w / (1.0 + (zoom - 1.0) * progress)
+        crop_h = crop_w / aspect
+        left = (photo.width - crop_w) * progress
+        top = (photo.height - crop_h) / 2
+        box = (left, top, left + crop_w, top + crop_h)
+        frames.append(np.asarray(photo.resize((width, height), Image.Resampling.BILINEAR, box=box)))
+    return frames
+
+
+def make_clip(
+    photos: Sequence[str | os.PathLike],
+    path: str | os.PathLike,
+    *,
+    width: int = 1280,
+    height: int = 720,
+    fps: int = 25,
+    seconds_per_shot: float = 5.0,
+    zoom: float = 1.15,
+    tone_hz: float | None = 440.0,
+) -> Path:
+    """Write a clip of one panning shot per photo, hard cuts between them, and an optional sine tone.
+
+    Args:
+        photos: image files, one shot each.
+        path: ``.mp4``/``.mov``/``.mkv`` output. Even sizes are encoded H.264 yuv420p; odd ones
+            H.264 yuv444p (4:2:0 needs even sides), so odd-size inputs can be tested too.
+        width, height: frame size in pixels.
+        fps: frames per second.
+        seconds_per_shot: length of each shot.
+        zoom: how much each shot zooms in from its first frame to its last (1 = pan only).
+        tone_hz: AAC audio, a sine at this pitch for the whole clip; None for no audio stream.
+
+    Returns:
+        The written path.
+    """
+    import av
+
+    if not photos:
+        raise ValueError("make_clip needs at least one photo")
+    muxer = output_container_format(path)
+    per_shot = max(1, round(seconds_per_shot * fps))
+    path = Path(path)
+    with atomic_path(path) as partial, av.open(str(partial), "w", format=muxer) as sink:
+        video = sink.add_stream("libx264", rate=Fraction(fps))
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        video.options = {"crf": "20", "preset": "veryfast"}
+        audio = sink.add_stream("aac", rate=AUDIO_RATE) if tone_hz else None
+        written = 0
+        for photo_path in photos:
+            with Image.open(photo_path) as image:
+                photo = image.convert("RGB")
+            for array in _shot_frames(photo, width, height, per_shot, zoom):
+                frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+                frame.pts, frame.time_base = written, Fraction(1, fps)
+                sink.mux(video.encode(frame))
+                written += 1
+        sink.mux(video.encode(None))
+        if audio is not None:
+            samples = round(written / fps * AUDIO_RATE)
+            chunk = 1024  # AAC's frame size
+            for begin in range(0, samples, chunk):
+                count = min(chunk, samples - begin)
+                t = (np.arange(begin, begin + count) / AUDIO_RATE).astype(np.float32)
+                tone = (0.2 * np.sin(2 * math.pi * tone_hz * t)).astype(np.float32)[None]
+                frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+                frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, begin, Fraction(1, AUDIO_RATE)
+                sink.mux(audio.encode(frame))
+            sink.mux(audio.encode(None))
+    return path
+
+
+__all__ = ["AUDIO_RATE", "make_clip"]

@@ -1,0 +1,195 @@
+"""Video stylisation (fast_style.video, scripts/stylize_video.py) on tiny synthetic clips."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import torch
+
+av = pytest.importorskip("av", reason="PyAV is in the 'video' extra, installed by make test")
+
+from fast_style.fast_forward import FastTransformerNet  # noqa: E402
+from fast_style.stylize import stylize  # noqa: E402
+from fast_style.video import MomentSmoother, VideoError, even_size, stylize_video  # noqa: E402
+from fast_style.video_cli import main as video_main  # noqa: E402
+from fast_style.video_synth import make_clip  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _photos(folder: Path, count: int = 2) -> list[Path]:
+    """Smooth synthetic photos (gradients of different colours) so that cuts are unmistakable."""
+    from PIL import Image
+
+    paths = []
+    for index in range(count):
+        y, x = torch.meshgrid(torch.linspace(0, 1, 90), torch.linspace(0, 1, 120), indexing="ij")
+        channels = [x, y, (x + y) / 2] if index % 2 == 0 else [1 - y, 0.2 * x, 1 - x]
+        array = (torch.stack(channels, dim=-1) * 255).byte().numpy()
+        paths.append(folder / f"shot{index}.png")
+        Image.fromarray(array, "RGB").save(paths[-1])
+    return paths
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """2 shots × 8 frames of 64×48 at 8 fps (one cut at frame 8), with an AAC tone."""
+    return make_clip(_photos(tmp_path), tmp_path / "clip.mp4", width=64, height=48, fps=8, seconds_per_shot=1.0)
+
+
+def _read(path: Path) -> dict:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        info = {"codec": video.codec_context.name, "pix_fmt": video.codec_context.pix_fmt,
+                "size": (video.codec_context.width, video.codec_context.height), "rate": video.average_rate,
+                "audio": [s.codec_context.name for s in container.streams.audio]}
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        audio_packets = [p for p in container.demux(audio=0) if p.size] if info["audio"] else []
+        info["audio_seconds"] = sum(float(p.duration * p.time_base) for p in audio_packets)
+    info["frames"] = frames
+    return info
+
+
+def test_round_trip_keeps_frames_rate_size_and_audio(tiny_model, clip: Path, tmp_path: Path):
+    result = stylize_video(tiny_model, clip, tmp_path / "out.mp4", batch_size=3)
+    source, written = _read(clip), _read(tmp_path / "out.mp4")
+    assert result.frames == len(source["frames"]) == len(written["frames"]) == 16
+    assert written["size"] == (64, 48) and written["rate"] == Fraction(8)
+    assert (written["codec"], written["pix_fmt"]) == ("h264", "yuv420p")
+    assert written["audio"] == ["aac"] and written["audio_seconds"] == pytest.approx(source["audio_seconds"], abs=1e-6)
+    assert result.cuts == [8]
+    # The frames are the network's pictures (H.264 at crf 18 on top), not the input's.
+    expected = stylize(tiny_model, torch.from_numpy(source["frames"][3]).permute(2, 0, 1).float() / 255)
+    got = torch.from_numpy(written["frames"][3]).permute(2, 0, 1).float() / 255
+    assert (got - expected).abs().mean() < 0.03
+    assert (got - torch.from_numpy(source["frames"][3]).permute(2, 0, 1).float() / 255).abs().mean() > 0.05
+
+
+def test_odd_size_and_max_size_give_even_frames(tiny_model, tmp_path: Path):
+    odd = make_clip(_photos(tmp_path, 1), tmp_path / "odd.mkv", width=33, height=25, fps=4, seconds_per_shot=1.0,
+                    tone_hz=None)
+    result = stylize_video(tiny_model, odd, tmp_path / "odd_out.mp4")
+    assert (result.width, result.height) == (32, 24) and not result.audio
+    assert _read(tmp_path / "odd_out.mp4")["size"] == (32, 24)
+    assert even_size(333, 251, None) == (332, 250)
+    assert even_size(1920, 1080, 640) == (640, 360)
+    with pytest.raises(VideoError, match="at least"):
+        even_size(333, 251, 6)  # 6×4: below the network's minimum side
+
+
+def test_start_and_duration_trim_video_and_audio(tiny_model, clip: Path, tmp_path: Path):
+    result = stylize_video(tiny_model, clip, tmp_path / "cut.mp4", start=0.5, duration=1.0)
+    written = _read(tmp_path / "cut.mp4")
+    assert result.frames == len(written["frames"]) == 8
+    # Audio is copied packet by packet (1024 samples, 23 ms each), trimmed to the same second.
+    assert written["audio_seconds"] == pytest.approx(1.0, abs=0.05)
+    assert result.cuts == [4]  # the source's cut at frame 8 is frame 4 of the trimmed clip
+
+
+@pytest.mark.parametrize("kind", ["text", "audio_only", "empty_range"])
+def test_bad_inputs_raise_and_leave_no_file(tiny_model, clip: Path, tmp_path: Path, kind: str):
+    output = tmp_path / "out.mp4"
+    if kind == "text":
+        source = tmp_path / "notes.mp4"
+        source.write_text("this is not a video")
+        call = dict(input_path=source)
+        message = "not a video"
+    elif kind == "audio_only":
+        source = tmp_path / "tone.m4a"
+        with av.open(str(source), "w", format="mp4") as sink:
+            stream = sink.add_stream("aac", rate=8000)
+            frame = av.AudioFrame.from_ndarray(torch.zeros(1, 1024).numpy(), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, 0
+            sink.mux(stream.encode(frame))
+            sink.mux(stream.encode(None))
+        call = dict(input_path=source)
+        message = "no video stream"
+    else:
+        call = dict(input_path=clip, start=5.0)
+        message = "no video frame"
+    with pytest.raises(VideoError, match=message):
+        stylize_video(tiny_model, output_path=output, **call)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))) == []
+
+
+def test_smoothing_off_is_the_plain_network_and_batching_does_not_change_it(tiny_model, clip: Path, tmp_path: Path):
+    frames = torch.from_numpy(__import__("numpy").stack(_read(clip)["frames"])).permute(0, 3, 1, 2).float() / 255
+    smoother = MomentSmoother(0.0)
+    smoother.begin([True] + [False] * (len(frames) - 1))
+    plain = stylize(tiny_model, frames)
+    assert torch.allclose(FastTransformerNet(tiny_model, moment_filter=smoother)(frames), plain, atol=1e-5)
+
+    def smoothed(batch: int) -> torch.Tensor:
+        smoother = MomentSmoother(0.8)
+        net = FastTransformerNet(tiny_model, moment_filter=smoother)
+        outputs = []
+        for begin in range(0, len(frames), batch):
+            part = frames[begin:begin + batch]
+            smoother.begin([begin + i in (0, 8) for i in range(len(part))])
+            outputs.append(net(part))
+        return torch.cat(outputs)
+
+    one, five = smoothed(1), smoothed(5)
+    assert torch.allclose(one, five, atol=1e-5)
+    assert not torch.allclose(one[1:8], plain[1:8], atol=1e-3)  # smoothing does something
+    # A reset frame (each shot's first) normalises with its own moments: exactly the plain network.
+    assert torch.allclose(one[[0, 8]], plain[[0, 8]], atol=1e-5)
+
+
+def test_moment_smoother_is_an_exponential_moving_average_reset_at_cuts():
+    smoother, norm = MomentSmoother(0.75), torch.nn.InstanceNorm2d(2)
+    means = torch.tensor([[0.0, 4.0], [4.0, 0.0], [8.0, 8.0], [1.0, 1.0]])
+    smoother.begin([True, False, False, True])
+    mean, var = smoother(norm, means, means + 1)
+    expected = [means[0], 0.75 * means[0] + 0.25 * means[1]]
+    expected += [0.75 * expected[1] + 0.25 * means[2], means[3]]
+    assert torch.allclose(mean, torch.stack(expected)) and torch.allclose(var, torch.stack(expected) + 1)
+    smoother.begin([False])  # the state carries over to the next batch
+    assert torch.allclose(smoother(norm, torch.zeros(1, 2), torch.zeros(1, 2))[0], 0.75 * means[3])
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        MomentSmoother(1.0)
+
+
+def test_cut_is_not_smeared_but_is_without_cut_detection(tiny_model, clip: Path, tmp_path: Path):
+    plain = _read(Path(stylize_video(tiny_model, clip, tmp_path / "plain.mp4").path))["frames"]
+    reset = _read(Path(stylize_video(tiny_model, clip, tmp_path / "reset.mp4", temporal_smoothing=0.9).path))["frames"]
+    smeared = _read(Path(stylize_video(tiny_model, clip, tmp_path / "smear.mp4", temporal_smoothing=0.9,
+                                       cut_threshold=math.inf).path))["frames"]
+
+    def difference(a, b) -> float:
+        return float((torch.from_numpy(a).float() - torch.from_numpy(b).float()).abs().mean())
+
+    assert difference(reset[8], plain[8]) < 2.0  # codec noise only (0-255 scale)
+    assert difference(smeared[8], plain[8]) > 2 * difference(reset[8], plain[8]) + 1.0
+
+
+def test_cli_writes_the_clip_and_refuses_what_it_cannot_do(tiny_checkpoint: Path, clip: Path, tmp_path: Path, capsys):
+    output = tmp_path / "styled.mp4"
+    base = ["--ckpt", str(tiny_checkpoint), "--input", str(clip), "--quiet"]
+    assert video_main([*base, "--output", str(output), "--temporal-smoothing", "0.5"]) == 0
+    assert "16 frames" in capsys.readouterr().out and len(_read(output)["frames"]) == 16
+    assert video_main([*base, "--output", str(output)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert video_main([*base, "--output", str(tmp_path / "styled.avi")]) == 2
+    assert ".mp4" in capsys.readouterr().err
+    assert video_main([*base, "--output", str(tmp_path / "x.mp4"), "--temporal-smoothing", "1"]) == 2
+    not_video = tmp_path / "fake.mp4"
+    not_video.write_bytes(b"\x00" * 100)
+    assert video_main(["--ckpt", str(tiny_checkpoint), "--input", str(not_video), "--output",
+                       str(tmp_path / "y.mp4"), "--quiet"]) == 1
+    assert "not a video" in capsys.readouterr().err and not (tmp_path / "y.mp4").exists()
+
+
+@pytest.mark.slow
+def test_script_stylises_with_a_shipped_style(clip: Path, tmp_path: Path):
+    output = tmp_path / "candy.mp4"
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "stylize_video.py"), "--style", "candy",
+                           "--input", str(clip), "--output", str(output)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(_read(output)["frames"]) == 16 and "audio copied" in done.stdout
