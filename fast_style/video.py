@@ -6,12 +6,19 @@ so a video is a stream of photos: decode (PyAV) → batch → :func:`fast_style.
 packet, unchanged. Only one batch of frames (plus the codecs' own small buffers) is ever held,
 so memory does not grow with the video's length.
 
-Flicker: each frame stylised alone has its own instance-norm statistics (Ulyanov et al. 2016),
-and small changes between frames change them and with them the strokes and colours.
-``temporal_smoothing=alpha`` replaces every norm layer's per-frame mean and variance by an
-exponential moving average across frames (``m_t = alpha·m_{t-1} + (1-alpha)·x_t``, through the
-fast engine's :data:`~fast_style.fast_forward.MomentFilter` hook), reset at scene cuts so
-that one shot's statistics never smear into the next.
+Flicker: each frame stylised alone answers small changes between frames (motion, sensor noise,
+compression) with visibly different strokes. Two remedies, both reset at scene cuts so that
+one shot never smears into the next:
+
+- ``temporal_smoothing=alpha`` (:class:`MomentSmoother`) replaces every instance norm's
+  per-frame mean and variance (Ulyanov et al. 2016) by an exponential moving average across
+  frames (``m_t = alpha·m_{t-1} + (1-alpha)·x_t``, through the fast engine's
+  :data:`~fast_style.fast_forward.MomentFilter` hook). It steadies colour shifts when the whole
+  picture's statistics jump (lighting, exposure); measured on pans and on noisy still shots
+  (``scripts/bench_video.py``, README) it changes the flicker by under 1 %: the moments of a
+  whole frame barely move there.
+- ``temporal_blend=strength`` (:class:`StillBlend`) keeps the previous stylised pixels where
+  the input is still, which is where the shimmer is most visible.
 
 Flicker is measured as in the video style-transfer literature's simplest form: the mean
 absolute difference between consecutive output frames divided by that of the input frames
@@ -111,6 +118,48 @@ class MomentSmoother:
             previous = current
         self._state[id(norm)] = previous
         return torch.stack(means), torch.stack(variances)
+
+
+class StillBlend:
+    """Hold the stylised picture where the input does not change: per-pixel blending with the last output.
+
+    The network answers tiny input changes (sensor noise, compression) with visibly different
+    strokes, and instance-norm moments barely move then, so :class:`MomentSmoother` cannot help
+    there. Where the input is still, this keeps the previous output instead:
+    ``out_t = w·out_{t-1} + (1-w)·styled_t`` with ``w = strength·exp(-(d/tolerance)²)`` and ``d``
+    the input's change around each pixel (mean over channels, 5×5 box-averaged). Moving
+    regions (``d`` ≫ tolerance) take the new frame, so nothing moving leaves a trail; the
+    first frame of each shot is taken as it is.
+
+    Args:
+        strength: largest weight of the previous output, in [0, 1); 0 is off.
+        tolerance: input change (in [0, 1] units) treated as still; about 2× the camera's noise.
+    """
+
+    def __init__(self, strength: float, tolerance: float = 0.03) -> None:
+        if not isinstance(strength, (int, float)) or not 0.0 <= float(strength) < 1.0:
+            raise ValueError(f"temporal blend strength must be in [0, 1), got {strength!r}")
+        if not tolerance > 0:
+            raise ValueError(f"temporal blend tolerance must be > 0, got {tolerance!r}")
+        self.strength, self.tolerance = float(strength), float(tolerance)
+        self._previous: tuple[Tensor, Tensor] | None = None
+
+    def __call__(self, frames: Tensor, styled: Tensor, starts_shot: list[bool]) -> Tensor:
+        """(B, 3, H, W) inputs and their stylised frames → the blended (B, 3, H, W) outputs, in order."""
+        if self.strength == 0.0:
+            return styled
+        outputs = []
+        for index in range(frames.shape[0]):
+            current = styled[index]
+            if self._previous is not None and not starts_shot[index]:
+                previous_in, previous_out = self._previous
+                change = (frames[index] - previous_in).abs().mean(dim=0, keepdim=True)
+                change = F.avg_pool2d(change[None], 5, stride=1, padding=2, count_include_pad=False)[0]
+                weight = torch.exp(-(change / self.tolerance).square()).mul_(self.strength)
+                current = torch.lerp(current, previous_out, weight)
+            outputs.append(current)
+            self._previous = (frames[index], current)
+        return torch.stack(outputs)
 
 
 def thumbnails(frames: Tensor) -> Tensor:
@@ -215,6 +264,7 @@ def stylize_video(
     duration: float | None = None,
     batch_size: int = 4,
     temporal_smoothing: float = 0.0,
+    temporal_blend: float = 0.0,
     cut_threshold: float = DEFAULT_CUT_THRESHOLD,
     crf: int = 18,
     progress: Callable[[int], None] | None = None,
@@ -236,6 +286,8 @@ def stylize_video(
         batch_size: frames per forward pass; memory grows with it, not with the video's length.
         temporal_smoothing: alpha in [0, 1) of the moving average of instance-norm moments
             across frames (0 = off, every frame alone); reset at scene cuts.
+        temporal_blend: strength in [0, 1) of :class:`StillBlend` (0 = off): where the input is
+            still, keep the previous output; reset at scene cuts.
         cut_threshold: mean absolute thumbnail change (in [0, 1]) that starts a new shot.
         crf: x264 constant rate factor (0-51, lower = better quality, bigger file).
         progress: called with the number of frames written after each batch.
@@ -259,6 +311,7 @@ def stylize_video(
     if not 0.0 <= cut_threshold:
         raise VideoError(f"cut_threshold must be >= 0, got {cut_threshold}")
     smoother = MomentSmoother(temporal_smoothing)
+    blend = StillBlend(temporal_blend)
     device = next(model.parameters()).device
     check_precision(precision, device)
     output_path = Path(output_path)
@@ -311,6 +364,7 @@ def stylize_video(
                     smoother.begin(starts)
                     out = stylize(network, frames, strength=strength, preserve_color=preserve_color,
                                   precision=precision)
+                    out = blend(frames, out, starts)
                     pairs = [i for i, cut in enumerate(starts) if not cut]
                     result.cuts += [result.frames + i for i, cut in enumerate(starts) if cut and result.frames + i > 0]
                     if pairs:
@@ -358,6 +412,7 @@ __all__ = [
     "DEFAULT_CUT_THRESHOLD",
     "OUTPUT_FORMATS",
     "MomentSmoother",
+    "StillBlend",
     "VideoError",
     "VideoResult",
     "even_size",

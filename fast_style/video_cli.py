@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--temporal-smoothing", type=float, default=0.0, metavar="ALPHA",
                         help="carry instance-norm statistics across frames (moving average weight in [0, 1), "
                              "e.g. 0.9; reset at scene cuts); 0 = off")
+    parser.add_argument("--temporal-blend", type=float, default=0.0, metavar="STRENGTH",
+                        help="where the input is still, keep the previous stylised pixels (in [0, 1), e.g. 0.8; "
+                             "reset at scene cuts): removes the shimmer of static scenes; 0 = off")
     parser.add_argument("--cut-threshold", type=float, default=DEFAULT_CUT_THRESHOLD,
                         help=f"thumbnail change that marks a scene cut (default {DEFAULT_CUT_THRESHOLD})")
     parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better (default 18)")
@@ -55,6 +58,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise ValueError(f"--strength must be in [0, 1], got {args.strength}")
     if not 0.0 <= args.temporal_smoothing < 1.0:
         raise ValueError(f"--temporal-smoothing must be in [0, 1), got {args.temporal_smoothing}")
+    if not 0.0 <= args.temporal_blend < 1.0:
+        raise ValueError(f"--temporal-blend must be in [0, 1), got {args.temporal_blend}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model, args.input, args.output, max_size=args.max_size, strength=args.strength,
                 preserve_color=args.preserve_color, precision=args.precision, start=args.start,
                 duration=args.duration, batch_size=args.batch_size, temporal_smoothing=args.temporal_smoothing,
+                temporal_blend=args.temporal_blend,
                 cut_threshold=args.cut_threshold, crf=args.crf, progress=bar.update,
             )
     except VideoError as error:

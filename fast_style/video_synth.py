@@ -23,8 +23,11 @@ from fast_style.video import output_container_format
 AUDIO_RATE = 44_100
 
 
-def _shot_frames(photo: Image.Image, width: int, height: int, count: int, zoom: float) -> list[np.ndarray]:
+def _shot_frames(
+    photo: Image.Image, width: int, height: int, count: int, zoom: float, pan: float, noise: float, seed: int
+) -> list[np.ndarray]:
     """``count`` frames (H, W, 3) uint8 panning left to right across ``photo`` while zooming by ``zoom``."""
+    generator = np.random.default_rng(seed)
     # The crop window has the output's aspect ratio and starts as large as the photo allows.
     aspect = width / height
     base_w = min(photo.width, photo.height * aspect)
@@ -33,10 +36,13 @@ def _shot_frames(photo: Image.Image, width: int, height: int, count: int, zoom: 
         progress = index / max(1, count - 1)
         crop_w = base_w / (1.0 + (zoom - 1.0) * progress)
         crop_h = crop_w / aspect
-        left = (photo.width - crop_w) * progress
+        left = (photo.width - crop_w) * (0.5 + pan * (progress - 0.5))
         top = (photo.height - crop_h) / 2
         box = (left, top, left + crop_w, top + crop_h)
-        frames.append(np.asarray(photo.resize((width, height), Image.Resampling.BILINEAR, box=box)))
+        frame = np.asarray(photo.resize((width, height), Image.Resampling.BILINEAR, box=box))
+        if noise > 0:  # a camera's sensor noise, fresh in every frame
+            frame = np.clip(frame + generator.normal(0.0, noise, frame.shape), 0, 255).round().astype(np.uint8)
+        frames.append(frame)
     return frames
 
 
@@ -49,6 +55,8 @@ def make_clip(
     fps: int = 25,
     seconds_per_shot: float = 5.0,
     zoom: float = 1.15,
+    pan: float = 1.0,
+    noise: float = 0.0,
     tone_hz: float | None = 440.0,
 ) -> Path:
     """Write a clip of one panning shot per photo, hard cuts between them, and an optional sine tone.
@@ -61,6 +69,9 @@ def make_clip(
         fps: frames per second.
         seconds_per_shot: length of each shot.
         zoom: how much each shot zooms in from its first frame to its last (1 = pan only).
+        pan: fraction of the photo's free width the window travels (0 = a still camera).
+        noise: standard deviation (0-255 levels) of Gaussian noise added to every frame, as a
+            camera's sensor adds it (0 = none); with ``pan=0, zoom=1`` only the noise changes.
         tone_hz: AAC audio, a sine at this pitch for the whole clip; None for no audio stream.
 
     Returns:
@@ -80,10 +91,10 @@ def make_clip(
         video.options = {"crf": "20", "preset": "veryfast"}
         audio = sink.add_stream("aac", rate=AUDIO_RATE) if tone_hz else None
         written = 0
-        for photo_path in photos:
+        for shot, photo_path in enumerate(photos):
             with Image.open(photo_path) as image:
                 photo = image.convert("RGB")
-            for array in _shot_frames(photo, width, height, per_shot, zoom):
+            for array in _shot_frames(photo, width, height, per_shot, zoom, pan, noise, seed=shot):
                 frame = av.VideoFrame.from_ndarray(array, format="rgb24")
                 frame.pts, frame.time_base = written, Fraction(1, fps)
                 sink.mux(video.encode(frame))

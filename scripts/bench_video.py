@@ -1,6 +1,6 @@
 """Benchmark video stylisation: frames/s, flicker with and without smoothing, the cut, memory vs length.
 
-    python scripts/bench_video.py --output bench_video           # everything (about 15 min on 2 cores)
+    python scripts/bench_video.py --output bench_video           # everything (about 20 min on 2 cores)
     python scripts/bench_video.py --only speed --seconds 2       # a quick look
 
 Clips are made from the mirrored COCO photos (no video is mirrored): one slow pan-and-zoom shot
@@ -9,12 +9,14 @@ nothing else on the machine: frames/s are wall-clock.
 
 - ``speed``: frames/s at 480p and 720p for the shipped network (``--style``, the default
   model) and an untrained ``model=small`` network (configs/model/small.yaml; speed only).
-- ``flicker``: a 10-second 720p clip with sound (two 5-second shots, one cut) stylised with
-  ``--temporal-smoothing`` 0 and each ``--alphas`` value; flicker = mean |Δ output| / mean |Δ input|
-  between consecutive frames (the cut left out); the cut is checked for smear by stylising the
-  frames around it with cut detection off and comparing the first frame after the cut with the
-  unsmoothed one. Writes ``frames.jpg`` (input, alpha 0, the largest alpha; frames before and
-  after the cut) and keeps the stylised clip.
+- ``flicker``: two 720p clips made the same way, a panning one with sound (two shots of
+  ``--shot-seconds``, one cut) and a still-camera one (nothing moves; 3 levels of sensor noise
+  per frame), each stylised at ``--flicker-max-size`` with every setting in ``SETTINGS``
+  (frames alone, moment smoothing, still-blend, both); flicker = mean |Δ output| / mean |Δ input|
+  between consecutive frames (the cut left out). The cut is checked for smear: the first frame
+  after it, with everything on, against the same frame stylised alone, with cut detection on
+  and off. Then the panning clip is stylised at full 720p with ``--temporal-blend 0.8`` and read
+  back (frames, size, duration, streams); ``frames.jpg`` shows frames around the cut.
 - ``memory``: peak resident memory of ``scripts/stylize_video.py`` (whole process, from the
   kernel's rusage) on 1080p clips of ``--memory-seconds`` lengths, stylised at ``--max-size 320``
   so that the long clip finishes in minutes; the decoder still reads every 1080p frame.
@@ -76,43 +78,66 @@ def speed(style: str, folder: Path, seconds: float) -> list[dict]:
     return rows
 
 
-def flicker(style: str, folder: Path, alphas: list[float], shot_seconds: float) -> dict:
-    """Flicker with and without smoothing on a 720p clip of two shots with sound, and the cut's smear."""
+SETTINGS = {
+    "each frame alone": {},
+    "--temporal-smoothing 0.9": {"temporal_smoothing": 0.9},
+    "--temporal-blend 0.8": {"temporal_blend": 0.8},
+    "--temporal-blend 0.95": {"temporal_blend": 0.95},
+    "--temporal-smoothing 0.9 --temporal-blend 0.8": {"temporal_smoothing": 0.9, "temporal_blend": 0.8},
+}
+
+
+def flicker(style: str, folder: Path, shot_seconds: float, max_size: int) -> dict:
+    """Flicker per setting on a panning and a still-camera clip, the cut's smear, and one full 720p demo."""
     from fast_style.sheets import contact_sheet, save_sheet
     from fast_style.stylize import load_model
     from fast_style.video import stylize_video
     from fast_style.video_synth import make_clip
 
-    clip = make_clip(_photos(), folder / "demo_720p.mp4", width=1280, height=720, fps=25, seconds_per_shot=shot_seconds)
+    clips = {
+        "pan": make_clip(_photos(), folder / "pan_720p.mp4", seconds_per_shot=shot_seconds),
+        # A tripod shot: nothing moves, only the sensor noise (3 levels) changes from frame to frame.
+        "still": make_clip(_photos(), folder / "still_720p.mp4", seconds_per_shot=shot_seconds / 2, pan=0.0, zoom=1.0,
+                           noise=3.0, tone_hz=None),
+    }
     model = load_model(style)
-    runs = {}
-    for alpha in [0.0, *alphas]:
-        started = time.perf_counter()
-        result = stylize_video(model, clip, folder / f"demo_{style}_alpha{alpha:g}.mp4", temporal_smoothing=alpha)
-        runs[alpha] = {"flicker": round(result.flicker, 3), "frames": result.frames, "cuts": result.cuts,
-                       "duration_s": result.duration, "audio": result.audio,
-                       "frames_per_s": round(result.frames / (time.perf_counter() - started), 2)}
-        print(alpha, runs[alpha], flush=True)
-    strongest = max(alphas)
-    cut = runs[0.0]["cuts"][0]
-    # The frames around the cut, smoothed with and without cut detection, against the unsmoothed ones.
-    window = {"start": (cut - 5) / 25, "duration": 10 / 25}
-    smeared = stylize_video(model, clip, folder / "smear.mp4", temporal_smoothing=strongest, cut_threshold=float("inf"),
-                            **window)
-    reset = stylize_video(model, clip, folder / "reset.mp4", temporal_smoothing=strongest, **window)
-    plain = stylize_video(model, clip, folder / "plain.mp4", **window)
-    frames = {name: _frames(run.path) for name, run in (("smeared", smeared), ("reset", reset), ("plain", plain))}
-    after = 5  # index of the first frame after the cut inside the window
-    smear = {name: round(float((frames[name][after] - frames["plain"][after]).abs().mean()), 4)
-             for name in ("smeared", "reset")}
-    source = _frames(clip)
+    table: dict = {}
+    for clip_name, clip in clips.items():
+        for label, options in SETTINGS.items():
+            result = stylize_video(model, clip, folder / "flicker_out.mp4", max_size=max_size, **options)
+            table.setdefault(label, {})[clip_name] = round(result.flicker, 3)
+            print(clip_name, label, result.flicker, result.cuts, flush=True)
+    # The first frame after the cut, with everything on, against the frame stylised alone.
+    cut = stylize_video(model, clips["pan"], folder / "probe.mp4", max_size=64).cuts[0]
+    window = {"start": (cut - 5) / 25, "duration": 10 / 25, "max_size": max_size}
+    everything = SETTINGS["--temporal-smoothing 0.9 --temporal-blend 0.8"]
+    runs = {"cut detection on": stylize_video(model, clips["pan"], folder / "reset.mp4", **everything, **window),
+            "cut detection off": stylize_video(model, clips["pan"], folder / "smear.mp4", cut_threshold=float("inf"),
+                                               **everything, **window),
+            "alone": stylize_video(model, clips["pan"], folder / "plain.mp4", **window)}
+    after = {name: _frames(run.path)[5] for name, run in runs.items()}
+    smear = {name: round(float((after[name] - after["alone"]).abs().mean()), 4)
+             for name in ("cut detection on", "cut detection off")}
+    print("smear", smear, flush=True)
+    # The done-when demo: the 720p clip with sound at full size, read back.
+    demo = folder / f"pan_720p_{style}.mp4"
+    started = time.perf_counter()
+    result = stylize_video(model, clips["pan"], demo, temporal_blend=0.8)
+    elapsed = time.perf_counter() - started
+    source, styled = _frames(clips["pan"]), _frames(demo)
     pick = [cut - 1, cut, min(cut + 40, len(source) - 1)]
-    styled = {alpha: _frames(folder / f"demo_{style}_alpha{alpha:g}.mp4") for alpha in (0.0, strongest)}
-    rows = [("input: the last frame before the cut, the first after it, 40 frames later", [source[i] for i in pick])]
-    rows += [(f"temporal smoothing alpha {alpha:g}", [styled[alpha][i] for i in pick]) for alpha in styled]
+    rows = [("input: the last frame before the cut, the first after it, 40 frames later", [source[i] for i in pick]),
+            (f"{style}, --temporal-blend 0.8", [styled[i] for i in pick])]
     save_sheet(contact_sheet(rows, tile=320), folder / "frames.jpg")
-    return {"clip": f"1280x720, 25 fps, {2 * shot_seconds:g} s, 2 shots (cut at frame {cut}), AAC tone", "runs": runs,
-            "cut_frame_difference_vs_unsmoothed": smear}
+    import av
+
+    with av.open(str(demo)) as container:
+        read_back = {"frames": len(styled), "size": list(styled.shape[-1:-3:-1]),
+                     "seconds": container.duration / 1_000_000,
+                     "streams": [s.codec_context.name for s in container.streams]}
+    return {"clips": f"1280x720, 25 fps, two shots of {shot_seconds:g} s (pan) / {shot_seconds / 2:g} s (still)",
+            "measured_at_max_size": max_size, "flicker": table, "cut_frame_difference_vs_alone": smear,
+            "demo": {"file": demo.name, "frames_per_s": round(result.frames / elapsed, 2), **read_back}}
 
 
 def _frames(path: Path) -> torch.Tensor:
@@ -149,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="bench_video", help="folder for clips and results (default bench_video)")
     parser.add_argument("--only", choices=("speed", "flicker", "memory"), nargs="+", default=None)
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length for the speed runs (default 4)")
-    parser.add_argument("--alphas", type=float, nargs="+", default=[0.5, 0.9], help="smoothing alphas to measure")
+    parser.add_argument("--flicker-max-size", type=int, default=480, help="frame size of the flicker runs (default 480)")
     parser.add_argument("--shot-seconds", type=float, default=5.0, help="each shot of the flicker clip (default 5)")
-    parser.add_argument("--memory-seconds", type=float, nargs="+", default=[10.0, 120.0])
+    parser.add_argument("--memory-seconds", type=float, nargs="+", default=[10.0, 60.0])
     args = parser.parse_args(argv)
     from fast_style.machine import describe_cpu
 
@@ -163,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     if "speed" in parts:
         results["speed"] = speed(args.style, folder, args.seconds)
     if "flicker" in parts:
-        results["flicker"] = flicker(args.style, folder, args.alphas, args.shot_seconds)
+        results["flicker"] = flicker(args.style, folder, args.shot_seconds, args.flicker_max_size)
     if "memory" in parts:
         results["memory"] = memory(args.style, folder, args.memory_seconds)
     (folder / "results.json").write_text(json.dumps(results, indent=2))
