@@ -1,6 +1,7 @@
 # fast_style — set-up, training and tests in one place.
 #   make train   set everything up, then train starry_night with the CPU preset (about 13 min of training on 2 cores, 1-2 min of set-up)
 #   make test    set everything up, then lint (ruff) and run the test suite
+#   make app     set everything up, then serve the web page on http://127.0.0.1:7860
 # The asset mirror is found through FAST_STYLE_ASSETS (default: ../shared/assets).
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ export FAST_STYLE_ASSETS ?= ../shared/assets
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test bench clean
+.PHONY: setup train test bench app clean
 
 setup: $(STAMP)
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -e '.[test,onnx,plot,video]'
+	$(BIN)/pip install --quiet -e '.[test,onnx,plot,video,app]'
 	touch $(STAMP)
 
 train: $(STAMP)
@@ -30,6 +31,9 @@ train: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check fast_style scripts tests
 	$(BIN)/python -m pytest
+
+app: $(STAMP)
+	$(BIN)/python scripts/app.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_train.py

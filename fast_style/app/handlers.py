@@ -1,0 +1,141 @@
+"""What the web app does when someone presses Stylise: plain functions, testable without a browser.
+
+A photo file in, a stylised picture out (at most ``max_side`` on its longest side, never larger
+than the photo), written as PNG or JPEG for download. Bad input raises :class:`AppInputError`
+with a message meant for the page; the UI shows it and keeps serving.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from fast_style.app.library import StyleLibrary, UnknownStyleName
+from fast_style.data import tensor_to_pil
+from fast_style.images_io import ImageReadError, read_photo, write_photo
+from fast_style.models.transformer import MIN_SIZE
+from fast_style.stylize import stylize
+
+DOWNLOAD_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
+DEFAULT_MAX_SIDE = 1024
+DEFAULT_MAX_PIXELS = 40_000_000  # a 40 MP upload is refused before it is decoded
+
+
+class AppInputError(ValueError):
+    """Something about the request the user can fix; the message is shown on the page."""
+
+
+@dataclass
+class Result:
+    """One stylisation: the photo as used, the stylised picture, and the file to download."""
+
+    before: Image.Image
+    after: Image.Image
+    download: Path
+    message: str
+
+
+class DownloadFolder:
+    """A private folder of result files, keeping only the newest ``keep`` so the disk stays bounded.
+
+    Gradio copies each returned file into its own cache (cleaned by ``delete_cache``), so a file
+    here is only needed until the response is sent.
+    """
+
+    def __init__(self, keep: int = 64, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="fast_style_app_"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._files: deque[Path] = deque()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def new_path(self, stem: str, suffix: str) -> Path:
+        """A fresh unique file path; the oldest files beyond ``keep`` are deleted."""
+        path = self.root / uuid.uuid4().hex[:8] / f"{stem}{suffix}"
+        path.parent.mkdir()
+        with self._lock:
+            self._files.append(path)
+            while len(self._files) > self._keep:
+                old = self._files.popleft()
+                old.unlink(missing_ok=True)
+                old.parent.rmdir() if old.parent.exists() and not any(old.parent.iterdir()) else None
+        return path
+
+
+def stylise_photo(
+    library: StyleLibrary,
+    photo_path: str | os.PathLike | None,
+    style: str | None,
+    *,
+    strength: float = 1.0,
+    keep_colours: bool = False,
+    max_side: int = DEFAULT_MAX_SIDE,
+    file_format: str = "PNG",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    downloads: DownloadFolder,
+    progress: Callable[[float, str], None] = lambda fraction, text: None,
+) -> Result:
+    """Stylise one uploaded photo with a served style.
+
+    Args:
+        library: the served networks.
+        photo_path: the uploaded file (Gradio's temporary copy), or None if nothing was uploaded.
+        style: a name from ``library.names()``.
+        strength: 0 = the photo, 1 = full style.
+        keep_colours: luminance-only transfer (the photo's colours).
+        max_side: longest side of the result in pixels; a smaller photo keeps its size.
+        file_format: ``"PNG"`` or ``"JPEG"`` for the download.
+        max_pixels: uploads with more pixels are refused (decompression-bomb guard).
+        downloads: where the download file is written.
+        progress: called with (fraction done, what is happening).
+
+    Returns:
+        A :class:`Result`.
+
+    Raises:
+        AppInputError: no photo, not an image, too big or too small, unknown style, bad option.
+    """
+    if photo_path is None:
+        raise AppInputError("Upload a photo first (drag it onto the photo box, paste it, or take a webcam snapshot).")
+    if style is None or style == "":
+        raise AppInputError("Choose a style first.")
+    if file_format not in DOWNLOAD_FORMATS:
+        raise AppInputError(f"Unknown download format {file_format!r}; allowed: {', '.join(DOWNLOAD_FORMATS)}.")
+    if not 0.0 <= float(strength) <= 1.0:
+        raise AppInputError(f"Strength must be between 0 and 1, got {strength}.")
+    if int(max_side) < MIN_SIZE:
+        raise AppInputError(f"Output size must be at least {MIN_SIZE} pixels, got {max_side}.")
+    progress(0.05, "loading the style network")
+    try:
+        model = library.model(style)
+    except UnknownStyleName as error:
+        raise AppInputError(str(error.args[0])) from None
+    progress(0.15, "reading the photo")
+    try:
+        photo = read_photo(photo_path, max_size=int(max_side), max_pixels=max_pixels)
+    except ImageReadError as error:
+        # The message names Gradio's temporary copy; the user knows the file by its picture.
+        reason = str(error).replace(repr(str(photo_path)), "the upload").replace(str(photo_path), "the upload")
+        raise AppInputError(f"That upload cannot be used as a photo: {reason}") from None
+    width, height = photo.size
+    if min(width, height) < MIN_SIZE:
+        raise AppInputError(f"The photo is {width}×{height} pixels; each side must be at least {MIN_SIZE}.")
+    progress(0.3, f"stylising {width}×{height} with {style}")
+    out = stylize(model, photo.rgb, strength=float(strength), preserve_color=bool(keep_colours))
+    progress(0.9, "saving")
+    download = downloads.new_path(f"{Path(str(photo_path)).stem}_{style.replace(' ', '_')}", DOWNLOAD_FORMATS[file_format])
+    write_photo(out, download, alpha=photo.alpha)
+    message = f"{style}: {width}×{height} pixels, strength {float(strength):g}" + (", photo's colours" if keep_colours else "")
+    return Result(before=tensor_to_pil(photo.rgb), after=tensor_to_pil(out), download=download, message=message)
+
+
+__all__ = ["DEFAULT_MAX_PIXELS", "DEFAULT_MAX_SIDE", "DOWNLOAD_FORMATS", "AppInputError", "DownloadFolder", "Result",
+           "stylise_photo"]

@@ -1,0 +1,130 @@
+"""The Gradio page: upload a photo, pick a style, press Stylise, compare and download.
+
+    python scripts/app.py                      # http://127.0.0.1:7860, shipped styles + checkpoints/
+    python scripts/app.py --models my_nets/ --host 0.0.0.0 --port 8080 --concurrency 2
+
+Runs the library path (:func:`fast_style.stylize.stylize`: the exact fast CPU engine, CUDA's own
+forward where present); each network is loaded once. Requests are queued: at most
+``--concurrency`` are stylised at a time, so memory stays bounded on a small machine and
+everybody gets their picture in turn. No share link and no analytics unless asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+# Gradio reads this when it is imported; --analytics turns analytics on per app instead.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+
+from fast_style.app.handlers import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIDE,
+    DOWNLOAD_FORMATS,
+    AppInputError,
+    DownloadFolder,
+    stylise_photo,
+)
+from fast_style.app.library import StyleLibrary
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAX_OUTPUT_SIDE = 4096
+
+
+def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 1,
+              queue_size: int = 64, downloads: DownloadFolder | None = None, analytics: bool = False) -> gr.Blocks:
+    """The page for ``library``'s styles (a ``gr.Blocks``, queued; call ``.launch()`` to serve).
+
+    Raises:
+        ValueError: no style to serve, or a concurrency/queue size below 1.
+    """
+    names = library.names()
+    if not names:
+        raise ValueError("no style to serve: the package ships none here and the models folder has no *.pth")
+    if concurrency < 1 or queue_size < 1:
+        raise ValueError(f"concurrency and queue size must be at least 1, got {concurrency}, {queue_size}")
+    downloads = downloads or DownloadFolder()
+
+    def run(photo, style, strength, keep_colours, max_side, file_format, progress=gr.Progress()):  # noqa: B008
+        try:
+            result = stylise_photo(library, photo, style, strength=strength, keep_colours=keep_colours,
+                                   max_side=int(max_side), file_format=file_format, max_pixels=max_pixels,
+                                   downloads=downloads, progress=lambda fraction, text: progress(fraction, desc=text))
+        except AppInputError as error:
+            raise gr.Error(str(error), title="Cannot stylise") from None
+        return (result.before, result.after), str(result.download), result.message
+
+    def pick(event: gr.SelectData):
+        return names[event.index]
+
+    with gr.Blocks(title="fast_style", analytics_enabled=analytics, delete_cache=(3600, 3600)) as app:
+        gr.Markdown("## fast_style: stylise a photo\nFeed-forward style transfer (Johnson et al. 2016): "
+                    "one pass of a trained network per photo.")
+        with gr.Row():
+            with gr.Column():
+                photo = gr.Image(type="filepath", sources=["upload", "clipboard", "webcam"], label="Photo",
+                                 elem_id="photo")
+                gallery = gr.Gallery([(library.thumbnail(name), name) for name in names], label="Styles (click one)",
+                                     columns=min(len(names), 5), rows=2, allow_preview=False, height=300, object_fit="cover",
+                                     elem_id="style-gallery")
+                style = gr.Radio(names, value=names[0], label="Style", elem_id="style")
+                strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = the photo, 1 = full style)")
+                keep_colours = gr.Checkbox(False, label="Keep the photo's colours")
+                max_side = gr.Slider(64, MAX_OUTPUT_SIDE, value=DEFAULT_MAX_SIDE, step=16,
+                                     label="Output size: longest side in pixels (a smaller photo keeps its size)")
+                file_format = gr.Radio(list(DOWNLOAD_FORMATS), value="PNG", label="Download format")
+                button = gr.Button("Stylise", variant="primary", elem_id="stylise")
+            with gr.Column():
+                result = gr.ImageSlider(label="Before / after (drag the handle)", type="pil", elem_id="result")
+                download = gr.File(label="Full-resolution download", elem_id="download")
+                status = gr.Markdown(elem_id="status")
+        gallery.select(pick, None, style)
+        button.click(run, [photo, style, strength, keep_colours, max_side, file_format], [result, download, status],
+                     concurrency_limit=concurrency, api_name="stylise")
+    return app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="app.py", description="A web page to stylise photos with fast_style networks.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1: this machine)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--models", default=str(REPO_ROOT / "checkpoints"),
+                        help="folder of *.pth checkpoints served beside the shipped styles (default checkpoints/)")
+    parser.add_argument("--no-zoo", action="store_true", help="serve only the --models folder")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--concurrency", type=int, default=1, help="photos stylised at once (default 1)")
+    parser.add_argument("--queue-size", type=int, default=64, help="requests waiting at most (default 64)")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f"uploads with more pixels are refused (default {DEFAULT_MAX_PIXELS:,})")
+    parser.add_argument("--max-upload", default="50mb", help="largest upload file (default 50mb)")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    parser.add_argument("--analytics", action="store_true", help="let Gradio send its usage analytics")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the page until interrupted; 2 on a setup error."""
+    args = build_parser().parse_args(argv)
+    from fast_style.stylize import resolve_device
+
+    try:
+        if args.concurrency < 1 or args.max_pixels < 1:
+            raise ValueError(f"--concurrency and --max-pixels must be positive, got {args.concurrency}, {args.max_pixels}")
+        library = StyleLibrary(args.models, include_zoo=not args.no_zoo, device=resolve_device(args.device))
+        app = build_app(library, max_pixels=args.max_pixels, concurrency=args.concurrency, queue_size=args.queue_size,
+                        analytics=args.analytics)
+    except (ValueError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"serving {len(library.names())} style(s): {', '.join(library.names())}", flush=True)
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True, inbrowser=False,
+               max_file_size=args.max_upload, ssr_mode=False, footer_links=[])
+    return 0
+
+
+__all__ = ["build_app", "build_parser", "main"]

@@ -1,0 +1,122 @@
+"""The web app's request handler and served networks, without a browser (fast_style.app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.app.handlers import AppInputError, DownloadFolder, stylise_photo
+from fast_style.app.library import StyleLibrary
+from fast_style.data import load_image, pil_to_tensor
+from fast_style.stylize import load_model, stylize
+
+
+@pytest.fixture
+def library(tiny_checkpoint: Path) -> StyleLibrary:
+    """The tiny network served as 'tiny', without the shipped styles (fast)."""
+    return StyleLibrary(tiny_checkpoint.parent, include_zoo=False)
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "holiday.jpg"
+    array = (torch.rand(60, 90, 3, generator=torch.Generator().manual_seed(1)) * 255).byte().numpy()
+    Image.fromarray(array).save(path, quality=95)
+    return path
+
+
+def test_stylises_like_the_library_and_writes_the_download(library, photo, tiny_checkpoint, tmp_path):
+    downloads = DownloadFolder(root=tmp_path / "downloads")
+    steps = []
+    result = stylise_photo(library, photo, "tiny", max_side=45, downloads=downloads,
+                           progress=lambda fraction, text: steps.append(fraction))
+    assert result.after.size == result.before.size == (45, 30)
+    assert result.download.suffix == ".png" and Image.open(result.download).size == (45, 30)
+    expected = stylize(load_model(tiny_checkpoint), pil_to_tensor(result.before))
+    assert (load_image(result.download)[0] - expected).abs().max() <= 0.5 / 255 + 1e-6  # PNG: rounding only
+    assert steps == sorted(steps) and steps[-1] < 1.0
+    jpeg = stylise_photo(library, photo, "tiny", file_format="JPEG", max_side=4096, downloads=downloads)
+    assert jpeg.download.suffix == ".jpg" and Image.open(jpeg.download).size == (90, 60)  # never enlarged
+
+
+def test_strength_zero_and_keep_colours(library, photo, tmp_path):
+    downloads = DownloadFolder(root=tmp_path / "d")
+    plain = stylise_photo(library, photo, "tiny", strength=0.0, downloads=downloads)
+    assert plain.after.tobytes() == plain.before.tobytes()
+    kept = stylise_photo(library, photo, "tiny", keep_colours=True, downloads=downloads)
+    styled = stylise_photo(library, photo, "tiny", downloads=downloads)
+    assert kept.after.tobytes() != styled.after.tobytes()
+    # Luminance-only transfer: the stylised luma with the photo's chroma.
+    assert kept.after.convert("YCbCr").getchannel("Y").tobytes() != plain.after.convert("YCbCr").getchannel("Y").tobytes()
+
+
+@pytest.mark.parametrize("case, message", [
+    ("nothing", "Upload a photo"),
+    ("not_image", "cannot be used as a photo"),
+    ("truncated", "cannot be used as a photo"),
+    ("one_pixel", "at least"),
+    ("too_many_pixels", "decompression-bomb"),
+    ("unknown_style", "unknown style"),
+    ("no_style", "Choose a style"),
+    ("bad_format", "download format"),
+])
+def test_bad_requests_give_a_message_for_the_page(library, photo, tmp_path, case, message):
+    path, style, options = photo, "tiny", {}
+    if case == "nothing":
+        path = None
+    elif case == "not_image":
+        path = tmp_path / "notes.jpg"
+        path.write_text("not an image")
+    elif case == "truncated":
+        path = tmp_path / "cut.jpg"
+        path.write_bytes(photo.read_bytes()[:300])
+    elif case == "one_pixel":
+        path = tmp_path / "dot.png"
+        Image.new("RGB", (1, 1)).save(path)
+    elif case == "too_many_pixels":
+        options = {"max_pixels": 1000}
+    elif case == "unknown_style":
+        style = "van_gogh_please"
+    elif case == "no_style":
+        style = None
+    else:
+        options = {"file_format": "GIF"}
+    with pytest.raises(AppInputError, match=message) as error:
+        stylise_photo(library, path, style, downloads=DownloadFolder(root=tmp_path / "d"), **options)
+    assert str(tmp_path) not in str(error.value) or case == "unknown_style"  # no server paths on the page
+
+
+def test_library_loads_each_network_once_and_names_clashes(tiny_checkpoint, tmp_path):
+    library = StyleLibrary(tiny_checkpoint.parent)
+    from fast_style.zoo import available_styles
+
+    assert library.names()[: len(available_styles())] == available_styles()
+    assert library.model("tiny") is library.model("tiny")
+    clash = tmp_path / "clash"
+    clash.mkdir()
+    (clash / f"{available_styles()[0]}.pth").write_bytes(tiny_checkpoint.read_bytes())
+    assert f"{available_styles()[0]} (yours)" in StyleLibrary(clash).names()
+    assert library.thumbnail("tiny").size == (160, 160)
+
+
+def test_download_folder_keeps_only_the_newest(tmp_path):
+    downloads = DownloadFolder(keep=3, root=tmp_path / "d")
+    paths = []
+    for index in range(5):
+        paths.append(downloads.new_path(f"x{index}", ".png"))
+        paths[-1].write_bytes(b"x")
+    assert [path.exists() for path in paths] == [False, False, True, True, True]
+
+
+def test_page_is_built_with_every_style_and_refuses_an_empty_library(library, tmp_path):
+    from fast_style.app.ui import build_app
+
+    app = build_app(library, concurrency=2)
+    config = app.get_config_file()
+    radios = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "style"]
+    assert radios and [choice[0] for choice in radios[0]["props"]["choices"]] == ["tiny"]
+    with pytest.raises(ValueError, match="no style to serve"):
+        build_app(StyleLibrary(tmp_path / "empty", include_zoo=False))

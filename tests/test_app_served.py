@@ -1,0 +1,93 @@
+"""The web app served on 127.0.0.1: a real browser (headless Chromium via Playwright) and a load test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("gradio", reason="Gradio is in the 'app' extra, installed by make test")
+
+from fast_style.app.load import free_port, peak_memory_mb, run_load, start_server
+from fast_style.data import load_image
+from fast_style.stylize import load_model, stylize
+from fast_style.zoo import available_styles
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def server(tmp_path: Path, tiny_checkpoint: Path):
+    """The app serving the shipped styles and the tiny test network, on a free local port."""
+    port = free_port()
+    process = start_server(["--models", str(tiny_checkpoint.parent), "--concurrency", "2"], port)
+    yield f"http://127.0.0.1:{port}/", process
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_browser_stylises_a_photo_with_every_shipped_style(server, assets_dir: Path, tmp_path: Path):
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium (.ci/run installs the 'chromium' package)")
+        pytest.skip("no system Chromium here (apt install chromium); CI installs it and runs this test")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
+    url, _ = server
+    photo = assets_dir / "coco" / "val2017" / "000000000139.jpg"
+    width, height = Image.open(photo).size
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("this is not a photo")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        # A bad upload: a visible message, and the page keeps working.
+        page.locator("#photo input[type=file]").set_input_files(str(not_an_image))
+        page.get_by_role("button", name="Stylise").click()
+        sync_api.expect(page.get_by_text("rror").first).to_be_visible(timeout=60_000)
+        page.reload()
+        page.locator("#photo input[type=file]").set_input_files(str(photo))
+        for index, name in enumerate(available_styles()):
+            if index == 0:
+                page.locator("#style-gallery button").first.click()  # the thumbnail picks the style
+            else:
+                page.locator("#style").get_by_label(name, exact=True).check()
+            page.get_by_role("button", name="Stylise").click()
+            sync_api.expect(page.locator("#status")).to_contain_text(f"{name}: {width}×{height}", timeout=120_000)
+            link = page.locator("#download a").first.get_attribute("href")
+            response = page.request.get(link if link.startswith("http") else url.rstrip("/") + link)
+            result = tmp_path / f"{name}.png"
+            result.write_bytes(response.body())
+            assert Image.open(result).size == (width, height)
+        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        if os.environ.get("FAST_STYLE_SCREENSHOT"):
+            shutil.copy(tmp_path / "app.png", os.environ["FAST_STYLE_SCREENSHOT"])
+        browser.close()
+    stylised = load_image(tmp_path / f"{available_styles()[-1]}.png")[0]
+    assert (stylised - load_image(photo)[0]).abs().mean() > 0.05  # a stylised picture, not the photo
+
+
+@pytest.mark.slow
+def test_twenty_requests_from_four_clients_all_come_back_right(server, tiny_checkpoint: Path, tmp_path: Path):
+    url, process = server
+    photos = []
+    for index in range(20):  # each its own photo and size, so a mixed-up answer cannot pass
+        array = (torch.rand(40 + index, 64, 3, generator=torch.Generator().manual_seed(index)) * 255).byte().numpy()
+        photos.append(tmp_path / f"photo_{index:02d}.png")
+        Image.fromarray(array).save(photos[-1])
+    report = run_load(url, photos, "tiny", clients=4)
+    assert report.errors == {} and len(report.received) == 20
+    model = load_model(tiny_checkpoint)
+    for index, photo in enumerate(photos):
+        got = load_image(report.received[index])[0]
+        expected = stylize(model, load_image(photo)[0])
+        assert got.shape == expected.shape and (got - expected).abs().max() <= 0.5 / 255 + 1e-6, index
+    assert report.most_in_flight > 1  # the clients really overlapped
+    print(f"load test: 20 requests, 4 clients, {report.seconds:.1f} s, server peak memory "
+          f"{peak_memory_mb(process.pid):.0f} MB")
