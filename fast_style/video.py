@@ -27,6 +27,7 @@ absolute difference between consecutive output frames divided by that of the inp
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -330,7 +331,7 @@ def stylize_video(
             source.seek(int(start * 1_000_000), backward=True)  # to the keyframe before; frames are then skipped
         half_frame = 0.5 / float(rate)
         result = VideoResult(path=output_path, frames=0, width=width, height=height, fps=rate, audio=audio_in is not None)
-        with atomic_path(output_path) as partial:
+        with _as_video_error(f"input {str(input_path)!r}", result), atomic_path(output_path) as partial:
             sink = av.open(str(partial), "w", format=muxer)
             try:
                 video_out = sink.add_stream("libx264", rate=rate)
@@ -389,6 +390,17 @@ def stylize_video(
     finally:
         source.close()
     return result
+
+
+@contextlib.contextmanager
+def _as_video_error(what: str, result: VideoResult) -> Iterator[None]:
+    """Turn FFmpeg's errors (a damaged packet mid-stream, an encoder refusing) into one VideoError line."""
+    import av
+
+    try:
+        yield
+    except av.error.FFmpegError as error:
+        raise VideoError(f"{what}: FFmpeg failed after {result.frames} frames: {error}") from None
 
 
 def _copy_audio(packet, audio_out, sink, start: float, end: float) -> None:

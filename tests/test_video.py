@@ -221,3 +221,20 @@ def test_script_stylises_with_a_shipped_style(clip: Path, tmp_path: Path):
                            "--input", str(clip), "--output", str(output)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(_read(output)["frames"]) == 16 and "audio copied" in done.stdout
+
+
+def test_a_damaged_clip_is_stylised_or_refused_cleanly(tiny_model, clip: Path, tmp_path: Path):
+    data = bytearray(clip.read_bytes())
+    generator = torch.Generator().manual_seed(3)
+    middle = len(data) // 2
+    data[middle:middle + 2000] = bytes(torch.randint(0, 256, (2000,), generator=generator, dtype=torch.uint8).tolist())
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    output = tmp_path / "out.mp4"
+    try:
+        result = stylize_video(tiny_model, damaged, output)
+    except VideoError as error:  # FFmpeg gave up: one line naming the file, nothing written
+        assert "damaged.mp4" in str(error) and not output.exists()
+    else:  # FFmpeg concealed the damage: a playable clip
+        assert len(_read(output)["frames"]) == result.frames > 0
+    assert not list(tmp_path.glob(".*.part"))
