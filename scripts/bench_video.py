@@ -1,6 +1,6 @@
 """Benchmark video stylisation: frames/s, flicker with and without smoothing, the cut, memory vs length.
 
-    python scripts/bench_video.py --output bench_video           # everything (about 20 min on 2 cores)
+    python scripts/bench_video.py --output bench_video           # everything (about 12 min on 2 cores)
     python scripts/bench_video.py --only speed --seconds 2       # a quick look
 
 Clips are made from the mirrored COCO photos (no video is mirrored): one slow pan-and-zoom shot
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="bench_video", help="folder for clips and results (default bench_video)")
     parser.add_argument("--only", choices=("speed", "flicker", "memory"), nargs="+", default=None)
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length for the speed runs (default 4)")
-    parser.add_argument("--flicker-max-size", type=int, default=480, help="frame size of the flicker runs (default 480)")
+    parser.add_argument("--flicker-max-size", type=int, default=320, help="frame size of the flicker runs (default 320)")
     parser.add_argument("--shot-seconds", type=float, default=5.0, help="each shot of the flicker clip (default 5)")
     parser.add_argument("--memory-seconds", type=float, nargs="+", default=[10.0, 60.0])
     args = parser.parse_args(argv)
