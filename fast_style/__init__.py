@@ -6,7 +6,7 @@ Gatys, Ecker & Bethge (CVPR 2016) kept as the baseline.
 
 Images are float tensors in [0, 1] of shape (B, 3, H, W) at every public boundary.
 Importing this package is cheap: Lightning and Hydra are only imported by the modules
-that need them (``fast_style.module``, ``fast_style.data``'s DataModule, the scripts).
+that need them (``fast_style.module``, ``fast_style.datamodule``, ``fast_style.training``, the scripts).
 """
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Images in and out: robust loading, an image-folder dataset, and the LightningDataModule.
+"""Images in and out: robust loading and an image-folder dataset.
 
 Any folder tree of photos works as a training set (Johnson et al. trained on COCO
 train2014's 82,783 images; the mirror holds 128 of train2017). Unreadable files are

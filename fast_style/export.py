@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from fast_style.models.transformer import TransformerNet
+from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
 FORMATS = ("onnx", "torchscript")
 INPUT_NAME = "images"
@@ -93,8 +93,8 @@ def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Pa
         raise ImportError("ONNX export needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
     dims = {
         0: torch.export.Dim("batch", min=1),
-        2: torch.export.Dim("height", min=5),
-        3: torch.export.Dim("width", min=5),
+        2: torch.export.Dim("height", min=MIN_SIZE),
+        3: torch.export.Dim("width", min=MIN_SIZE),
     }
     with warnings.catch_warnings():
         # Only upstream API churn is silenced; any other exporter warning (a fallback, an

@@ -22,6 +22,7 @@ from torch import Tensor
 from fast_style.images_io import INPUT_EXTENSIONS, ImageReadError, Photo, output_format, read_photo, write_photo
 from fast_style.models.transformer import MIN_SIZE
 from fast_style.stylize import CheckpointError, check_precision, load_model, resolve_device, stylize
+from fast_style.tiling import MIN_TILE
 
 BACKENDS = ("torch", "onnxruntime", "compiled")
 
@@ -213,8 +214,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise ValueError(f"--max-size must be at least {MIN_SIZE} pixels, got {args.max_size}")
     if not 0.0 <= args.strength <= 1.0:
         raise ValueError(f"--strength must be in [0, 1], got {args.strength}")
-    if args.tile is not None and args.tile != 0 and args.tile < 16:
-        raise ValueError(f"--tile must be 0 (plain forward, whole image) or at least 16 pixels, got {args.tile}")
+    if args.tile is not None and args.tile != 0 and args.tile < MIN_TILE:
+        raise ValueError(f"--tile must be 0 (plain forward, whole image) or at least {MIN_TILE} pixels, got {args.tile}")
     if args.tile and args.backend != "torch":
         raise ValueError(f"--tile works with --backend torch only, got --backend {args.backend}")
     if args.max_pixels is not None and args.max_pixels < 1:
