@@ -50,6 +50,7 @@ DEFAULT_STRIP_ELEMENTS = 1 << 21
 # through which video smoothing (fast_style.video) carries instance-norm statistics across frames.
 MomentFilter = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
 
+
 def _block_parts(block: ConvNormAct) -> tuple[int, nn.Conv2d, nn.Module | None, bool]:
     """(padding, conv, norm or None, relu?) of a reflection-pad → conv → norm → ReLU block."""
     pad, conv = block[0], block[1]
