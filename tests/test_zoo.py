@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import CONFIG_DIR
 from PIL import Image
 
 from fast_style.checkpoint import read_inference_checkpoint
@@ -18,8 +19,18 @@ from fast_style.zoo.gallery import gallery_sheet
 SHIPPED = available_styles()
 
 
-def test_the_package_ships_style_networks():
-    assert SHIPPED, f"no shipped network in {ZOO_DIR}"
+def test_the_package_ships_a_network_for_every_style_config():
+    configs = sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))
+    assert SHIPPED == configs, f"{ZOO_DIR} ships {SHIPPED}; configs/style/ has {configs}"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_network_was_trained_with_its_style_configs_weights(name: str):
+    from omegaconf import OmegaConf
+
+    config, info = OmegaConf.load(CONFIG_DIR / "style" / f"{name}.yaml"), describe(name)
+    assert (info["style_weight"], info["content_weight"], info["tv_weight"]) == (
+        config.style_weight, config.content_weight, config.tv_weight)
 
 
 def test_add_to_zoo_stores_float16_and_loading_restores_float32(tiny_checkpoint: Path, tiny_model, tmp_path: Path):
