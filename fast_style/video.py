@@ -15,7 +15,7 @@ one shot never smears into the next:
   frames (``m_t = alpha·m_{t-1} + (1-alpha)·x_t``, through the fast engine's
   :data:`~fast_style.fast_forward.MomentFilter` hook). It steadies colour shifts when the whole
   picture's statistics jump (lighting, exposure); measured on pans and on noisy still shots
-  (``scripts/bench_video.py``, README) it changes the flicker by under 1 %: the moments of a
+  (``scripts/bench_video.py``, README) it changes the flicker by 1-2 % (up, not down): the moments of a
   whole frame barely move there.
 - ``temporal_blend=strength`` (:class:`StillBlend`) keeps the previous stylised pixels where
   the input is still, which is where the shimmer is most visible.
