@@ -66,7 +66,8 @@ class DownloadFolder:
             while len(self._files) > self._keep:
                 old = self._files.popleft()
                 old.unlink(missing_ok=True)
-                old.parent.rmdir() if old.parent.exists() and not any(old.parent.iterdir()) else None
+                if old.parent.exists() and not any(old.parent.iterdir()):
+                    old.parent.rmdir()
         return path
 
 
