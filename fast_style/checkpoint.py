@@ -11,13 +11,17 @@ Format (a plain dict, loadable with ``torch.load(path, weights_only=True)``)::
         "meta": {"global_step": ..., "fast_style_version": ...},
     }
 
-Pure torch: used by training (to write) and by the inference path (to read).
+A Lightning ``.ckpt`` of the training module is read too (:func:`read_checkpoint`), so every
+command takes the same files. Pure torch: used by training (to write), inference and the baseline
+(to read).
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,38 +104,116 @@ def to_float32(state_dict: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_inference_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate a slim checkpoint (``weights_only=True``).
+class CheckpointError(ValueError):
+    """A file is not a usable fast_style style checkpoint; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class StyleCheckpoint:
+    """What a style checkpoint holds, whichever of the two kinds of file it came from.
+
+    Attributes:
+        path: the file read.
+        source: ``"inference"`` (a slim ``<style>.pth``, this module's format) or ``"lightning"``
+            (a resumable ``.ckpt`` of the training module).
+        model_args: keyword arguments of :class:`TransformerNet`.
+        state_dict: the network's weights as stored (zoo files keep float16).
+        style: the style's name, or ``None`` if the file does not say.
+        config: the training config as plain containers (slim files; ``{}`` otherwise).
+        meta: step, losses, machine, zoo notes (slim files; ``{}`` otherwise).
+        loss_args: keyword arguments of :func:`fast_style.loss.perceptual.build_perceptual_loss`
+            (style image included) the network was trained with, or ``None`` if the file does not say.
+    """
+
+    path: Path
+    source: str
+    model_args: dict[str, Any]
+    state_dict: dict[str, Any]
+    style: str | None
+    config: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    loss_args: dict[str, Any] | None = None
+
+
+def _torch_load(path: Path) -> Any:
+    # Lightning may store a pathlib path among the hyper-parameters (style_image); allow just
+    # those classes on top of weights_only's tensors and plain containers.
+    safe = [pathlib.PosixPath, pathlib.WindowsPath, pathlib.PurePosixPath, pathlib.PureWindowsPath]
+    with torch.serialization.safe_globals(safe):
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
+    """Read a slim ``<style>.pth`` or a Lightning ``.ckpt`` of the training module: the one reader.
+
+    Both are loaded with ``torch.load(..., weights_only=True)``: no code in the file runs.
 
     Raises:
-        FileNotFoundError: if the file does not exist.
-        ValueError: if it is not a fast_style inference checkpoint.
+        FileNotFoundError: if ``path`` does not exist.
+        CheckpointError: if the file is not a style checkpoint (names what was expected).
     """
+    from fast_style.loss.perceptual import loss_kwargs_from_config
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = _torch_load(path)
     except Exception as error:
-        raise ValueError(f"{str(path)!r} is not a readable torch checkpoint: {short_load_error(error)}") from error
-    if not isinstance(payload, dict) or "model_args" not in payload or "state_dict" not in payload:
-        keys = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
-        raise ValueError(
-            f"{str(path)!r} is not a fast_style inference checkpoint (expected keys model_args, state_dict, "
-            f"style; found {keys})"
-        )
-    return payload
+        raise CheckpointError(
+            f"{str(path)!r} is not a readable style checkpoint (expected a slim checkpoints/<style>.pth or a "
+            f"Lightning .ckpt of the training module): {short_load_error(error)}"
+        ) from error
+    if isinstance(payload, dict) and "model_args" in payload and "state_dict" in payload:
+        if payload.get("format", FORMAT) != FORMAT:
+            raise CheckpointError(f"{str(path)!r} has format {payload['format']!r}; this version reads {FORMAT!r}")
+        config = dict(payload.get("config") or {})
+        try:
+            loss_args = loss_kwargs_from_config(config) if config else None
+        except (KeyError, TypeError):  # a config without the style and loss groups
+            loss_args = None
+        return StyleCheckpoint(path=path, source="inference", model_args=dict(payload["model_args"]),
+                               state_dict=payload["state_dict"], style=payload.get("style"), config=config,
+                               meta=dict(payload.get("meta") or {}), loss_args=loss_args)
+    if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict) and "hyper_parameters" in payload:
+        hparams = payload["hyper_parameters"] or {}
+        state = {k[len("model."):]: v for k, v in payload["state_dict"].items() if k.startswith("model.")}
+        if not state:
+            raise CheckpointError(
+                f"{str(path)!r} is a Lightning checkpoint without 'model.*' weights; expected one written by "
+                "fast_style's training module"
+            )
+        loss_args = None
+        if hparams.get("style_image") is not None:
+            loss_args = {**dict(hparams.get("loss") or {}), "style_image": str(hparams["style_image"])}
+        return StyleCheckpoint(path=path, source="lightning", model_args=dict(hparams.get("model") or {}),
+                               state_dict=state, style=hparams.get("style_name"),
+                               meta={"global_step": payload.get("global_step")}, loss_args=loss_args)
+    found = sorted(map(str, payload)) if isinstance(payload, dict) else type(payload).__name__
+    raise CheckpointError(
+        f"{str(path)!r} is not a style checkpoint: expected a slim checkpoint (keys model_args, state_dict, style) "
+        f"or a Lightning checkpoint (keys state_dict, hyper_parameters); found {found}"
+    )
 
 
-def model_from_checkpoint(payload: dict[str, Any]) -> TransformerNet:
-    """Rebuild the network (in eval mode, on CPU) from a slim checkpoint's dict.
+def model_from_checkpoint(checkpoint: StyleCheckpoint) -> TransformerNet:
+    """Rebuild the network, float32, in eval mode, on CPU.
 
     Raises:
-        ValueError: if a weight holds NaN/inf (a diverged training), naming the tensor.
+        CheckpointError: if a weight holds NaN/inf (a diverged training) or the weights do not
+            fit ``model_args``; the message names the file and the tensor.
     """
-    bad = first_non_finite(payload["state_dict"])
+    bad = first_non_finite(checkpoint.state_dict)
     if bad is not None:
-        raise ValueError(f"the checkpoint holds a broken network: weight {bad!r} has NaN/inf values")
-    model = TransformerNet(**payload["model_args"])
-    model.load_state_dict(to_float32(payload["state_dict"]))
+        raise CheckpointError(
+            f"{str(checkpoint.path)!r} holds a broken network: weight {bad!r} has NaN/inf values (its training "
+            "diverged); retrain it, e.g. with a lower optim.lr"
+        )
+    try:
+        model = TransformerNet(**checkpoint.model_args)
+        model.load_state_dict(to_float32(checkpoint.state_dict))
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(
+            f"{str(checkpoint.path)!r} does not hold a TransformerNet matching its model_args: {error}"
+        ) from error
     return model.eval()

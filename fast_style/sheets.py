@@ -1,7 +1,7 @@
 """Labelled contact sheets: rows of square image tiles with a caption over each row.
 
 One helper for every picture the project composes from many images: the style-weight sweep
-of :mod:`fast_style.tune` (rows: settings) and the zoo gallery (rows: styles). Pure Pillow +
+of :mod:`fast_style.baseline.tune` (rows: settings) and the zoo gallery (rows: styles). Pure Pillow +
 torch, no plotting library, so it also runs where matplotlib is not installed.
 """
 
@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
-from fast_style.data import tensor_to_pil
+from fast_style.atomic import atomic_path
+from fast_style.io import output_format, tensor_to_pil
 
 _CAPTION_HEIGHT = 18
 _GAP = 4
@@ -65,12 +66,14 @@ def contact_sheet(rows: Sequence[tuple[str, Sequence[Tensor]]], tile: int = 192)
 
 
 def save_sheet(sheet: Image.Image, path: str | os.PathLike, quality: int = 85) -> Path:
-    """Write ``sheet`` (JPEG at ``quality`` for .jpg/.jpeg, else by extension); parents are created."""
+    """Write ``sheet`` (JPEG at ``quality``, else by extension) atomically; parents are created.
+
+    Sheets are committed to the docs, hence a lower JPEG quality than :func:`fast_style.io.save_image`'s.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in (".jpg", ".jpeg"):
-        sheet.save(path, quality=quality, optimize=True)
-    else:
-        sheet.save(path)
+    fmt = output_format(path)
+    options = {"quality": quality, "optimize": True} if fmt == "JPEG" else {}
+    with atomic_path(path) as partial:
+        sheet.save(partial, format=fmt, **options)
     return path
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fast_style.app.ui import main
+from fast_style.infer.app.ui import main
 
 if __name__ == "__main__":
     sys.exit(main())

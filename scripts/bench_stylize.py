@@ -12,7 +12,7 @@ the useful arithmetic rate and "% of best" compares backends at one size.
 Backends:
     eager          plain ``model(x)`` in fp32 NCHW under ``torch.inference_mode``
     channels_last  the same with the network and input in channels-last memory (oneDNN's layout)
-    fast           fast_style.fast_forward.FastTransformerNet (the torch backend's default):
+    fast           fast_style.infer.fast_forward.FastTransformerNet (the torch backend's default):
                    sub-pixel upsampling convs, sum-based norm moments, space-to-depth head, row strips
     tiled          the same engine with ``--tile 512`` (pieces of ~512×512 pixels: less memory)
     compiled       ``torch.compile(model, dynamic=True)`` (channels-last), Inductor C++/Triton kernels
@@ -96,8 +96,8 @@ class PeakRSS:
 
 
 def _make_runner(name: str, model: TransformerNet, device: torch.device, workdir: Path):
-    from fast_style.fast_forward import FastTransformerNet
-    from fast_style.tiling import tiled_forward
+    from fast_style.infer.fast_forward import FastTransformerNet
+    from fast_style.infer.tiling import tiled_forward
 
     if name == "eager":
         return lambda x: model(x)
@@ -112,7 +112,7 @@ def _make_runner(name: str, model: TransformerNet, device: torch.device, workdir
         net = torch.compile(cl, dynamic=True) if name == "compiled" else cl
         return lambda x: net(x.contiguous(memory_format=torch.channels_last))
     if name == "onnxruntime":
-        from fast_style.export import OnnxRuntimeModel, export_model
+        from fast_style.infer.export import OnnxRuntimeModel, export_model
 
         return OnnxRuntimeModel(export_model(model, workdir / "model.onnx", "onnx"), device)
     raise ValueError(f"unknown backend {name!r}; allowed: {', '.join(BACKENDS)}")
@@ -127,7 +127,7 @@ def run_backend(name: str, sizes: list[str], repeats: int, device: torch.device,
     """Time one backend over the sizes (ascending) in this process; rows as dicts."""
     torch.manual_seed(0)
     if ckpt:
-        from fast_style.stylize import load_model
+        from fast_style.infer.stylize import load_model
 
         model = load_model(ckpt, device)
     else:
@@ -198,7 +198,7 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from fast_style.stylize import resolve_device
+    from fast_style.infer.stylize import resolve_device
 
     device = resolve_device(args.device)
     sizes = sorted(args.sizes, key=lambda s: SIZES[s][0] * SIZES[s][1])

@@ -30,9 +30,9 @@ import torch
 def _step_fn(
     variant: str, size: int, batch: int, device: torch.device, vgg_weights: str, channels_last: bool, precision: str
 ):
-    from fast_style.losses import build_perceptual_loss
+    from fast_style.loss.ops import feature_mse, gram_matrix
+    from fast_style.loss.perceptual import build_perceptual_loss
     from fast_style.models import TransformerNet
-    from fast_style.ops import feature_mse, gram_matrix
 
     torch.manual_seed(0)
     model = TransformerNet().to(device)

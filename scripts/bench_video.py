@@ -4,7 +4,7 @@
     python scripts/bench_video.py --only speed --seconds 2       # a quick look
 
 Clips are made from the mirrored COCO photos (no video is mirrored): one slow pan-and-zoom shot
-per photo, a hard cut between shots, an AAC tone (:mod:`fast_style.video_synth`). Run it with
+per photo, a hard cut between shots, an AAC tone (:mod:`fast_style.infer.video_synth`). Run it with
 nothing else on the machine: frames/s are wall-clock.
 
 - ``speed``: frames/s at 480p and 720p for the shipped network (``--style``, the default
@@ -18,8 +18,8 @@ nothing else on the machine: frames/s are wall-clock.
   and off. Then the panning clip is stylised at full 720p with ``--temporal-blend 0.8`` and read
   back (frames, size, duration, streams); ``frames.jpg`` shows frames around the cut.
 - ``memory``: peak resident memory of ``scripts/stylize_video.py`` (whole process, from the
-  kernel's rusage) on 1080p clips of ``--memory-seconds`` lengths, stylised at ``--max-size 320``
-  so that the long clip finishes in minutes; the decoder still reads every 1080p frame.
+  kernel's rusage) on 1080p clips of ``--memory-seconds`` lengths, stylised at
+  ``--memory-max-size`` (320) so that the long clip finishes in minutes; the decoder still reads every 1080p frame.
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ def _small_model() -> torch.nn.Module:
 
 def speed(style: str, folder: Path, seconds: float) -> list[dict]:
     """Frames/s of stylize_video at 480p and 720p for the shipped network and model=small."""
-    from fast_style.stylize import load_model
-    from fast_style.video import stylize_video
-    from fast_style.video_synth import make_clip
+    from fast_style.infer.stylize import load_model
+    from fast_style.infer.video import stylize_video
+    from fast_style.infer.video_synth import make_clip
 
     rows = []
     for label, (width, height) in {"480p": (854, 480), "720p": (1280, 720)}.items():
@@ -89,10 +89,10 @@ SETTINGS = {
 
 def flicker(style: str, folder: Path, shot_seconds: float, max_size: int) -> dict:
     """Flicker per setting on a panning and a still-camera clip, the cut's smear, and one full 720p demo."""
+    from fast_style.infer.stylize import load_model
+    from fast_style.infer.video import stylize_video
+    from fast_style.infer.video_synth import make_clip
     from fast_style.sheets import contact_sheet, save_sheet
-    from fast_style.stylize import load_model
-    from fast_style.video import stylize_video
-    from fast_style.video_synth import make_clip
 
     clips = {
         "pan": make_clip(_photos(), folder / "pan_720p.mp4", seconds_per_shot=shot_seconds),
@@ -148,21 +148,21 @@ def _frames(path: Path) -> torch.Tensor:
                             for f in container.decode(video=0)])
 
 
-def memory(style: str, folder: Path, lengths: list[float]) -> list[dict]:
+def memory(style: str, folder: Path, lengths: list[float], max_size: int) -> list[dict]:
     """Peak RSS of the CLI on 1080p clips of several lengths (each run in its own process)."""
-    from fast_style.video_synth import make_clip
+    from fast_style.infer.video_synth import make_clip
 
     rows = []
     for seconds in lengths:
         clip = make_clip(_photos(), folder / f"memory_{seconds:g}s.mp4", width=1920, height=1080,
                          seconds_per_shot=seconds / 2)
         process = subprocess.Popen([sys.executable, str(SCRIPT), "--style", style, "--input", str(clip), "--output",
-                                    str(folder / "memory_out.mp4"), "--overwrite", "--max-size", "320", "--quiet"],
+                                    str(folder / "memory_out.mp4"), "--overwrite", "--max-size", str(max_size), "--quiet"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(process.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             raise RuntimeError(process.stderr.read().decode()[-2000:])
-        rows.append({"clip_seconds": seconds, "input": "1920x1080", "max_size": 320,
+        rows.append({"clip_seconds": seconds, "input": "1920x1080", "max_size": max_size,
                      "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)})
         print(rows[-1], flush=True)
     return rows
@@ -176,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length for the speed runs (default 4)")
     parser.add_argument("--flicker-max-size", type=int, default=320, help="frame size of the flicker runs (default 320)")
     parser.add_argument("--shot-seconds", type=float, default=5.0, help="each shot of the flicker clip (default 5)")
-    parser.add_argument("--memory-seconds", type=float, nargs="+", default=[10.0, 60.0])
+    parser.add_argument("--memory-seconds", type=float, nargs="+", default=[10.0, 60.0],
+                        help="clip lengths of the memory runs (default 10 60; the issue's pair is 10 600)")
+    parser.add_argument("--memory-max-size", type=int, default=320,
+                        help="output size of the memory runs: the decoder reads full 1080p frames whatever it is")
     args = parser.parse_args(argv)
     from fast_style.machine import describe_cpu
 
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if "flicker" in parts:
         results["flicker"] = flicker(args.style, folder, args.shot_seconds, args.flicker_max_size)
     if "memory" in parts:
-        results["memory"] = memory(args.style, folder, args.memory_seconds)
+        results["memory"] = memory(args.style, folder, args.memory_seconds, args.memory_max_size)
     (folder / "results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     return 0

@@ -51,13 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
-    from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
-    from fast_style.compare import run_comparison
-    from fast_style.data import NoImagesError, list_images, load_image
-    from fast_style.gatys import DEFAULT_MAX_STEP
-    from fast_style.losses import build_perceptual_loss, loss_kwargs_from_config
+    from fast_style.baseline.compare import run_comparison
+    from fast_style.baseline.gatys import DEFAULT_MAX_STEP
+    from fast_style.baseline.report import plot_loss_curves, plot_side_by_side, render_markdown
+    from fast_style.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
+    from fast_style.io import NoImagesError, list_images, load_image
+    from fast_style.loss.perceptual import build_perceptual_loss
     from fast_style.machine import describe_cpu
-    from fast_style.report import plot_loss_curves, plot_side_by_side, render_markdown
 
     try:
         counts = (("--iters", args.iters), ("--limit", args.limit), ("--timing-repeats", args.timing_repeats))
@@ -71,23 +71,23 @@ def main(argv: list[str] | None = None) -> int:
             from fast_style.zoo import zoo_path
 
             args.ckpt = str(zoo_path(args.style))
-        payload = read_inference_checkpoint(args.ckpt)
-        if not payload.get("config"):
+        checkpoint = read_checkpoint(args.ckpt)
+        if checkpoint.loss_args is None:
             raise ValueError(
-                f"checkpoint {args.ckpt!r} holds no training config, so the loss it was trained with "
-                "cannot be rebuilt; re-export it with scripts/train.py"
+                f"checkpoint {args.ckpt!r} does not say which loss it was trained with (no training config), "
+                "so the Gatys baseline cannot use the same one"
             )
-        loss_kwargs = loss_kwargs_from_config(payload["config"])
+        loss_kwargs = dict(checkpoint.loss_args)
         if args.vgg_weights is not None:
             loss_kwargs["vgg"] = {**loss_kwargs["vgg"], "weights": args.vgg_weights}
         style_image = load_image(resolve_path_or_asset(loss_kwargs["style_image"]))
         loss_fn = build_perceptual_loss(**{**loss_kwargs, "style_image": style_image}).to(args.device)
-        model = model_from_checkpoint(payload)
+        model = model_from_checkpoint(checkpoint)
         folder = resolve_path_or_asset(args.images)
         photos = list_images(folder)[: args.limit]
         if not photos:
             raise NoImagesError(f"no images in {str(folder)!r}")
-    except (AssetNotFoundError, NoImagesError, FileNotFoundError, ValueError, OSError, RuntimeError) as error:
+    except (AssetNotFoundError, CheckpointError, NoImagesError, FileNotFoundError, ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -113,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
             on_iteration=on_iteration,
         )
 
-    meta = payload.get("meta", {})
+    meta = checkpoint.meta
     vgg = loss_kwargs["vgg"]
     settings = {
-        "style": payload.get("style", "?"),
-        "checkpoint": f"`{args.ckpt}` (model {payload['model_args']}, trained {meta.get('global_step', '?')} steps)",
+        "style": checkpoint.style or "?",
+        "checkpoint": f"`{args.ckpt}` (model {checkpoint.model_args}, trained {meta.get('global_step', '?')} steps)",
         "loss": (
             f"VGG {vgg.get('arch', 'vgg16')} weights={vgg.get('weights', 'default')} pool={vgg.get('pool', 'max')}"
             f"{' (OVERRIDDEN by --vgg-weights: not the training loss)' if args.vgg_weights else ''}; "

@@ -15,8 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fast_style.export import FORMATS, export_model, parity
-from fast_style.stylize import CheckpointError, load_model
+from fast_style.checkpoint import CheckpointError
+from fast_style.infer.export import FORMATS, export_model, parity
+from fast_style.infer.stylize import load_model
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from fast_style.assets import AssetNotFoundError
-    from fast_style.data import load_image, save_image
-    from fast_style.gatys import optimise_image
-    from fast_style.losses import build_perceptual_loss, loss_kwargs_from_config
+    from fast_style.baseline.gatys import optimise_image
+    from fast_style.io import IMAGE_EXTENSIONS, load_image, save_image
+    from fast_style.loss.perceptual import build_perceptual_loss, loss_kwargs_from_config
 
     try:
         for label, value in (("--size", args.size), ("--iters", args.iters)):
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     output = Path(args.output)
-    if output.suffix.lower() not in IMAGE_SUFFIXES:
+    if output.suffix.lower() not in IMAGE_EXTENSIONS:
         output = output / f"{Path(args.content).stem}_{style['name']}_gatys.png"
     with tqdm(total=args.iters, desc=f"Gatys {args.optimizer}", unit="it") as bar:
 

@@ -35,17 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
-    from fast_style.checkpoint import read_inference_checkpoint
-    from fast_style.compare import n_star_for_models
-    from fast_style.data import list_images
-    from fast_style.losses import build_perceptual_loss, loss_kwargs_from_config
-    from fast_style.report import censored_median, fmt_bound
-    from fast_style.stylize import load_model
+    from fast_style.baseline.compare import n_star_for_models
+    from fast_style.baseline.report import fmt_bound
+    from fast_style.baseline.stats import censored_median
+    from fast_style.checkpoint import read_checkpoint
+    from fast_style.infer.stylize import load_model
+    from fast_style.io import list_images
+    from fast_style.loss.perceptual import build_perceptual_loss
 
     try:
         if args.limit < 1 or args.iters < 1 or args.size < 16:
             raise ValueError(f"--limit, --iters must be >= 1 and --size >= 16; got {args.limit}, {args.iters}, {args.size}")
-        payload = read_inference_checkpoint(args.ckpt)
+        checkpoint = read_checkpoint(args.ckpt)
         checkpoints = sorted(
             (int(match.group(1)), path)
             for path in (Path(args.run_dir) / "lightning_checkpoints").glob("step*.ckpt")
@@ -57,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     except (AssetNotFoundError, FileNotFoundError, ValueError) as error:
         print(f"quality_vs_steps.py: error: {error}", file=sys.stderr)
         return 2
-    final_step = int(payload["meta"]["global_step"])
+    final_step = int(checkpoint.meta["global_step"])
     models = {step: load_model(path, "cpu") for step, path in checkpoints if step != final_step}
     models[final_step] = load_model(args.ckpt, "cpu")
     models = dict(sorted(models.items()))
-    loss_fn = build_perceptual_loss(**loss_kwargs_from_config(payload["config"]))
+    loss_fn = build_perceptual_loss(**checkpoint.loss_args)
     with tqdm(total=len(photos), desc="Gatys runs", unit="photo") as bar:
         n_stars = n_star_for_models(models, loss_fn, photos, args.size, args.iters, on_photo=lambda _: bar.update(1))
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     output.mkdir(parents=True, exist_ok=True)
     medians = {step: censored_median(values) for step, values in n_stars.items()}
     lines = [
-        f"# N* along training: {payload.get('style')} ({len(photos)} photos of `{args.images}` at {args.size} px, "
+        f"# N* along training: {checkpoint.style} ({len(photos)} photos of `{args.images}` at {args.size} px, "
         f"{args.iters} L-BFGS iterations)",
         "",
         "| steps | median N* | per photo |",
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ax.axhline(50, color="grey", linestyle="--", linewidth=1, label="N* = 50 (Johnson et al., Fig. 5)")
     ax.set_xlabel("training steps")
     ax.set_ylabel("N* (L-BFGS iterations)")
-    ax.set_title(f"{payload.get('style')}: quality along training", fontsize=9)
+    ax.set_title(f"{checkpoint.style}: quality along training", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(output / "n_star_vs_steps.png")

@@ -17,8 +17,8 @@ import torch
 
 def main(argv: list[str] | None = None) -> int:
     from fast_style.assets import resolve_path_or_asset
-    from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
-    from fast_style.data import list_images, load_image, save_image
+    from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+    from fast_style.io import list_images, load_image, save_image
     from fast_style.sheets import square_crop
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -31,15 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.count < 1 or args.size < 16:
         parser.error(f"--count must be >= 1 and --size >= 16, got {args.count} and {args.size}")
     try:
-        payload = read_inference_checkpoint(args.ckpt)
+        checkpoint = read_checkpoint(args.ckpt)
         photos_paths = list_images(args.images)[: args.count]
+        model = model_from_checkpoint(checkpoint)
     except (FileNotFoundError, ValueError) as error:
         print(f"showcase.py: error: {error}", file=sys.stderr)
         return 2
     if not photos_paths:
         print(f"showcase.py: error: no image in {args.images!r}", file=sys.stderr)
         return 2
-    model = model_from_checkpoint(payload)
 
     def square(image: torch.Tensor) -> torch.Tensor:
         return square_crop(image, args.size)
@@ -47,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     photos = torch.cat([square(load_image(path, size=args.size)) for path in photos_paths])
     with torch.inference_mode():
         stylised = model(photos).clamp(0, 1)
-    style_path = payload.get("config", {}).get("style", {}).get("image")
+    style_path = (checkpoint.loss_args or {}).get("style_image")
     try:
         if not style_path:
-            raise ValueError(f"{args.ckpt!r} names no style image in its training config")
+            raise ValueError(f"{args.ckpt!r} does not name its style image")
         style = square(load_image(resolve_path_or_asset(style_path), size=args.size))
     except (FileNotFoundError, OSError, ValueError) as error:
         # A showcase without its style image would mislead: say so instead of a blank tile.
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     grid = torchvision.utils.make_grid(torch.cat([top, bottom]), nrow=top.shape[0], padding=4, pad_value=1.0)
     path = save_image(grid, Path(args.output))
-    print(f"wrote {path} ({len(photos_paths)} photo(s), style {payload.get('style')!r})")
+    print(f"wrote {path} ({len(photos_paths)} photo(s), style {checkpoint.style!r})")
     return 0
 
 

@@ -23,9 +23,9 @@ log = logging.getLogger("fast_style.train")
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
     from fast_style.assets import AssetNotFoundError
-    from fast_style.callbacks import TrainingDivergedError
-    from fast_style.data import NoImagesError
-    from fast_style.training import train
+    from fast_style.io import NoImagesError
+    from fast_style.train.callbacks import TrainingDivergedError
+    from fast_style.train.run import train
 
     config = OmegaConf.to_container(cfg, resolve=True)
     run_dir = Path(HydraConfig.get().runtime.output_dir)

@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     from omegaconf import OmegaConf
 
     from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
-    from fast_style.data import list_images
-    from fast_style.tune import run_sweep, sweep_settings, write_sweep
+    from fast_style.baseline.tune import run_sweep, sweep_settings, write_sweep
+    from fast_style.io import list_images
 
     try:
         style = _style_defaults(args.style)

@@ -1,4 +1,4 @@
-"""The web app's request handler and served networks, without a browser (fast_style.app)."""
+"""The web app's request handler and served networks, without a browser (fast_style.infer.app)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.app.handlers import AppInputError, DownloadFolder, stylise_photo
-from fast_style.app.library import StyleLibrary
-from fast_style.data import load_image, pil_to_tensor
-from fast_style.stylize import load_model, stylize
+from fast_style.infer.app.handlers import AppInputError, DownloadFolder, stylise_photo
+from fast_style.infer.app.library import StyleLibrary
+from fast_style.infer.stylize import load_model, stylize
+from fast_style.io import load_image, pil_to_tensor
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_download_folder_keeps_only_the_newest(tmp_path):
 
 
 def test_page_is_built_with_every_style_and_refuses_an_empty_library(library, tmp_path):
-    from fast_style.app.ui import build_app
+    from fast_style.infer.app.ui import build_app
 
     app = build_app(library, concurrency=2)
     config = app.get_config_file()

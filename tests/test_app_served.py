@@ -12,9 +12,9 @@ from PIL import Image
 
 pytest.importorskip("gradio", reason="Gradio is in the 'app' extra, installed by make test")
 
-from fast_style.app.load import free_port, peak_memory_mb, run_load, start_server
-from fast_style.data import load_image
-from fast_style.stylize import load_model, stylize
+from fast_style.infer.app.load import free_port, peak_memory_mb, run_load, start_server
+from fast_style.infer.stylize import load_model, stylize
+from fast_style.io import load_image
 from fast_style.zoo import available_styles
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -11,19 +11,12 @@ import pytest
 import torch
 from PIL import Image, ImageChops
 
-from fast_style.checkpoint import model_from_checkpoint, read_inference_checkpoint
-from fast_style.compare import ComparisonRun
-from fast_style.data import load_image
-from fast_style.losses import build_perceptual_loss, loss_kwargs_from_config
-from fast_style.report import (
-    PER_PHOTO_COLUMNS,
-    Bound,
-    censored_median,
-    first_reaching,
-    plot_loss_curves,
-    render_markdown,
-    summary_columns,
-)
+from fast_style.baseline.compare import ComparisonRun
+from fast_style.baseline.report import PER_PHOTO_COLUMNS, plot_loss_curves, render_markdown, summary_columns
+from fast_style.baseline.stats import Bound, censored_median, first_reaching
+from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+from fast_style.io import load_image
+from fast_style.loss.perceptual import build_perceptual_loss, loss_kwargs_from_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,11 +130,11 @@ def test_compare_script_end_to_end(tiny_checkpoint, assets_dir, tmp_path):
         reached = [i for i, total in enumerate(curve) if total <= run["ff_loss"]["total"]]
         assert run["n_star"] == (reached[0] if reached else None)
     # The feed-forward output is scored by the loss the checkpoint was trained with.
-    payload = read_inference_checkpoint(tiny_checkpoint)
-    loss_fn = build_perceptual_loss(**loss_kwargs_from_config(payload["config"]))
+    checkpoint = read_checkpoint(tiny_checkpoint)
+    loss_fn = build_perceptual_loss(**loss_kwargs_from_config(checkpoint.config))
     photo = load_image(photos / "p0.png", 24)
     with torch.no_grad():
-        expected_ff = float(loss_fn(model_from_checkpoint(payload)(photo), photo)["total"])
+        expected_ff = float(loss_fn(model_from_checkpoint(checkpoint)(photo), photo)["total"])
     run = next(r for r in history["runs"] if r["photo"] == "p0.png" and r["size"] == 24)
     assert run["ff_loss"]["total"] == pytest.approx(expected_ff, rel=1e-4)
 
@@ -156,13 +149,13 @@ def test_compare_script_reports_bad_checkpoint(tmp_path, capsys):
 
 def test_n_star_for_models_places_each_network_on_the_one_gatys_curve(tiny_checkpoint, tiny_model, assets_dir,
                                                                      tmp_path):
-    from fast_style.compare import compare_photo, n_star_for_models
+    from fast_style.baseline.compare import compare_photo, n_star_for_models
 
     photo = tmp_path / "p.png"
     Image.fromarray((torch.rand(30, 40, 3, generator=torch.Generator().manual_seed(2)) * 255).byte().numpy()).save(photo)
-    payload = read_inference_checkpoint(tiny_checkpoint)
-    loss_fn = build_perceptual_loss(**{**loss_kwargs_from_config(payload["config"]), "vgg": {"weights": "random"}})
-    other = model_from_checkpoint(payload)
+    checkpoint = read_checkpoint(tiny_checkpoint)
+    loss_fn = build_perceptual_loss(**{**checkpoint.loss_args, "vgg": {"weights": "random"}})
+    other = model_from_checkpoint(checkpoint)
     with torch.no_grad():
         for parameter in other.parameters():
             parameter.mul_(0.5)

@@ -6,7 +6,7 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
 from omegaconf import OmegaConf
 
-from fast_style.losses import loss_kwargs_from_config
+from fast_style.loss.perceptual import loss_kwargs_from_config
 
 STYLES = sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))
 MIRRORED_STYLES = {

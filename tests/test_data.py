@@ -7,15 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.data import (
+from fast_style.io import NoImagesError, list_images, load_image, open_rgb, save_image, to_rgb
+from fast_style.train.data import (
     ImageFolderDataset,
-    NoImagesError,
-    list_images,
-    load_image,
-    open_rgb,
     preview_batch,
-    save_image,
-    to_rgb,
 )
 
 

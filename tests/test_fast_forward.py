@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fast_style.fast_forward import FastTransformerNet, instance_moments
+from fast_style.infer.fast_forward import FastTransformerNet, instance_moments
 from fast_style.models import TransformerNet
 
 SHAPES = [(2, 3, 37, 53), (1, 3, 64, 64), (1, 3, 65, 66), (1, 3, 5, 9), (1, 3, 90, 17)]
@@ -46,7 +46,7 @@ def test_sub_pixel_and_space_to_depth_paths_are_taken() -> None:
     model = TransformerNet(width=4, num_residual_blocks=1).eval()
     fast = FastTransformerNet(model)
     fast(torch.rand(1, 3, 32, 48))
-    kinds = sorted(key[0] for key in fast._weight_cache)
+    kinds = sorted(kind for kind, _ in fast._weight_cache)
     assert kinds == ["space_to_depth", "subpixel", "subpixel"]
 
 

@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.data import ImageFolderDataset
-from fast_style.stylize_cli import main
+from fast_style.infer.cli import main
+from fast_style.train.data import ImageFolderDataset
 
 GOOD = ("good_a.jpg", "good_b.png", "good_c.webp")
 

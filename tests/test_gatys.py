@@ -1,4 +1,4 @@
-"""The Gatys optimisation baseline (fast_style.gatys) and scripts/gatys.py."""
+"""The Gatys optimisation baseline (fast_style.baseline.gatys) and scripts/gatys.py."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from fast_style.data import load_image
-from fast_style.gatys import initial_image, optimise_image
-from fast_style.losses import LOSS_TERMS, build_perceptual_loss
+from fast_style.baseline.gatys import initial_image, optimise_image
+from fast_style.io import load_image
+from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from fast_style.losses import PerceptualLoss, build_perceptual_loss, loss_kwargs_from_config, resize_shorter_side
-from fast_style.ops import gram_matrix
-from fast_style.vgg import VGGEncoder
+from fast_style.loss.ops import gram_matrix
+from fast_style.loss.perceptual import PerceptualLoss, build_perceptual_loss, loss_kwargs_from_config, resize_shorter_side
+from fast_style.loss.vgg import VGGEncoder
 
 LAYERS = ["relu1_2", "relu2_2", "relu3_3"]
 

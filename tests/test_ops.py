@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from fast_style.ops import feature_mse, gram_matrix, total_variation
+from fast_style.loss.ops import feature_mse, gram_matrix, total_variation
 
 
 def test_gram_matrix_matches_hand_computation():

@@ -15,11 +15,11 @@ import torch
 from PIL import Image
 
 from fast_style.atomic import atomic_path
-from fast_style.callbacks import DivergenceGuard, TrainingDivergedError
-from fast_style.checkpoint import save_inference_checkpoint
+from fast_style.checkpoint import CheckpointError, save_inference_checkpoint
+from fast_style.infer.cli import main as stylize_main
+from fast_style.infer.stylize import load_model
 from fast_style.models import TransformerNet
-from fast_style.stylize import CheckpointError, load_model
-from fast_style.stylize_cli import main as stylize_main
+from fast_style.train.callbacks import DivergenceGuard, TrainingDivergedError
 from tests.conftest import REPO_ROOT, TINY_MODEL_ARGS, run_train
 
 TINY = [
@@ -144,7 +144,7 @@ def test_atomic_path_leaves_nothing_under_the_final_name_on_failure(tmp_path: Pa
 
 
 def test_resume_still_checks_the_networks_keys(tiny_model):
-    from fast_style.module import StyleTransferModule
+    from fast_style.train.module import StyleTransferModule
 
     module = StyleTransferModule("tiny", "styles/candy.jpg", model=TINY_MODEL_ARGS,
                                  loss={"vgg": {"weights": "random"}, "style_size": 32})
@@ -162,7 +162,7 @@ def test_resume_still_checks_the_networks_keys(tiny_model):
 
 def test_onnxruntime_backend_leaves_no_temporary_folder(tiny_model):
     pytest.importorskip("onnxruntime", reason="the 'onnx' extra is installed by make test")
-    from fast_style.stylize_cli import build_backend
+    from fast_style.infer.cli import build_backend
 
     before = set(Path(tempfile.gettempdir()).glob("fast_style_*"))
     runner = build_backend(tiny_model, "onnxruntime", torch.device("cpu"))

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from fast_style.checkpoint import CheckpointError, read_checkpoint
+from fast_style.infer.stylize import load_model, luminance, stylize
 from fast_style.models import TransformerNet
-from fast_style.stylize import CheckpointError, load_model, luminance, read_style_checkpoint, stylize
 from tests.conftest import REPO_ROOT, TINY_MODEL_ARGS
 
 
@@ -71,7 +72,7 @@ def test_checkpoint_with_code_is_refused(tmp_path: Path, tiny_model: Transformer
     path = tmp_path / "module.pth"
     torch.save({"model_args": dict(TINY_MODEL_ARGS), "state_dict": tiny_model}, path)
     with pytest.raises(CheckpointError, match="not a readable style checkpoint"):
-        read_style_checkpoint(path)
+        read_checkpoint(path)
 
 
 def test_mismatched_weights_are_a_clear_error(tmp_path: Path, tiny_model: TransformerNet) -> None:
@@ -157,8 +158,8 @@ def test_inference_path_never_imports_lightning_or_hydra(tiny_checkpoint: Path) 
     code = textwrap.dedent(
         f"""
         import sys, torch
-        from fast_style.stylize import load_model, stylize
-        import fast_style.stylize_cli, fast_style.tiling, fast_style.images_io
+        from fast_style.infer.stylize import load_model, stylize
+        import fast_style.infer.cli, fast_style.infer.tiling, fast_style.io
         model = load_model({str(tiny_checkpoint)!r})
         out = stylize(model, torch.rand(1, 3, 12, 12), tile=16, preserve_color=True, strength=0.5)
         assert out.shape == (1, 3, 12, 12)

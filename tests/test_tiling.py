@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from fast_style.infer.tiling import tiled_forward
 from fast_style.models import TransformerNet
-from fast_style.tiling import tiled_forward
 
 
 @pytest.mark.parametrize(

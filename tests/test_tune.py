@@ -8,12 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.data import load_image
-from fast_style.losses import build_perceptual_loss
-from fast_style.module import cosine_factor
+from fast_style.baseline.tune import run_sweep, sweep_settings, sweep_table, write_sweep
+from fast_style.io import load_image
+from fast_style.loss.perceptual import build_perceptual_loss
 from fast_style.sheets import contact_sheet
-from fast_style.training import resolve_precision
-from fast_style.tune import run_sweep, sweep_settings, sweep_table, write_sweep
+from fast_style.train.module import cosine_factor
+from fast_style.train.run import resolve_precision
 from tests.conftest import REPO_ROOT
 
 
@@ -85,7 +85,7 @@ def test_cosine_schedule_runs_from_the_peak_to_the_floor():
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch):
-    import fast_style.training as training
+    import fast_style.train.run as training
 
     monkeypatch.setattr(training.torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(training, "native_bf16", lambda: True)

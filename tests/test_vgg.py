@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from fast_style.assets import AssetNotFoundError
-from fast_style.data import load_image
-from fast_style.vgg import CAFFE, VGGEncoder, convention_from_meta, layer_names
+from fast_style.io import load_image
+from fast_style.loss.vgg import CAFFE, VGGEncoder, convention_from_meta, layer_names
 
 
 def test_layer_names_follow_torchvision_features():
@@ -90,7 +90,6 @@ def test_mirrored_weights_load_and_give_documented_activation_scale(assets_dir):
 
 def test_missing_default_weights_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv("FAST_STYLE_ASSETS", raising=False)
-    monkeypatch.setenv("FAST_STYLE_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     with pytest.raises(AssetNotFoundError) as error:
         VGGEncoder(["relu1_2"])

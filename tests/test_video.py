@@ -1,4 +1,4 @@
-"""Video stylisation (fast_style.video, scripts/stylize_video.py) on tiny synthetic clips."""
+"""Video stylisation (fast_style.infer.video, scripts/stylize_video.py) on tiny synthetic clips."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import torch
 
 av = pytest.importorskip("av", reason="PyAV is in the 'video' extra, installed by make test")
 
-from fast_style.fast_forward import FastTransformerNet  # noqa: E402
-from fast_style.stylize import stylize  # noqa: E402
-from fast_style.video import MomentSmoother, StillBlend, VideoError, even_size, stylize_video  # noqa: E402
-from fast_style.video_cli import main as video_main  # noqa: E402
-from fast_style.video_synth import make_clip  # noqa: E402
+from fast_style.infer.fast_forward import FastTransformerNet  # noqa: E402
+from fast_style.infer.stylize import stylize  # noqa: E402
+from fast_style.infer.video import MomentSmoother, StillBlend, VideoError, even_size, stylize_video  # noqa: E402
+from fast_style.infer.video_cli import main as video_main  # noqa: E402
+from fast_style.infer.video_synth import make_clip  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

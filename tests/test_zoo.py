@@ -9,10 +9,10 @@ import torch
 from conftest import CONFIG_DIR
 from PIL import Image
 
-from fast_style.checkpoint import read_inference_checkpoint
-from fast_style.data import load_image
-from fast_style.stylize import load_model, stylize
-from fast_style.stylize_cli import main
+from fast_style.checkpoint import read_checkpoint
+from fast_style.infer.cli import main
+from fast_style.infer.stylize import load_model, stylize
+from fast_style.io import load_image
 from fast_style.zoo import MAX_ZOO_BYTES, ZOO_DIR, UnknownStyleError, add_to_zoo, available_styles, describe, zoo_path
 from fast_style.zoo.gallery import gallery_sheet
 
@@ -37,9 +37,9 @@ def test_add_to_zoo_stores_float16_and_loading_restores_float32(tiny_checkpoint:
     zoo = tmp_path / "zoo"
     path = add_to_zoo(tiny_checkpoint, zoo, note="test")
     assert path == zoo / "tiny.pth" and available_styles(zoo) == ["tiny"]
-    stored = read_inference_checkpoint(path)
-    assert {value.dtype for value in stored["state_dict"].values() if value.is_floating_point()} == {torch.float16}
-    assert stored["meta"]["zoo"] == {"dtype": "float16", "note": "test"}
+    stored = read_checkpoint(path)
+    assert {value.dtype for value in stored.state_dict.values() if value.is_floating_point()} == {torch.float16}
+    assert stored.meta["zoo"] == {"dtype": "float16", "note": "test"}
     loaded = load_model(path, device="cpu")
     assert {p.dtype for p in loaded.parameters()} == {torch.float32}
     photo = torch.rand(1, 3, 24, 20, generator=torch.Generator().manual_seed(1))
@@ -63,9 +63,9 @@ def test_add_to_zoo_refuses_non_finite_weights(tiny_checkpoint: Path, tmp_path: 
 def test_every_shipped_network_is_small_float16_and_stylises(name: str):
     path = zoo_path(name)
     assert path.stat().st_size <= MAX_ZOO_BYTES
-    payload = read_inference_checkpoint(path)
-    assert payload["style"] == name
-    assert all(v.dtype == torch.float16 for v in payload["state_dict"].values() if v.is_floating_point())
+    stored = read_checkpoint(path)
+    assert stored.style == name and stored.source == "inference"
+    assert all(v.dtype == torch.float16 for v in stored.state_dict.values() if v.is_floating_point())
     info = describe(name)
     assert info["steps"] > 0 and info["style_weight"] > 0 and info["crop"] > 0 and info["machine"]
     model = load_model(name, device="cpu")

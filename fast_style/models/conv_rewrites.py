@@ -3,7 +3,7 @@
 Both give the same function (up to float rounding) with fewer multiply-adds or a faster
 oneDNN/cuDNN kernel, and both are differentiable, so the training forward
 (:class:`fast_style.models.transformer.TransformerNet` in train mode) and the inference engine
-(:mod:`fast_style.fast_forward`) share them:
+(:mod:`fast_style.infer.fast_forward`) share them:
 
 - **Nearest ×2 upsampling + 3×3 conv = a sub-pixel 2×2 conv with 4 phases** (Shi et al.,
   "Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel CNN", CVPR
@@ -52,6 +52,30 @@ def subpixel_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
     return weight, bias
 
 
+def subpixel_conv(padded: Tensor, weights: tuple[Tensor, Tensor | None]) -> Tensor:
+    """The sub-pixel convolution on a replicate-padded small image, phases interleaved.
+
+    Args:
+        padded: (B, C_in, n + 2, w + 2): rows and columns of the small image with one
+            replicated row/column on each side (replicate padding of the small image equals
+            reflection padding of its ×2 nearest upsampling). A strip of rows works too.
+        weights: ``subpixel_weights(conv)``.
+
+    Returns:
+        (B, C_out, 2n, 2w): the conv's output rows and columns for those input rows,
+        differentiable with respect to ``padded`` and the weights.
+    """
+    weight, bias = weights
+    batch, rows, cols = padded.shape[0], padded.shape[-2] - 2, padded.shape[-1] - 2
+    channels = weight.shape[0] // 4
+    phases = F.conv2d(padded, weight, bias)  # (B, 4·C_out, n + 1, w + 1)
+    out = phases.new_empty((batch, channels, rows, 2, cols, 2))
+    # Phase (r, c) of output pixel (2k+r, 2l+c) sits at collapsed position (k+r, l+c).
+    for index, (r, c) in enumerate(PHASES):
+        out[:, :, :, r, :, c] = phases[:, index * channels:(index + 1) * channels, r:r + rows, c:c + cols]
+    return out.view(batch, channels, 2 * rows, 2 * cols)
+
+
 def upsample2x_conv(x: Tensor, conv: nn.Conv2d) -> Tensor:
     """``conv(reflection_pad(nearest_upsample(x, ×2), 1))`` through the sub-pixel rewrite.
 
@@ -62,15 +86,7 @@ def upsample2x_conv(x: Tensor, conv: nn.Conv2d) -> Tensor:
     Returns:
         (B, C_out, 2h, 2w), differentiable with respect to ``x`` and ``conv``'s parameters.
     """
-    batch, _, h, w = x.shape
-    weight, bias = subpixel_weights(conv)
-    # Replicate padding of the small image = reflection padding of its ×2 nearest upsampling.
-    phases = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias)  # (B, 4·C, h+1, w+1)
-    channels = conv.out_channels
-    # Phase (r, c) of output pixel (2k+r, 2l+c) sits at collapsed position (k+r, l+c).
-    parts = [phases[:, i * channels:(i + 1) * channels, r:r + h, c:c + w] for i, (r, c) in enumerate(PHASES)]
-    grid = torch.stack(parts, dim=-1).view(batch, channels, h, w, 2, 2)  # [..., k, l, r, c]
-    return grid.permute(0, 1, 2, 4, 3, 5).reshape(batch, channels, 2 * h, 2 * w)
+    return subpixel_conv(F.pad(x, (1, 1, 1, 1), mode="replicate"), subpixel_weights(conv))
 
 
 def space_to_depth_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
@@ -133,4 +149,5 @@ def space_to_depth_conv(
     return out[..., :height, :width]
 
 
-__all__ = ["PHASES", "space_to_depth_conv", "space_to_depth_weights", "subpixel_weights", "upsample2x_conv"]
+__all__ = ["PHASES", "space_to_depth_conv", "space_to_depth_weights", "subpixel_conv", "subpixel_weights",
+           "upsample2x_conv"]

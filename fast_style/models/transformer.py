@@ -58,6 +58,31 @@ class ConvNormAct(nn.Sequential):
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
 
+    @property
+    def padding(self) -> int:
+        """Reflection padding on each side (kernel_size // 2)."""
+        return int(self[0].padding[0])
+
+    @property
+    def conv(self) -> nn.Conv2d:
+        """The convolution."""
+        return self[1]
+
+    @property
+    def norm(self) -> nn.Module | None:
+        """The normalisation layer, or ``None`` (the head has none)."""
+        return next((m for m in self if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d))), None)
+
+    @property
+    def relu(self) -> bool:
+        """Whether a ReLU follows."""
+        return any(isinstance(m, nn.ReLU) for m in self)
+
+    @property
+    def is_plain_conv(self) -> bool:
+        """Pad + conv only (no norm, no ReLU): the head, which the space-to-depth rewrite may take."""
+        return len(self) == 2
+
 
 class ResidualBlock(nn.Module):
     """Two 3×3 conv-norm layers with an identity shortcut (He et al. 2016; Johnson's variant
@@ -91,9 +116,9 @@ class UpsampleConv(nn.Module):
         self.conv = ConvNormAct(in_channels, out_channels, kernel_size, norm=norm)
 
     def forward(self, x: Tensor, size: tuple[int, int] | list[int]) -> Tensor:
-        pad, conv = self.conv[0], self.conv[1]
+        conv = self.conv.conv
         exact_double = tuple(size) == (2 * x.shape[-2], 2 * x.shape[-1])
-        if self.training and exact_double and conv.kernel_size == (3, 3) and pad.padding[0] == 1:
+        if self.training and exact_double and conv.kernel_size == (3, 3) and self.conv.padding == 1:
             # Same function, 4/9 of the multiply-adds and no upsampled tensor or gradient
             # (conv_rewrites). Training only: eval and export keep the textbook graph, whose
             # shapes do not branch on the input size.
@@ -179,14 +204,15 @@ class TransformerNet(nn.Module):
         quarter = self.residuals(self.down2(half))
         x = self.up1(quarter, half.shape[-2:])
         x = self.up2(x, full.shape[-2:])
-        if self.training and len(self.head) == 2:
+        if self.training and self.head.is_plain_conv:
             # The 9×9 conv to RGB on the space-to-depth input: same function, ~3× faster on
             # oneDNN, forward and backward (conv_rewrites). Training only, as in UpsampleConv.
-            pad = self.head[0].padding[0]
-            return self._activate(space_to_depth_conv(F.pad(x, (pad,) * 4, mode="reflect"), self.head[1]))
-        return self._activate(self.head(x))
+            pad = self.head.padding
+            return self.activate(space_to_depth_conv(F.pad(x, (pad,) * 4, mode="reflect"), self.head.conv))
+        return self.activate(self.head(x))
 
-    def _activate(self, x: Tensor) -> Tensor:
+    def activate(self, x: Tensor) -> Tensor:
+        """Map the head's raw output (B, 3, H, W) to images, as ``output_activation`` says."""
         if self.output_activation == "sigmoid":
             return torch.sigmoid(x)
         if self.output_activation == "tanh":

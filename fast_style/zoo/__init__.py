@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from fast_style.checkpoint import FORMAT, atomic_torch_save, first_non_finite, read_inference_checkpoint
+from fast_style.checkpoint import FORMAT, atomic_torch_save, first_non_finite, read_checkpoint
 
 ZOO_DIR = Path(__file__).resolve().parent
 # What a shipped file may weigh (fp16 weights of the default network are 3.22 MB).
@@ -50,10 +50,10 @@ def zoo_path(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> Path:
 
 def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
     """How shipped style ``name`` was trained: steps, crop size, weights, precision, losses, machine."""
-    payload = read_inference_checkpoint(zoo_path(name, zoo_dir))
-    config = payload.get("config") or {}
+    checkpoint = read_checkpoint(zoo_path(name, zoo_dir))
+    config = checkpoint.config
     style = config.get("style") or {}
-    meta = payload.get("meta") or {}
+    meta = checkpoint.meta
     return {
         "name": name,
         "style_image": style.get("image"),
@@ -67,7 +67,7 @@ def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
         "precision": meta.get("precision"),
         "machine": meta.get("machine"),
         "final_total_loss": (meta.get("final_losses") or {}).get("train/total"),
-        "model_args": payload.get("model_args"),
+        "model_args": checkpoint.model_args,
     }
 
 
@@ -88,24 +88,27 @@ def add_to_zoo(
         ValueError: if the checkpoint is not a slim inference checkpoint, has non-finite
             weights, or the float16 file would exceed :data:`MAX_ZOO_BYTES`.
     """
-    payload = read_inference_checkpoint(checkpoint)
-    state = payload["state_dict"]
+    stored = read_checkpoint(checkpoint)
+    if stored.source != "inference":
+        raise ValueError(f"{str(checkpoint)!r} is a {stored.source} checkpoint; the zoo takes the slim "
+                         "checkpoints/<style>.pth that training writes (it carries the training config)")
+    state = stored.state_dict
     bad = first_non_finite(state)
     if bad is not None:
         raise ValueError(f"{str(checkpoint)!r}: tensor {bad!r} has non-finite values; it cannot join the zoo")
     for key, value in state.items():
         if value.is_floating_point() and value.abs().max() > torch.finfo(torch.float16).max:
             raise ValueError(f"{str(checkpoint)!r}: tensor {key!r} does not fit float16")
-    style = payload.get("style")
+    style = stored.style
     if not style:
         raise ValueError(f"{str(checkpoint)!r} names no style; cannot choose its zoo file name")
     shipped = {
         "format": FORMAT,
-        "model_args": payload["model_args"],
+        "model_args": stored.model_args,
         "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in state.items()},
         "style": style,
-        "config": payload.get("config") or {},
-        "meta": {**(payload.get("meta") or {}), "zoo": {"dtype": "float16", "note": note or ""}},
+        "config": stored.config,
+        "meta": {**stored.meta, "zoo": {"dtype": "float16", "note": note or ""}},
     }
     target = Path(zoo_dir) / f"{style}.pth"
     atomic_torch_save(shipped, target)

@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from fast_style.assets import resolve_path_or_asset
-from fast_style.data import load_image
+from fast_style.infer.stylize import load_model, stylize
+from fast_style.io import load_image
 from fast_style.sheets import contact_sheet, square_crop
-from fast_style.stylize import load_model, stylize
 from fast_style.zoo import ZOO_DIR, available_styles, describe, zoo_path
 
 

@@ -1,7 +1,7 @@
 """Choose a style's loss weights by looking: a Gatys preview sweep over style weights and sizes.
 
 Training a network takes most of an hour on a CPU; optimising a few photos against the same
-:class:`~fast_style.losses.PerceptualLoss` (Gatys, Ecker & Bethge, CVPR 2016) takes a minute
+:class:`~fast_style.loss.perceptual.PerceptualLoss` (Gatys, Ecker & Bethge, CVPR 2016) takes a minute
 each and shows what a setting asks for: the network trained with it approaches the same
 pictures (Johnson, Alahi & Fei-Fei, ECCV 2016, Fig. 5 and Sec. 4.2 compare exactly these).
 So a style's weights are chosen on a sweep, and only then trained.
@@ -21,9 +21,9 @@ from typing import Any
 from PIL import Image
 from torch import Tensor
 
-from fast_style.data import load_image
-from fast_style.gatys import optimise_image
-from fast_style.losses import LOSS_TERMS, build_perceptual_loss
+from fast_style.baseline.gatys import optimise_image
+from fast_style.io import load_image
+from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
 from fast_style.sheets import contact_sheet
 
 
@@ -99,7 +99,7 @@ def run_sweep(
     init: str = "content",
     on_done: Callable[[SweepSetting, int, dict[str, float]], None] | None = None,
 ) -> list[SweepRow]:
-    """Optimise every photo against every setting's loss (L-BFGS, :func:`~fast_style.gatys.optimise_image`).
+    """Optimise every photo against every setting's loss (L-BFGS, :func:`~fast_style.baseline.gatys.optimise_image`).
 
     One VGG is built and shared: a setting only changes the loss's weights and the style Grams.
 

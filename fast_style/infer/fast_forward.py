@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fast_style.models.conv_rewrites import PHASES, space_to_depth_conv, space_to_depth_weights, subpixel_weights
+from fast_style.models.conv_rewrites import space_to_depth_conv, space_to_depth_weights, subpixel_conv, subpixel_weights
 from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet
 
 # Elements of one strip's input gather or convolution output: 8 MB in fp32, a 256×256 piece
@@ -47,20 +47,15 @@ from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, 
 DEFAULT_STRIP_ELEMENTS = 1 << 21
 
 # (norm module, mean (B, C), variance (B, C)) → the (mean, variance) to normalise with. The hook
-# through which video smoothing (fast_style.video) carries instance-norm statistics across frames.
+# through which video smoothing (fast_style.infer.video) carries instance-norm statistics across frames.
 MomentFilter = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
 def _block_parts(block: ConvNormAct) -> tuple[int, nn.Conv2d, nn.Module | None, bool]:
     """(padding, conv, norm or None, relu?) of a reflection-pad → conv → norm → ReLU block."""
-    pad, conv = block[0], block[1]
-    if not isinstance(pad, nn.ReflectionPad2d) or not isinstance(conv, nn.Conv2d):
-        raise TypeError(
-            f"expected a reflection pad + conv block, got {type(pad).__name__}, {type(conv).__name__}"
-        )
-    norm = next((m for m in block if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d))), None)
-    relu = any(isinstance(m, nn.ReLU) for m in block)
-    return int(pad.padding[0]), conv, norm, relu
+    if not isinstance(block, ConvNormAct):
+        raise TypeError(f"expected a ConvNormAct block, got {type(block).__name__}")
+    return block.padding, block.conv, block.norm, block.relu
 
 
 def instance_moments(x: Tensor, dims: tuple[int, ...] = (2, 3)) -> tuple[Tensor, Tensor]:
@@ -249,23 +244,13 @@ def _upsample_conv_block(
     batch, in_channels, h, w = x.shape
     if tuple(size) != (2 * h, 2 * w) or pad != 1 or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
         return _conv_block(block, x, strip_elements, upsample_to=tuple(size), moment_filter=moment_filter)
-    weight, bias = _cached(cache, "subpixel", conv, subpixel_weights)
-    channels = conv.out_channels
-    rows = _rows_per_strip(strip_elements, batch * (w + 2) * max(in_channels, 4 * channels))
-    out: Tensor | None = None
+    weights = _cached(cache, "subpixel", conv, subpixel_weights)
+    rows = _rows_per_strip(strip_elements, batch * (w + 2) * max(in_channels, 4 * conv.out_channels))
+    writer = _RowWriter((batch, conv.out_channels, 2 * h, 2 * w))
     for k0, k1 in _strips(h, rows):
-        # Replicate padding of the small image = reflection padding of its ×2 nearest upsampling.
-        phases = F.conv2d(_padded_rows(x, k0, k1, 1, "replicate"), weight, bias)  # (B, 4·C, n+1, w+1)
-        if out is None:
-            out = phases.new_empty((batch, channels, h, 2, w, 2))
-        count = k1 - k0
-        # Phase (r, c) of output pixel (2k+r, 2l+c) sits at collapsed position (k+r, l+c).
-        for index, (r, c) in enumerate(PHASES):
-            out[:, :, k0:k1, r, :, c] = phases[:, index * channels:(index + 1) * channels, r:r + count, c:c + w]
-        del phases
-    if out is None:
-        raise RuntimeError(f"no rows to upsample in an input of shape {tuple(x.shape)}")
-    return _norm_relu_(out.view(batch, channels, 2 * h, 2 * w), norm, relu, moment_filter)
+        # Small-image rows k0 … k1-1 give output rows 2·k0 … 2·k1-1.
+        writer.write(2 * k0, subpixel_conv(_padded_rows(x, k0, k1, 1, "replicate"), weights))
+    return _norm_relu_(writer.result(), norm, relu, moment_filter)
 
 
 def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int) -> Tensor:
@@ -285,14 +270,22 @@ def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int)
 def _cached(
     cache: dict, kind: str, conv: nn.Conv2d, build: Callable[[nn.Conv2d], tuple[Tensor, Tensor | None]]
 ) -> tuple[Tensor, Tensor | None]:
-    # Keyed by the weight's identity, device, dtype and version so that moving, casting or
-    # loading new weights into the model is never served stale rewritten weights.
-    key = (kind, id(conv), conv.weight.device, conv.weight.dtype, conv.weight._version)
-    if key not in cache:
-        if len(cache) >= 16:  # stale entries from earlier weights
-            cache.clear()
-        cache[key] = build(conv)
-    return cache[key]
+    # The rewritten weights are kept with a copy of the weights they came from: moving,
+    # casting, loading or editing the model's weights in place is never served stale ones
+    # (comparing a few thousand numbers per call costs nothing next to the convolutions).
+    key = (kind, id(conv))
+    entry = cache.get(key)
+    source = (conv.weight, conv.bias)
+    if entry is None or not all(_same(a, b) for a, b in zip(entry[0], source)):
+        entry = (tuple(None if t is None else t.detach().clone() for t in source), build(conv))
+        cache[key] = entry
+    return entry[1]
+
+
+def _same(kept: Tensor | None, current: Tensor | None) -> bool:
+    if kept is None or current is None:
+        return kept is current
+    return kept.device == current.device and kept.dtype == current.dtype and torch.equal(kept, current)
 
 
 class FastTransformerNet(nn.Module):
@@ -303,7 +296,7 @@ class FastTransformerNet(nn.Module):
     never builds an autograd graph and reads batch-norm running statistics as in eval mode.
 
     Args:
-        model: a TransformerNet (put in eval mode by the caller, as :func:`fast_style.stylize.load_model` does).
+        model: a TransformerNet (put in eval mode by the caller, as :func:`fast_style.infer.stylize.load_model` does).
         strip_elements: bound on the elements (not bytes) of one strip's temporaries; images
             with a layer smaller than this run that layer in one piece. The default, 2**21
             (8 MB in fp32), is a 256×256 piece of the default model's widest layer.
@@ -360,7 +353,7 @@ class FastTransformerNet(nn.Module):
             del y
         x = _upsample_conv_block(net.up1.conv, x, half, cache, budget, hook)
         x = _upsample_conv_block(net.up2.conv, x, full, cache, budget, hook)
-        return net._activate(_head_block(net.head, x, cache, budget))
+        return net.activate(_head_block(net.head, x, cache, budget))
 
 
 __all__ = ["DEFAULT_STRIP_ELEMENTS", "FastTransformerNet", "MomentFilter", "instance_moments", "space_to_depth_weights",

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from fast_style.app.library import StyleLibrary, UnknownStyleName
-from fast_style.data import tensor_to_pil
-from fast_style.images_io import ImageReadError, read_photo, write_photo
+from fast_style.infer.app.library import StyleLibrary, UnknownStyleName
+from fast_style.infer.stylize import stylize
+from fast_style.io import ImageReadError, read_photo, save_image, tensor_to_pil
 from fast_style.models.transformer import MIN_SIZE
-from fast_style.stylize import stylize
 
 DOWNLOAD_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
 DEFAULT_MAX_SIDE = 1024
@@ -133,7 +132,7 @@ def stylise_photo(
     out = stylize(model, photo.rgb, strength=float(strength), preserve_color=bool(keep_colours))
     progress(0.9, "saving")
     download = downloads.new_path(f"{Path(str(photo_path)).stem}_{style.replace(' ', '_')}", DOWNLOAD_FORMATS[file_format])
-    write_photo(out, download, alpha=photo.alpha)
+    save_image(out, download, alpha=photo.alpha)
     message = f"{style}: {width}×{height} pixels, strength {float(strength):g}" + (", photo's colours" if keep_colours else "")
     return Result(before=tensor_to_pil(photo.rgb), after=tensor_to_pil(out), download=download, message=message)
 

@@ -6,12 +6,12 @@ forward pass of the TransformerNet. Colour preservation is the luminance-only tr
 Gatys, Bethge, Hertzmann & Shechtman, "Preserving Color in Neural Artistic Style Transfer"
 (arXiv 1606.05897, 2016).
 
-Pure torch (plus Pillow through :mod:`fast_style.data`): importing or using this module never
+Pure torch: importing or using this module never
 imports Lightning or Hydra, so it runs on a laptop with only torch installed.
 
 Typical use::
 
-    from fast_style.stylize import load_model, stylize
+    from fast_style.infer.stylize import load_model, stylize
     model = load_model("checkpoints/starry_night.pth")
     out = stylize(model, images)            # (B, 3, H, W) in [0, 1] → same shape
 """
@@ -20,28 +20,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pathlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from fast_style.checkpoint import FORMAT, first_non_finite, short_load_error, to_float32
-from fast_style.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
+from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
+from fast_style.infer.tiling import tile_elements
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
-from fast_style.tiling import tile_elements
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "fp16", "bf16")
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 # ITU-R BT.601 luma weights (the Y of JPEG's YCbCr), used for luminance-only transfer.
 _LUMA = (0.299, 0.587, 0.114)
-
-
-class CheckpointError(ValueError):
-    """A file is not a fast_style style checkpoint."""
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -61,66 +55,6 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was requested but CUDA is not available; use --device cpu or auto")
     return resolved
-
-
-def _load_payload(path: Path) -> Any:
-    # Lightning may store a pathlib path among the hyper-parameters (style_image); allow just
-    # those classes on top of weights_only's tensors and plain containers.
-    safe = [pathlib.PosixPath, pathlib.WindowsPath, pathlib.PurePosixPath, pathlib.PureWindowsPath]
-    with torch.serialization.safe_globals(safe):
-        return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def read_style_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a slim ``checkpoints/<style>.pth`` or a Lightning ``.ckpt`` of StyleTransferModule.
-
-    Both are loaded with ``torch.load(..., weights_only=True)``: no code in the file runs.
-
-    Returns:
-        ``{"model_args": dict, "state_dict": dict, "style": str | None, "source": "inference" | "lightning"}``.
-
-    Raises:
-        FileNotFoundError: if ``path`` does not exist.
-        CheckpointError: if the file is not a style checkpoint (names what was expected).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
-    try:
-        payload = _load_payload(path)
-    except Exception as error:
-        raise CheckpointError(
-            f"{str(path)!r} is not a readable style checkpoint (expected a slim checkpoints/<style>.pth or a "
-            f"Lightning .ckpt of StyleTransferModule): {short_load_error(error)}"
-        ) from error
-    if isinstance(payload, dict) and "model_args" in payload and "state_dict" in payload:
-        if payload.get("format", FORMAT) != FORMAT:
-            raise CheckpointError(f"{str(path)!r} has format {payload['format']!r}; this version reads {FORMAT!r}")
-        return {
-            "model_args": dict(payload["model_args"]),
-            "state_dict": to_float32(payload["state_dict"]),
-            "style": payload.get("style"),
-            "source": "inference",
-        }
-    if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict) and "hyper_parameters" in payload:
-        hparams = payload["hyper_parameters"] or {}
-        state = {k[len("model."):]: v for k, v in payload["state_dict"].items() if k.startswith("model.")}
-        if not state:
-            raise CheckpointError(
-                f"{str(path)!r} is a Lightning checkpoint without 'model.*' weights; expected one written by "
-                "fast_style's StyleTransferModule"
-            )
-        return {
-            "model_args": dict(hparams.get("model") or {}),
-            "state_dict": state,
-            "style": hparams.get("style_name"),
-            "source": "lightning",
-        }
-    found = sorted(map(str, payload)) if isinstance(payload, dict) else type(payload).__name__
-    raise CheckpointError(
-        f"{str(path)!r} is not a style checkpoint: expected a slim checkpoint (keys model_args, state_dict, style) "
-        f"or a Lightning checkpoint (keys state_dict, hyper_parameters); found {found}"
-    )
 
 
 def resolve_checkpoint(source: str | os.PathLike) -> Path:
@@ -161,22 +95,12 @@ def load_model(source: str | os.PathLike, device: str | torch.device | None = No
         The network; ``model.style_name`` holds the style's name (or ``None``).
 
     Raises:
-        FileNotFoundError, CheckpointError: see :func:`resolve_checkpoint` and :func:`read_style_checkpoint`.
+        FileNotFoundError, CheckpointError: see :func:`resolve_checkpoint` and
+            :func:`fast_style.checkpoint.read_checkpoint`.
     """
-    path = resolve_checkpoint(source)
-    info = read_style_checkpoint(path)
-    bad = first_non_finite(info["state_dict"])
-    if bad is not None:
-        raise CheckpointError(
-            f"{str(path)!r} holds a broken network: weight {bad!r} has NaN/inf values (its training diverged); "
-            "retrain it, e.g. with a lower optim.lr"
-        )
-    try:
-        model = TransformerNet(**info["model_args"])
-        model.load_state_dict(info["state_dict"])
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{str(path)!r} does not hold a TransformerNet matching its model_args: {error}") from error
-    model.style_name = info["style"]
+    checkpoint = read_checkpoint(resolve_checkpoint(source))
+    model = model_from_checkpoint(checkpoint)
+    model.style_name = checkpoint.style
     return model.eval().to(resolve_device(device))
 
 
@@ -267,10 +191,10 @@ def stylize(
         strength: 0 gives the photo back, 1 the full style; values between blend linearly.
         preserve_color: keep the photo's colours (luminance-only transfer).
         tile: how a :class:`TransformerNet` runs. ``None`` (default): on CPU, the exact fast
-            engine :class:`fast_style.fast_forward.FastTransformerNet` in pieces of about
+            engine :class:`fast_style.infer.fast_forward.FastTransformerNet` in pieces of about
             256×256 pixels (bounded memory at any size; the fastest CPU path measured by
             ``scripts/bench_stylize.py``); on CUDA, the module's own forward. ``N ≥ 16``: the
-            fast engine in pieces of about N×N pixels on any device (see :mod:`fast_style.tiling`).
+            fast engine in pieces of about N×N pixels on any device (see :mod:`fast_style.infer.tiling`).
             ``0``: the module's own forward, whole image at once. All give the same result
             (whole-image norm statistics) up to float rounding.
         precision: ``"fp32"``, or ``"fp16"``/``"bf16"`` autocast (fp16 on CUDA only).
@@ -313,13 +237,11 @@ def stylize(
 
 
 __all__ = [
-    "CheckpointError",
     "PRECISIONS",
     "check_precision",
     "load_model",
     "luminance",
     "preserve_colors",
-    "read_style_checkpoint",
     "resolve_checkpoint",
     "resolve_device",
     "stylize",

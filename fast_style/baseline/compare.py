@@ -2,8 +2,8 @@
 
 Johnson, Alahi & Fei-Fei, ECCV 2016, Sec. 4.2 (Fig. 5, Table 1): for each photo and size,
 the network's output (one pass, timed) and an optimisation run (loss and time after every
-iteration) are scored by the same :class:`~fast_style.losses.PerceptualLoss`. The numbers
-are turned into a report by :mod:`fast_style.report`.
+iteration) are scored by the same :class:`~fast_style.loss.perceptual.PerceptualLoss`. The numbers
+are turned into a report by :mod:`fast_style.baseline.report`.
 
 Pure torch: no Lightning, no Hydra.
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from fast_style.data import load_image
-from fast_style.gatys import initial_image, optimise_image
-from fast_style.losses import LOSS_TERMS, PerceptualLoss
-from fast_style.report import Bound, first_reaching
+from fast_style.baseline.gatys import initial_image, optimise_image
+from fast_style.baseline.stats import Bound, first_reaching
+from fast_style.io import load_image
+from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss
 
 
 @dataclass
@@ -38,7 +38,7 @@ class ComparisonRun:
         ff_loss: loss terms of the network's output.
         ff_seconds: median seconds of one forward pass (after a warm-up).
         gatys_initial: loss terms of the Gatys start image (iteration 0).
-        gatys_history: per-iteration entries of :class:`~fast_style.gatys.GatysResult`.
+        gatys_history: per-iteration entries of :class:`~fast_style.baseline.gatys.GatysResult`.
         n_star: first iteration with Gatys loss ≤ feed-forward loss (0: the start), or
             ``None`` if not reached.
         content_image, ff_image, gatys_at_n_star, gatys_final: (1, 3, H, W) images in [0, 1]
@@ -161,7 +161,7 @@ def compare_photo(
         photo: image file.
         size: shorter side to resize the photo to.
         iterations: Gatys iterations.
-        optimizer, init, lr, seed: passed to :func:`fast_style.gatys.optimise_image`.
+        optimizer, init, lr, seed: passed to :func:`fast_style.baseline.gatys.optimise_image`.
         timing_repeats: timed forward passes (median taken).
         on_iteration: progress hook called with (iteration, loss terms).
 
@@ -255,10 +255,10 @@ def n_star_for_models(
         size: shorter side in pixels.
         iterations: Gatys iterations per photo.
         on_photo: called with the photo index after each photo's Gatys run.
-        gatys_kwargs: passed to :func:`fast_style.gatys.optimise_image` (``optimizer``, ``init``, ...).
+        gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimise_image` (``optimizer``, ``init``, ...).
 
     Returns:
-        label → one N* :class:`~fast_style.report.Bound` per photo (a lower bound where not reached).
+        label → one N* :class:`~fast_style.baseline.report.Bound` per photo (a lower bound where not reached).
 
     Raises:
         ValueError: for no models or no photos.

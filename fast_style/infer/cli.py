@@ -19,10 +19,11 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from fast_style.images_io import INPUT_EXTENSIONS, ImageReadError, Photo, output_format, read_photo, write_photo
+from fast_style.checkpoint import CheckpointError
+from fast_style.infer.stylize import check_precision, load_model, resolve_device, stylize
+from fast_style.infer.tiling import MIN_TILE
+from fast_style.io import IMAGE_EXTENSIONS, ImageReadError, Photo, list_images, output_format, read_photo, save_image
 from fast_style.models.transformer import MIN_SIZE
-from fast_style.stylize import CheckpointError, check_precision, load_model, resolve_device, stylize
-from fast_style.tiling import MIN_TILE
 
 BACKENDS = ("torch", "onnxruntime", "compiled")
 
@@ -39,11 +40,6 @@ def _has_magic(text: str) -> bool:
     return glob.has_magic(text)
 
 
-def _list_folder(folder: Path, recursive: bool) -> list[Path]:
-    pattern = "**/*" if recursive else "*"
-    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in INPUT_EXTENSIONS)
-
-
 def collect_inputs(specs: Sequence[str], recursive: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Expand ``--input`` values into ``(file, name relative to its folder)`` pairs.
 
@@ -55,11 +51,11 @@ def collect_inputs(specs: Sequence[str], recursive: bool) -> tuple[list[tuple[Pa
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
-            files = _list_folder(path, recursive)
+            files = list_images(path, recursive)
             if not files:
                 what = "recursively " if recursive else ""
                 hint = "" if recursive else " (use --recursive for subfolders)"
-                errors.append(f"{spec}: no images found {what}in this folder{hint}; extensions: {', '.join(INPUT_EXTENSIONS)}")
+                errors.append(f"{spec}: no images found {what}in this folder{hint}; extensions: {', '.join(IMAGE_EXTENSIONS)}")
             found.extend((f, f.relative_to(path)) for f in files)
         elif path.is_file():
             found.append((path, Path(path.name)))
@@ -135,7 +131,7 @@ def build_backend(
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if backend == "onnxruntime":
-        from fast_style.export import OnnxRuntimeModel, export_model
+        from fast_style.infer.export import OnnxRuntimeModel, export_model
 
         if workdir is not None:
             return OnnxRuntimeModel(export_model(model, workdir / "model.onnx", "onnx"), device)
@@ -281,7 +277,7 @@ class _Runner:
             return
         for (job, photo), image in zip(items, out.cpu()):
             try:
-                write_photo(image, job.target, alpha=photo.alpha)
+                save_image(image, job.target, alpha=photo.alpha)
                 self.done += 1
             except (OSError, ValueError) as error:
                 self.fail(job.source, f"cannot write {str(job.target)!r}: {error}")
@@ -314,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if Path(args.ckpt).suffix.lower() == ".onnx":
             if args.backend != "onnxruntime":
                 raise ValueError(f"{args.ckpt!r} is an ONNX file: use --backend onnxruntime")
-            from fast_style.export import OnnxRuntimeModel
+            from fast_style.infer.export import OnnxRuntimeModel
 
             network = OnnxRuntimeModel(args.ckpt, device)
         else:

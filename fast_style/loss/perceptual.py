@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fast_style.ops import feature_mse, gram_matrix, total_variation
-from fast_style.vgg import VGGEncoder
+from fast_style.loss.ops import feature_mse, gram_matrix, total_variation
+from fast_style.loss.vgg import VGGEncoder
 
 DEFAULT_CONTENT_LAYERS = ("relu2_2",)
 DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -177,7 +177,7 @@ def build_perceptual_loss(
         Others: as in :class:`PerceptualLoss`.
     """
     from fast_style.assets import resolve_path_or_asset
-    from fast_style.data import load_image
+    from fast_style.io import load_image
 
     if not isinstance(style_image, Tensor):
         path = resolve_path_or_asset(style_image)

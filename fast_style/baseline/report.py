@@ -3,14 +3,10 @@
 Johnson, Alahi & Fei-Fei, ECCV 2016, Sec. 4.2, Fig. 5 and Table 1: the loss a trained
 network reaches in one pass against the loss of Gatys et al.'s optimisation after each
 iteration, and the time each needs. Everything here works on plain numbers produced by
-:mod:`fast_style.compare`; the figures need matplotlib (the ``plot`` extra), imported only
+:mod:`fast_style.baseline.compare`; the figures need matplotlib (the ``plot`` extra), imported only
 when a figure is drawn.
 
-Censored values: when Gatys never reaches the feed-forward loss within the iterations
-given, its N* is only known to be larger than the number of iterations. Such a value is
-kept as a lower bound (``Bound(value, lower=True)``) and printed as ``> value``; medians
-treat it as larger than every reached value and become lower bounds themselves when a
-middle element is censored.
+Censored values (:class:`~fast_style.baseline.stats.Bound`, lower bounds) print as ``> value``.
 """
 
 from __future__ import annotations
@@ -19,12 +15,13 @@ import math
 import os
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fast_style.baseline.stats import Bound, censored_median, mean_std
+
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
-    from fast_style.compare import ComparisonRun
+    from fast_style.baseline.compare import ComparisonRun
 
 LOSS_CHECKPOINTS = (50, 100, 300)
 SUMMARY_COLUMNS = (
@@ -50,60 +47,6 @@ PER_PHOTO_COLUMNS = (
     "feed-forward s",
     "speed-up",
 )
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A number that may be only a lower bound (``lower=True`` prints as ``> value``)."""
-
-    value: float
-    lower: bool = False
-
-
-def first_reaching(totals: Sequence[float], target: float, initial: float | None = None) -> int | None:
-    """N*: the first iteration whose loss is at or below ``target``.
-
-    Args:
-        totals: loss after iterations 1, 2, … (``totals[i - 1]`` is iteration ``i``).
-        target: the loss to reach (the feed-forward network's).
-        initial: loss of the starting image; if it already reaches ``target``, N* is 0.
-
-    Returns:
-        The 1-based iteration, 0 for the start, or ``None`` if never reached.
-    """
-    if initial is not None and initial <= target:
-        return 0
-    for index, value in enumerate(totals):
-        if value <= target:
-            return index + 1
-    return None
-
-
-def censored_median(values: Sequence[Bound]) -> Bound:
-    """Median of values some of which are lower bounds.
-
-    Lower bounds sort as larger than every exact value (a censored N* is beyond the
-    iterations run; every reached N* is within them). The median is exact when the middle
-    element(s) are exact; otherwise it is computed with the bounds' values and marked as a
-    lower bound, which it is, since every true value is larger than its bound.
-
-    Raises:
-        ValueError: on an empty sequence.
-    """
-    if not values:
-        raise ValueError("censored_median needs at least one value")
-    ordered = sorted(values, key=lambda b: (b.lower, b.value))
-    n = len(ordered)
-    middle = ordered[n // 2 : n // 2 + 1] if n % 2 else ordered[n // 2 - 1 : n // 2 + 1]
-    return Bound(statistics.fmean(b.value for b in middle), any(b.lower for b in middle))
-
-
-def mean_std(values: Sequence[float]) -> tuple[float, float | None]:
-    """Mean and sample standard deviation (``None`` for a single value)."""
-    if not values:
-        raise ValueError("mean_std needs at least one value")
-    mean = statistics.fmean(values)
-    return mean, (statistics.stdev(values) if len(values) > 1 else None)
 
 
 def fmt_loss(value: float) -> str:
@@ -226,7 +169,7 @@ def render_markdown(runs: Sequence[ComparisonRun], settings: Mapping[str, Any]) 
     """The whole ``report.md``.
 
     Args:
-        runs: one :class:`~fast_style.compare.ComparisonRun` per (photo, size).
+        runs: one :class:`~fast_style.baseline.compare.ComparisonRun` per (photo, size).
         settings: plain facts about the run printed in the header (checkpoint, loss,
             optimiser, machine, …); must include ``"iterations"``.
     """
@@ -397,11 +340,9 @@ def _to_hwc(image: Any) -> Any:
 
 
 __all__ = [
-    "Bound",
     "PER_PHOTO_COLUMNS",
     "SUMMARY_COLUMNS",
-    "censored_median",
-    "first_reaching",
+    "fmt_bound",
     "fmt_loss",
     "loss_checkpoints",
     "plot_loss_curves",

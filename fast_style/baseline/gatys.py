@@ -4,7 +4,7 @@ Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural Networks
 CVPR 2016: start from white noise (or the photo) and descend the content + style loss
 measured by a frozen VGG, pixel by pixel. Johnson, Alahi & Fei-Fei, ECCV 2016, Sec. 4.2
 and Fig. 5 compare their feed-forward networks against exactly this, with the *same*
-loss; here the caller passes the very :class:`~fast_style.losses.PerceptualLoss` the
+loss; here the caller passes the very :class:`~fast_style.loss.perceptual.PerceptualLoss` the
 network was trained with, so the two losses are the same number.
 
 Pixels stay in [0, 1] without moving the iterate behind the optimiser's back: the
@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from fast_style.losses import LOSS_TERMS, PerceptualLoss
+from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")

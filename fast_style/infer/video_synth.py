@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,20 +18,22 @@ import numpy as np
 from PIL import Image
 
 from fast_style.atomic import atomic_path
-from fast_style.video import output_container_format
+from fast_style.infer.video import output_container_format
 
 AUDIO_RATE = 44_100
 
 
 def _shot_frames(
     photo: Image.Image, width: int, height: int, count: int, zoom: float, pan: float, noise: float, seed: int
-) -> list[np.ndarray]:
-    """``count`` frames (H, W, 3) uint8 panning left to right across ``photo`` while zooming by ``zoom``."""
+) -> Iterator[np.ndarray]:
+    """Yield ``count`` frames (H, W, 3) uint8 panning left to right across ``photo`` while zooming by ``zoom``.
+
+    A generator, so that a long shot (a ten-minute memory benchmark) never sits in memory whole.
+    """
     generator = np.random.default_rng(seed)
     # The crop window has the output's aspect ratio and starts as large as the photo allows.
     aspect = width / height
     base_w = min(photo.width, photo.height * aspect)
-    frames = []
     for index in range(count):
         progress = index / max(1, count - 1)
         crop_w = base_w / (1.0 + (zoom - 1.0) * progress)
@@ -42,8 +44,7 @@ def _shot_frames(
         frame = np.asarray(photo.resize((width, height), Image.Resampling.BILINEAR, box=box))
         if noise > 0:  # a camera's sensor noise, fresh in every frame
             frame = np.clip(frame + generator.normal(0.0, noise, frame.shape), 0, 255).round().astype(np.uint8)
-        frames.append(frame)
-    return frames
+        yield frame
 
 
 def make_clip(

@@ -3,7 +3,7 @@
     python scripts/app.py                      # http://127.0.0.1:7860, shipped styles + checkpoints/
     python scripts/app.py --models my_nets/ --host 0.0.0.0 --port 8080 --concurrency 2
 
-Runs the library path (:func:`fast_style.stylize.stylize`: the exact fast CPU engine, CUDA's own
+Runs the library path (:func:`fast_style.infer.stylize.stylize`: the exact fast CPU engine, CUDA's own
 forward where present); each network is loaded once. Requests are queued: at most
 ``--concurrency`` are stylised at a time, so memory stays bounded on a small machine and
 everybody gets their picture in turn. No share link and no analytics unless asked for.
@@ -22,7 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from fast_style.app.handlers import (
+from fast_style.infer.app.handlers import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SIDE,
     DOWNLOAD_FORMATS,
@@ -30,7 +30,7 @@ from fast_style.app.handlers import (
     DownloadFolder,
     stylise_photo,
 )
-from fast_style.app.library import StyleLibrary
+from fast_style.infer.app.library import StyleLibrary
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_OUTPUT_SIDE = 4096
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the page until interrupted; 2 on a setup error."""
     args = build_parser().parse_args(argv)
-    from fast_style.stylize import resolve_device
+    from fast_style.infer.stylize import resolve_device
 
     try:
         if args.concurrency < 1 or args.max_pixels < 1:

@@ -12,8 +12,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from fast_style.stylize import PRECISIONS, CheckpointError, check_precision, load_model, resolve_device
-from fast_style.video import DEFAULT_CUT_THRESHOLD, VideoError, expected_frames, output_container_format, stylize_video
+from fast_style.checkpoint import CheckpointError
+from fast_style.infer.stylize import PRECISIONS, check_precision, load_model, resolve_device
+from fast_style.infer.video import DEFAULT_CUT_THRESHOLD, VideoError, expected_frames, output_container_format, stylize_video
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """Stylise videos frame by frame, streaming, with the sound kept and the flicker tamed.
 
 A feed-forward network (Johnson, Alahi & Fei-Fei, ECCV 2016) stylises each frame in one pass,
-so a video is a stream of photos: decode (PyAV) → batch → :func:`fast_style.stylize.stylize`
+so a video is a stream of photos: decode (PyAV) → batch → :func:`fast_style.infer.stylize.stylize`
 → encode H.264 (yuv420p) at the input's frame rate; the audio stream is copied packet by
 packet, unchanged. Only one batch of frames (plus the codecs' own small buffers) is ever held,
 so memory does not grow with the video's length.
@@ -13,7 +13,7 @@ one shot never smears into the next:
 - ``temporal_smoothing=alpha`` (:class:`MomentSmoother`) replaces every instance norm's
   per-frame mean and variance (Ulyanov et al. 2016) by an exponential moving average across
   frames (``m_t = alpha·m_{t-1} + (1-alpha)·x_t``, through the fast engine's
-  :data:`~fast_style.fast_forward.MomentFilter` hook). It steadies colour shifts when the whole
+  :data:`~fast_style.infer.fast_forward.MomentFilter` hook). It steadies colour shifts when the whole
   picture's statistics jump (lighting, exposure); measured on pans and on noisy still shots
   (``scripts/bench_video.py``, README) it changes the flicker by 1-2 % (up, not down): the moments of a
   whole frame barely move there.
@@ -40,9 +40,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fast_style.atomic import atomic_path
-from fast_style.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
+from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
+from fast_style.infer.stylize import check_precision, stylize
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
-from fast_style.stylize import check_precision, stylize
 
 # Containers written, by extension; all take H.264 video and AAC audio.
 OUTPUT_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -273,7 +273,7 @@ def stylize_video(
     """Stylise ``input_path`` into ``output_path`` (H.264, yuv420p, the input's frame rate, audio copied).
 
     Args:
-        model: a trained :class:`TransformerNet` (from :func:`fast_style.stylize.load_model`).
+        model: a trained :class:`TransformerNet` (from :func:`fast_style.infer.stylize.load_model`).
         input_path: any video PyAV (FFmpeg) decodes; its first video stream is stylised and its
             first audio stream, if any, copied unchanged.
         output_path: ``.mp4``/``.m4v``/``.mov``/``.mkv``; written under a temporary name and

@@ -3,7 +3,7 @@
 Johnson et al.'s network (ECCV 2016) normalises every layer with instance normalisation
 (Ulyanov et al. 2016), whose mean and variance are taken over the *whole* image. Running the
 network on independent tiles gives each tile its own statistics and visible seams. Tiles here
-are pieces of one layer at a time instead: :class:`fast_style.fast_forward.FastTransformerNet`
+are pieces of one layer at a time instead: :class:`fast_style.infer.fast_forward.FastTransformerNet`
 computes each convolution in strips of output rows written into a whole-image activation, then
 reduces the normalisation statistics over the whole activation (the "first pass") and applies
 them in place (the "second pass"). The result equals the untiled forward up to float rounding.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from fast_style.fast_forward import FastTransformerNet
+from fast_style.infer.fast_forward import FastTransformerNet
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
 DEFAULT_TILE = 512

@@ -16,7 +16,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from fast_style.losses import LOSS_TERMS, build_perceptual_loss
+from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
 from fast_style.models.transformer import TransformerNet
 
 _LOSS_PREFIX = "loss_fn."
@@ -36,7 +36,7 @@ class StyleTransferModule(L.LightningModule):
         style_name: name of the style (used for logs and the inference checkpoint).
         style_image: style image path or asset name (e.g. ``"styles/starry_night.jpg"``).
         model: keyword arguments of :class:`TransformerNet`.
-        loss: keyword arguments of :func:`fast_style.losses.build_perceptual_loss`
+        loss: keyword arguments of :func:`fast_style.loss.perceptual.build_perceptual_loss`
             (``vgg``, layers, weights, ``style_size``).
         lr: Adam learning rate (the peak, with a schedule).
         lr_schedule: ``"constant"`` (Johnson et al.) or ``"cosine"``: half a cosine from ``lr``

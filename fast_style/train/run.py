@@ -15,12 +15,12 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from fast_style.callbacks import DivergenceGuard, ResumableOnException
 from fast_style.checkpoint import save_inference_checkpoint
-from fast_style.datamodule import StyleDataModule
-from fast_style.losses import loss_kwargs_from_config
+from fast_style.loss.perceptual import loss_kwargs_from_config
 from fast_style.machine import describe_cpu, native_bf16
-from fast_style.module import StyleTransferModule
+from fast_style.train.callbacks import DivergenceGuard, ResumableOnException
+from fast_style.train.datamodule import StyleDataModule
+from fast_style.train.module import StyleTransferModule
 
 
 def resolve_precision(precision: str | int, accelerator: str = "auto") -> str | int:

@@ -14,7 +14,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, OnExceptionCheckpoint
 
-from fast_style.losses import LOSS_TERMS
+from fast_style.loss.perceptual import LOSS_TERMS
 
 ADVICE = "try a lower optim.lr (e.g. half), a smaller style.style_weight, or model.output_activation=sigmoid"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from fast_style.checkpoint import read_inference_checkpoint
-from fast_style.data import load_image, tensor_to_pil
+from fast_style.checkpoint import read_checkpoint
+from fast_style.infer.stylize import load_model
+from fast_style.io import load_image, tensor_to_pil
 from fast_style.models.transformer import TransformerNet
 from fast_style.sheets import square_crop
-from fast_style.stylize import load_model
 from fast_style.zoo import available_styles, zoo_path
 
 THUMBNAIL = 160  # pixels, the side of a style picker tile
@@ -67,7 +67,7 @@ class StyleLibrary:
         """A square picture of the style image (from the asset mirror), or a grey tile naming it."""
         from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
 
-        config = read_inference_checkpoint(self.paths[name]).get("config") or {}
+        config = read_checkpoint(self.paths[name]).get("config") or {}
         image = (config.get("style") or {}).get("image")
         try:
             picture = load_image(resolve_path_or_asset(image), size=THUMBNAIL)

@@ -1,6 +1,6 @@
 """LightningDataModule feeding COCO-like photo folders to training.
 
-Kept apart from ``fast_style.data`` so that the inference path (which loads and saves
+Kept apart from ``fast_style.train.data`` so that the inference path (which loads and saves
 images) never imports Lightning.
 """
 
@@ -14,7 +14,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from fast_style.assets import resolve_path_or_asset
-from fast_style.data import ImageFolderDataset, preview_batch
+from fast_style.train.data import ImageFolderDataset, preview_batch
 
 
 class StyleDataModule(L.LightningDataModule):

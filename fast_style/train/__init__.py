@@ -1,0 +1,7 @@
+"""Training path: one feed-forward network per style (Johnson, Alahi & Fei-Fei, ECCV 2016, Sec. 3-4).
+
+``data`` (the photo dataset), ``datamodule`` (its LightningDataModule), ``module`` (the
+LightningModule), ``callbacks`` (divergence guard, resumable checkpoints, previews) and ``run``
+(the training entry: a composed config in, ``checkpoints/<style>.pth`` out). Lightning is
+imported here and nowhere in ``infer/`` or ``baseline/``.
+"""
