@@ -119,6 +119,7 @@ class StyleCheckpoint:
         model_args: keyword arguments of :class:`TransformerNet`.
         state_dict: the network's weights as stored (zoo files keep float16).
         style: the style's name, or ``None`` if the file does not say.
+        style_image: the style image (asset name or path) it was trained on, or ``None``.
         config: the training config as plain containers (slim files; ``{}`` otherwise).
         meta: step, losses, machine, zoo notes (slim files; ``{}`` otherwise).
         loss_args: keyword arguments of :func:`fast_style.loss.perceptual.build_perceptual_loss`
@@ -130,6 +131,7 @@ class StyleCheckpoint:
     model_args: dict[str, Any]
     state_dict: dict[str, Any]
     style: str | None
+    style_image: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     loss_args: dict[str, Any] | None = None
@@ -172,8 +174,10 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
             loss_args = loss_kwargs_from_config(config) if config else None
         except (KeyError, TypeError):  # a config without the style and loss groups
             loss_args = None
+        image = (config.get("style") or {}).get("image")
         return StyleCheckpoint(path=path, source="inference", model_args=dict(payload["model_args"]),
-                               state_dict=payload["state_dict"], style=payload.get("style"), config=config,
+                               state_dict=payload["state_dict"], style=payload.get("style"),
+                               style_image=None if image is None else str(image), config=config,
                                meta=dict(payload.get("meta") or {}), loss_args=loss_args)
     if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict) and "hyper_parameters" in payload:
         hparams = payload["hyper_parameters"] or {}
@@ -183,11 +187,11 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
                 f"{str(path)!r} is a Lightning checkpoint without 'model.*' weights; expected one written by "
                 "fast_style's training module"
             )
-        loss_args = None
-        if hparams.get("style_image") is not None:
-            loss_args = {**dict(hparams.get("loss") or {}), "style_image": str(hparams["style_image"])}
+        image = hparams.get("style_image")
+        loss_args = None if image is None else {**dict(hparams.get("loss") or {}), "style_image": str(image)}
         return StyleCheckpoint(path=path, source="lightning", model_args=dict(hparams.get("model") or {}),
                                state_dict=state, style=hparams.get("style_name"),
+                               style_image=None if image is None else str(image),
                                meta={"global_step": payload.get("global_step")}, loss_args=loss_args)
     found = sorted(map(str, payload)) if isinstance(payload, dict) else type(payload).__name__
     raise CheckpointError(

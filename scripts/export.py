@@ -8,41 +8,12 @@ command fails (exit 1) if the largest difference exceeds ``--tolerance``.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fast_style.checkpoint import CheckpointError
-from fast_style.infer.export import FORMATS, export_model, parity
-from fast_style.infer.stylize import load_model
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Export, then check parity; returns the exit status (0 ok, 1 parity failed, 2 setup error)."""
-    parser = argparse.ArgumentParser(prog="export.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", required=True, help="checkpoints/<style>.pth or a Lightning .ckpt")
-    parser.add_argument("--format", required=True, choices=FORMATS)
-    parser.add_argument("--output", required=True, help="file to write (.onnx or .pt)")
-    parser.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |exported - eager| on [0, 1] images")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    args = parser.parse_args(argv)
-    output = Path(args.output)
-    try:
-        if output.exists() and not args.overwrite:
-            raise ValueError(f"{str(output)!r} already exists; pass --overwrite to replace it")
-        model = load_model(args.ckpt, "cpu")
-        export_model(model, output, args.format)
-    except (ValueError, FileNotFoundError, ImportError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    worst = parity(model, output)
-    status = "ok" if worst <= args.tolerance else "FAILED"
-    print(f"wrote {output} ({args.format}); max |exported - eager| = {worst:.2e} (tolerance {args.tolerance:.0e}): {status}")
-    return 0 if worst <= args.tolerance else 1
-
+from fast_style.infer.export_cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     photos = torch.cat([square(load_image(path, size=args.size)) for path in photos_paths])
     with torch.inference_mode():
         stylised = model(photos).clamp(0, 1)
-    style_path = (checkpoint.loss_args or {}).get("style_image")
+    style_path = checkpoint.style_image
     try:
         if not style_path:
             raise ValueError(f"{args.ckpt!r} does not name its style image")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fast_style.infer.cli import main
+from fast_style.infer.stylize_cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main(argv: list[str] | None = None) -> int:
     from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
-    from fast_style.infer.cli import list_styles_text
+    from fast_style.infer.stylize_cli import list_styles_text
     from fast_style.io import list_images
     from fast_style.sheets import save_sheet
     from fast_style.zoo import ZOO_DIR, add_to_zoo

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image, ImageChops
 
 from fast_style.baseline.compare import ComparisonRun
+from fast_style.baseline.compare_cli import main as compare_main
 from fast_style.baseline.report import PER_PHOTO_COLUMNS, plot_loss_curves, render_markdown, summary_columns
 from fast_style.baseline.stats import Bound, censored_median, first_reaching
 from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
 from fast_style.io import load_image
 from fast_style.loss.perceptual import build_perceptual_loss, loss_kwargs_from_config
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_compare_script():
-    spec = importlib.util.spec_from_file_location("script_compare", REPO_ROOT / "scripts" / "compare.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _run(photo: str, ff: float, totals: list[float], seconds_per_iter: float = 0.5) -> ComparisonRun:
@@ -107,7 +97,7 @@ def test_compare_script_end_to_end(tiny_checkpoint, assets_dir, tmp_path):
         array = (torch.rand(h, w, 3, generator=generator) * 255).byte().numpy()
         Image.fromarray(array, "RGB").save(photos / f"p{index}.png")
     out = tmp_path / "out"
-    rc = _load_compare_script().main(
+    rc = compare_main(
         ["--ckpt", str(tiny_checkpoint), "--images", str(photos), "--sizes", "24", "32", "--iters", "4",
          "--timing-repeats", "1", "--output", str(out)]
     )
@@ -140,7 +130,7 @@ def test_compare_script_end_to_end(tiny_checkpoint, assets_dir, tmp_path):
 
 
 def test_compare_script_reports_bad_checkpoint(tmp_path, capsys):
-    rc = _load_compare_script().main(
+    rc = compare_main(
         ["--ckpt", str(tmp_path / "missing.pth"), "--images", str(tmp_path), "--output", str(tmp_path / "o")]
     )
     assert rc == 2
@@ -168,6 +158,6 @@ def test_n_star_for_models_places_each_network_on_the_one_gatys_curve(tiny_check
 
 
 def test_compare_script_takes_a_shipped_style_by_name(tmp_path, capsys):
-    rc = _load_compare_script().main(["--style", "no_such_style", "--output", str(tmp_path / "o")])
+    rc = compare_main(["--style", "no_such_style", "--output", str(tmp_path / "o")])
     assert rc == 2
     assert "unknown style 'no_such_style'; shipped styles:" in capsys.readouterr().err

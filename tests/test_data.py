@@ -68,11 +68,12 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
 
 
 def test_list_images_matches_extensions_case_insensitively(tmp_path):
-    for name in ["a.JPG", "b.jpeg", "c.Png", "d.webp", "e.BMP", "nested/f.jpg", "notes.txt", "g.gif"]:
+    # One extension list for training, stylising and the baseline (fast_style.io.IMAGE_EXTENSIONS).
+    for name in ["a.JPG", "b.jpeg", "c.Png", "d.webp", "e.BMP", "g.gif", "h.TIFF", "nested/f.jpg", "notes.txt", "x.psd"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     names = [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)]
-    assert names == ["a.JPG", "b.jpeg", "c.Png", "d.webp", "e.BMP", "nested/f.jpg"]
+    assert names == ["a.JPG", "b.jpeg", "c.Png", "d.webp", "e.BMP", "g.gif", "h.TIFF", "nested/f.jpg"]
     assert "nested/f.jpg" not in [p.name for p in list_images(tmp_path, recursive=False)]
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.infer.cli import main as stylize_main
 from fast_style.infer.export import export_model, format_from_path, load_exported, parity
 from fast_style.infer.stylize import stylize
+from fast_style.infer.stylize_cli import main as stylize_main
 from fast_style.models import TransformerNet
 from scripts.export import main as export_main
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.infer.cli import main
+from fast_style.infer.stylize_cli import main
 from fast_style.train.data import ImageFolderDataset
 
 GOOD = ("good_a.jpg", "good_b.png", "good_c.webp")

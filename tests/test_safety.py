@@ -16,8 +16,8 @@ from PIL import Image
 
 from fast_style.atomic import atomic_path
 from fast_style.checkpoint import CheckpointError, save_inference_checkpoint
-from fast_style.infer.cli import main as stylize_main
 from fast_style.infer.stylize import load_model
+from fast_style.infer.stylize_cli import main as stylize_main
 from fast_style.models import TransformerNet
 from fast_style.train.callbacks import DivergenceGuard, TrainingDivergedError
 from tests.conftest import REPO_ROOT, TINY_MODEL_ARGS, run_train
@@ -162,7 +162,7 @@ def test_resume_still_checks_the_networks_keys(tiny_model):
 
 def test_onnxruntime_backend_leaves_no_temporary_folder(tiny_model):
     pytest.importorskip("onnxruntime", reason="the 'onnx' extra is installed by make test")
-    from fast_style.infer.cli import build_backend
+    from fast_style.infer.stylize_cli import build_backend
 
     before = set(Path(tempfile.gettempdir()).glob("fast_style_*"))
     runner = build_backend(tiny_model, "onnxruntime", torch.device("cpu"))

@@ -154,12 +154,16 @@ def test_bad_arguments(tiny_model: TransformerNet, kwargs: dict, shape: tuple, m
         stylize(tiny_model, torch.rand(*shape), **kwargs)
 
 
-def test_inference_path_never_imports_lightning_or_hydra(tiny_checkpoint: Path) -> None:
+def test_inference_and_baseline_paths_never_import_lightning_or_hydra(tiny_checkpoint: Path) -> None:
     code = textwrap.dedent(
         f"""
-        import sys, torch
+        import importlib, pkgutil, sys, torch
+        import fast_style.baseline, fast_style.infer
         from fast_style.infer.stylize import load_model, stylize
-        import fast_style.infer.cli, fast_style.infer.tiling, fast_style.io
+        # Every module under infer/ and baseline/ (the web app's Gradio and PyAV included).
+        for package in (fast_style.infer, fast_style.baseline):
+            for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                importlib.import_module(module.name)
         model = load_model({str(tiny_checkpoint)!r})
         out = stylize(model, torch.rand(1, 3, 12, 12), tile=16, preserve_color=True, strength=0.5)
         assert out.shape == (1, 3, 12, 12)

@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.infer.cli import main
 from fast_style.infer.stylize import load_model, stylize
+from fast_style.infer.stylize_cli import main
 from fast_style.io import read_photo
 from tests.conftest import REPO_ROOT
 

@@ -19,7 +19,6 @@ from fast_style.infer.video import DEFAULT_CUT_THRESHOLD, VideoError, expected_f
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="stylize_video.py",
         description="Stylise a video with a trained fast_style network, frame by frame, keeping the sound.",
     )
     source = parser.add_mutually_exclusive_group(required=True)

@@ -67,8 +67,7 @@ class StyleLibrary:
         """A square picture of the style image (from the asset mirror), or a grey tile naming it."""
         from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
 
-        config = read_checkpoint(self.paths[name]).get("config") or {}
-        image = (config.get("style") or {}).get("image")
+        image = read_checkpoint(self.paths[name]).style_image
         try:
             picture = load_image(resolve_path_or_asset(image), size=THUMBNAIL)
         except (AssetNotFoundError, OSError, TypeError, ValueError):

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-APP_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "app.py"
+APP_MODULE = "fast_style.infer.app.ui"  # what scripts/app.py and fast-style-app run
 
 
 def free_port() -> int:
@@ -37,7 +37,7 @@ def start_server(arguments: Sequence[str], port: int, timeout: float = 180.0) ->
     """
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
     log = tempfile.TemporaryFile(mode="w+")  # lives as long as the process
-    process = subprocess.Popen([sys.executable, str(APP_SCRIPT), *arguments, "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", APP_MODULE, *arguments, "--port", str(port)],
                                stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

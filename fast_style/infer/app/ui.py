@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 # Gradio reads this when it is imported; --analytics turns analytics on per app instead.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -32,7 +31,6 @@ from fast_style.infer.app.handlers import (
 )
 from fast_style.infer.app.library import StyleLibrary
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_OUTPUT_SIDE = 4096
 
 
@@ -90,10 +88,10 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="app.py", description="A web page to stylise photos with fast_style networks.")
+    parser = argparse.ArgumentParser(description="A web page to stylise photos with fast_style networks.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1: this machine)")
     parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--models", default=str(REPO_ROOT / "checkpoints"),
+    parser.add_argument("--models", default="checkpoints",
                         help="folder of *.pth checkpoints served beside the shipped styles (default checkpoints/)")
     parser.add_argument("--no-zoo", action="store_true", help="serve only the --models folder")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -128,3 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = ["build_app", "build_parser", "main"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -149,7 +149,6 @@ def build_backend(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="stylize.py",
         description="Stylise photos with a trained fast_style network (Johnson et al. 2016): one forward pass per photo.",
     )
     source = parser.add_mutually_exclusive_group()
