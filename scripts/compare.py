@@ -1,12 +1,8 @@
-"""Feed-forward network vs Gatys optimisation, scored by the same loss (Johnson et al. 2016, Fig. 5).
+"""Feed-forward network vs Gatys optimisation on the same loss: ``report.md`` and figures.
 
-    python scripts/compare.py --ckpt checkpoints/starry_night.pth --images ../shared/assets/coco/val2017 \\
-        --limit 4 --sizes 256 512 --iters 300 --output compare_out/
+    python scripts/compare.py --style candy --limit 4 --sizes 256 512 --iters 300 --output compare_out/
 
-For each photo and size: the network's output (one timed pass after a warm-up) and a Gatys
-run (loss and cumulative seconds after every iteration), both scored by the loss the network
-was trained with (rebuilt from the checkpoint's config). Writes ``report.md``,
-``loss_vs_iterations.png``, ``side_by_side.png`` and ``history.json`` into ``--output``.
+The command lives in :mod:`fast_style.baseline.compare_cli` (also installed as ``fast-style-compare``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""Export a trained network to ONNX or TorchScript (dynamic batch, height and width).
+"""Export a trained network to ONNX or TorchScript, checked against the eager network.
 
     python scripts/export.py --ckpt checkpoints/starry_night.pth --format onnx --output starry_night.onnx
 
-The exported file is checked against the eager network on odd-sized random images; the
-command fails (exit 1) if the largest difference exceeds ``--tolerance``.
+The command lives in :mod:`fast_style.infer.export_cli` (also installed as ``fast-style-export``).
 """
 
 from __future__ import annotations
