@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 train: $(STAMP)
-	$(BIN)/python scripts/train.py style=$(STYLE) trainer=cpu_quick
+	$(BIN)/python scripts/train.py style=$(STYLE) experiment=cpu_quick
 
 test: $(STAMP)
 	$(BIN)/ruff check fast_style scripts tests

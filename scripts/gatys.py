@@ -4,8 +4,8 @@
         --optimizer lbfgs --output out/
 
 ``--style`` is a style config name (``configs/style/<name>.yaml``: image, size and loss
-weights) or an image file; VGG and layers come from ``configs/loss/perceptual.yaml``, so the
-loss is the one training uses. ``--output`` is an image file or a folder (then
+weights) or an image file (the library's default weights); the loss is the training config's
+``loss`` composed with ``style=<name>``, so it is the one training uses. ``--output`` is an image file or a folder (then
 ``<photo>_<style>_gatys.png`` is written there). ``--history`` writes the per-iteration loss
 and seconds as JSON.
 """
@@ -40,50 +40,57 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def style_settings(style: str, config_dir: Path = CONFIG_DIR) -> dict:
-    """The style group's settings for a style name, or defaults for an image path.
+def training_loss(style: str, config_dir: Path = CONFIG_DIR) -> tuple[str, dict]:
+    """The name and :func:`build_perceptual_loss` arguments for ``--style``.
+
+    A style config name composes the training config with ``style=<name>`` and takes its
+    ``loss`` (the loss that style's network is trained with); an image file gets the loss
+    group's VGG and layers with the library's default weights and style size.
 
     Raises:
         ValueError: if ``style`` is neither a style config name nor an existing image file.
     """
+    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    config_file = config_dir / "style" / f"{style}.yaml"
-    if config_file.is_file():
-        return OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)
+    from fast_style.loss.perceptual import STYLE_LOSS_KEYS, loss_defaults, loss_kwargs_from_config
+
+    names = sorted(p.stem for p in (config_dir / "style").glob("*.yaml"))
     path = Path(style).expanduser()
-    if path.is_file():
-        # An image with the loss's default weights (those of PerceptualLoss).
-        return {"name": path.stem, "image": str(path), "size": 256, "content_weight": 3.0, "style_weight": 1.0,
-                "tv_weight": 0.0}
-    available = sorted(p.stem for p in (config_dir / "style").glob("*.yaml"))
-    raise ValueError(f"unknown style {style!r}; available: {', '.join(available)} (or give an image file)")
+    if style not in names and not path.is_file():
+        raise ValueError(f"unknown style {style!r}; available: {', '.join(names)} (or give an image file)")
+    with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
+        config = compose("train", overrides=[f"style={style}"] if style in names else [])
+    loss = OmegaConf.to_container(config.loss, resolve=True)
+    if style in names:
+        return style, loss_kwargs_from_config({"loss": loss})
+    defaults = loss_defaults()
+    loss.update({key: defaults[key] for key in STYLE_LOSS_KEYS if key != "style_image"}, style_image=str(path))
+    return path.stem, loss_kwargs_from_config({"loss": loss})
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from omegaconf import OmegaConf
     from tqdm import tqdm
 
     from fast_style.assets import AssetNotFoundError
     from fast_style.baseline.gatys import optimise_image
     from fast_style.io import IMAGE_EXTENSIONS, load_image, save_image
-    from fast_style.loss.perceptual import build_perceptual_loss, loss_kwargs_from_config
+    from fast_style.loss.perceptual import build_perceptual_loss
 
     try:
         for label, value in (("--size", args.size), ("--iters", args.iters)):
             if value < 1:
                 raise ValueError(f"{label} must be at least 1, got {value}")
-        style = style_settings(args.style)
+        style_name, loss_kwargs = training_loss(args.style)
         for key in ("content_weight", "style_weight", "tv_weight"):
             if getattr(args, key) is not None:
-                style[key] = getattr(args, key)
+                loss_kwargs[key] = getattr(args, key)
         if args.style_size is not None:
-            style["size"] = args.style_size
-        loss_config = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "loss" / "perceptual.yaml"), resolve=True)
+            loss_kwargs["style_size"] = args.style_size
         if args.vgg_weights is not None:
-            loss_config["vgg"]["weights"] = args.vgg_weights
-        loss_fn = build_perceptual_loss(**loss_kwargs_from_config({"style": style, "loss": loss_config}))
+            loss_kwargs["vgg"]["weights"] = args.vgg_weights
+        loss_fn = build_perceptual_loss(**loss_kwargs)
         content = load_image(args.content, args.size)
     except (AssetNotFoundError, FileNotFoundError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     output = Path(args.output)
     if output.suffix.lower() not in IMAGE_EXTENSIONS:
-        output = output / f"{Path(args.content).stem}_{style['name']}_gatys.png"
+        output = output / f"{Path(args.content).stem}_{style_name}_gatys.png"
     with tqdm(total=args.iters, desc=f"Gatys {args.optimizer}", unit="it") as bar:
 
         def on_iteration(iteration: int, terms: dict[str, float], image) -> None:

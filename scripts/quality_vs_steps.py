@@ -6,7 +6,7 @@
 N* (Johnson et al. 2016, Fig. 5) is the first Gatys L-BFGS iteration whose loss is at or below the
 network's. The Gatys curve of a photo does not depend on the network, so every photo is optimised
 once and each checkpoint of the run (``<run-dir>/lightning_checkpoints/step*.ckpt``, kept with
-``keep_all_checkpoints=true``; the zoo recipe keeps them) is placed on it. Writes ``n_star.md`` and
+``callbacks.model_checkpoint.save_top_k=-1``; the zoo recipe keeps them) is placed on it. Writes ``n_star.md`` and
 ``n_star_vs_steps.png`` into ``--output``.
 """
 

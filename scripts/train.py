@@ -1,9 +1,11 @@
 """Train a feed-forward style network: ``python scripts/train.py style=starry_night``.
 
-Hydra overrides, e.g. ``trainer=cpu_quick``, ``trainer.max_steps=2000``, ``data.image_size=128``,
-``data.train_dir=/data/coco/train2014``, ``checkpoint_dir=out/``, ``ckpt_path=.../last.ckpt``,
-``trainer.devices=2 trainer.strategy=ddp``. The slim inference checkpoint ends up in
-``<checkpoint_dir>/<style>.pth``; TensorBoard logs and resumable checkpoints in the Hydra run dir.
+Hydra overrides, e.g. ``experiment=cpu_quick``, ``trainer=gpu``, ``optimizer=adamw optimizer.lr=5e-4``,
+``trainer.max_steps=2000``, ``data.image_size=128``, ``data.train_dir=/data/coco/train2014``,
+``checkpoint_dir=out/``, ``ckpt_path=.../last.ckpt``, ``trainer.devices=2 trainer.strategy=ddp``,
+``callbacks.model_checkpoint.every_n_train_steps=500``, ``callbacks.previews.every_n_steps=0``.
+The slim inference checkpoint ends up in ``<checkpoint_dir>/<style>.pth``; TensorBoard logs and
+resumable checkpoints in the Hydra run dir.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 log = logging.getLogger("fast_style.train")
@@ -27,10 +29,9 @@ def main(cfg: DictConfig) -> None:
     from fast_style.train.callbacks import TrainingDivergedError
     from fast_style.train.run import train
 
-    config = OmegaConf.to_container(cfg, resolve=True)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        path = train(config, run_dir)
+        path = train(cfg, run_dir)
     except (AssetNotFoundError, NoImagesError, FileNotFoundError, ValueError) as error:
         # One clear line on stderr instead of a traceback: these are the user's inputs.
         print(f"train.py: error: {error}", file=sys.stderr)

@@ -22,17 +22,29 @@ from pathlib import Path
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
-def _style_defaults(style: str) -> dict:
-    """The style group's values for a config name, or defaults around an image file."""
+def _style_defaults(style: str) -> tuple[dict, dict]:
+    """The style's settings (``name``, ``image``, ``size``, weights) and the loss group, for a config name or an image file.
+
+    A config name composes the training config with ``style=<name>`` and reads its ``loss``; an
+    image file gets the loss group's VGG and layers with the library's default size and weights.
+    """
+    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    config_file = CONFIG_DIR / "style" / f"{style}.yaml"
-    if config_file.is_file():
-        return OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)
-    if Path(style).is_file():
-        return {"name": Path(style).stem, "image": style, "size": 256, "content_weight": 3.0, "tv_weight": 0.0}
+    from fast_style.loss.perceptual import STYLE_LOSS_KEYS, loss_defaults
+
     names = sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))
-    raise ValueError(f"--style {style!r} is neither a style config ({', '.join(names)}) nor an image file")
+    if style not in names and not Path(style).is_file():
+        raise ValueError(f"--style {style!r} is neither a style config ({', '.join(names)}) nor an image file")
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        config = compose("train", overrides=[f"style={style}"] if style in names else [])
+    loss = OmegaConf.to_container(config.loss, resolve=True)
+    if style not in names:
+        defaults = loss_defaults()
+        loss.update({key: defaults[key] for key in STYLE_LOSS_KEYS if key != "style_image"}, style_image=style)
+    settings = {"name": style if style in names else Path(style).stem, "image": loss["style_image"],
+                "size": loss["style_size"], "content_weight": loss["content_weight"], "tv_weight": loss["tv_weight"]}
+    return settings, loss
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,14 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.count < 1 or args.size < 16 or args.iterations < 1:
         parser.error(f"--count, --iterations must be >= 1 and --size >= 16; got {args.count}, {args.iterations}, {args.size}")
 
-    from omegaconf import OmegaConf
-
     from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
     from fast_style.baseline.tune import run_sweep, sweep_settings, write_sweep
     from fast_style.io import list_images
 
     try:
-        style = _style_defaults(args.style)
+        style, loss_config = _style_defaults(args.style)
         photos = args.photos or [str(p) for p in list_images(resolve_path_or_asset("coco/val2017"))[: args.count]]
         missing = [photo for photo in photos if not Path(photo).is_file()]
         if missing:
@@ -74,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     except (AssetNotFoundError, FileNotFoundError, ValueError) as error:
         print(f"tune_style.py: error: {error}", file=sys.stderr)
         return 2
-    loss_config = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "loss" / "perceptual.yaml"), resolve=True)
     output = Path(args.output or Path("tune") / style["name"])
     total = len(settings) * len(photos)
     done = 0

@@ -14,9 +14,12 @@ MIRRORED_STYLES = {
 }
 
 
-def compose_train(*overrides):
+def compose_train(*overrides, resolve=False):
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return OmegaConf.to_container(compose("train", overrides=list(overrides)), resolve=False)
+        config = compose("train", overrides=list(overrides))
+    if resolve:  # run_dir needs Hydra's runtime (or train()) to resolve
+        config.run_dir = "unused"
+    return OmegaConf.to_container(config, resolve=resolve)
 
 
 def test_there_is_a_style_config_for_every_mirrored_style():
@@ -28,20 +31,57 @@ def test_every_style_composes_and_its_image_exists(style, assets_dir):
     config = compose_train(f"style={style}")
     assert config["style"]["name"] == style
     assert (assets_dir / config["style"]["image"]).is_file()
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_reaches_the_loss_with_its_own_settings(style):
+    # The loss group meets the style's image, size and weights by interpolation: the composed
+    # config's loss is what build_perceptual_loss gets, with this style's values and no merging.
+    style_file = OmegaConf.load(CONFIG_DIR / "style" / f"{style}.yaml")
+    config = compose_train(f"style={style}", resolve=True)
+    assert config["loss"]["style_image"] == style_file.image and config["loss"]["style_size"] == style_file.size
     kwargs = loss_kwargs_from_config(config)
-    assert kwargs["content_weight"] > 0 and kwargs["style_weight"] > 0 and kwargs["style_size"] > 0
+    for key in ("content_weight", "style_weight", "tv_weight"):
+        assert kwargs[key] == style_file[key], key
+    assert kwargs["style_image"] == style_file.image and kwargs["style_size"] == style_file.size
+    assert kwargs == loss_kwargs_from_config({"loss": config["loss"]})  # the loss group alone is enough
 
 
-@pytest.mark.parametrize("trainer", ["default", "cpu_quick", "gpu"])
-def test_trainer_presets_compose(trainer):
-    config = compose_train(f"trainer={trainer}")
-    assert config["trainer"]["max_steps"] > 0
-    assert "channels_last" in config["trainer"]
+def test_a_style_weight_override_reaches_the_loss():
+    kwargs = loss_kwargs_from_config(compose_train("style=candy", "style.style_weight=42", resolve=True))
+    assert kwargs["style_weight"] == 42
+
+
+@pytest.mark.parametrize("trainer", ["default", "cpu", "gpu"])
+def test_trainer_presets_compose_and_inherit_the_default(trainer):
+    default = compose_train()["trainer"]
+    config = compose_train(f"trainer={trainer}")["trainer"]
+    assert config["_target_"] == "lightning.Trainer" and config["max_steps"] > 0
+    assert set(default) <= set(config), f"trainer={trainer} lacks {set(default) - set(config)}"
+    assert "channels_last" not in config  # not a Trainer argument
+
+
+def test_presets_only_write_what_differs():
+    # Inheritance, not repetition: a preset file that re-types a default's value hides a later change of it.
+    default = OmegaConf.load(CONFIG_DIR / "trainer" / "default.yaml")
+    for name in ("cpu", "gpu"):
+        preset = OmegaConf.load(CONFIG_DIR / "trainer" / f"{name}.yaml")
+        values = preset.get("trainer", preset)
+        assert "default" in str(preset.get("defaults")), f"trainer/{name}.yaml does not inherit trainer/default.yaml"
+        repeated = [key for key in values if key in default and values[key] == default[key]]
+        assert not repeated, f"trainer/{name}.yaml repeats {repeated}"
+
+
+def test_gpu_preset_sets_channels_last_on_the_module():
+    assert compose_train("trainer=gpu")["module"]["channels_last"] is True
+    assert compose_train()["module"]["channels_last"] is False
+    assert compose_train("trainer=gpu", "module.channels_last=false")["module"]["channels_last"] is False
 
 
 def test_cpu_quick_is_sized_for_a_cpu():
-    config = compose_train("trainer=cpu_quick")
-    assert config["trainer"]["accelerator"] == "cpu"
+    config = compose_train("experiment=cpu_quick")
+    assert config["trainer"]["accelerator"] == "cpu" and config["trainer"]["precision"] == "auto"
+    assert config["trainer"]["max_steps"] == 800
     assert config["data"]["image_size"] <= 128
 
 
@@ -65,8 +105,8 @@ def test_required_overrides_land():
     assert config["model"]["width"] == 16
 
 
-def test_command_line_beats_cpu_quick_preset():
-    assert compose_train("trainer=cpu_quick", "data.image_size=64")["data"]["image_size"] == 64
+def test_command_line_beats_the_cpu_quick_experiment():
+    assert compose_train("experiment=cpu_quick", "data.image_size=64")["data"]["image_size"] == 64
 
 
 def test_unknown_style_lists_the_available_ones():
@@ -80,8 +120,14 @@ def test_unknown_style_lists_the_available_ones():
 
 def test_zoo_experiment_sets_the_recipe_and_the_command_line_still_wins():
     config = compose_train("style=mosaic", "experiment=zoo")
-    assert config["optim"]["lr_schedule"] == "cosine" and config["trainer"]["precision"] == "auto"
-    assert config["data"]["image_size"] == 128 and config["keep_all_checkpoints"] is True
+    assert config["module"]["lr_schedule"] == "cosine" and config["module"]["min_lr_ratio"] == 0.05
+    assert config["optimizer"]["_target_"] == "torch.optim.Adam" and config["optimizer"]["lr"] == 1e-3
+    assert config["trainer"] == {**config["trainer"], "accelerator": "cpu", "devices": 1, "precision": "auto",
+                                 "max_steps": 4000, "log_every_n_steps": 20}
+    assert config["data"] == {**config["data"], "image_size": 128, "batch_size": 4, "num_workers": 1}
+    checkpoints = config["callbacks"]["model_checkpoint"]
+    assert checkpoints["every_n_train_steps"] == 500 and checkpoints["save_top_k"] == -1  # every one kept
+    assert config["callbacks"]["previews"]["every_n_steps"] == 250
     assert config["style"]["name"] == "mosaic"
     assert compose_train("experiment=zoo", "trainer.max_steps=9")["trainer"]["max_steps"] == 9
-    assert compose_train()["optim"]["lr_schedule"] == "constant"  # Johnson et al. without the experiment
+    assert compose_train()["module"]["lr_schedule"] == "constant"  # Johnson et al. without the experiment

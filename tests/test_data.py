@@ -128,3 +128,22 @@ def test_real_coco_folder(assets_dir):
     dataset = ImageFolderDataset(assets_dir / "coco" / "train2017", image_size=64)
     assert len(dataset) == 128 and not dataset.skipped
     assert dataset[0].shape == (3, 64, 64)
+
+
+@pytest.mark.parametrize("random_crop", [True, False])
+def test_an_extreme_aspect_ratio_is_cropped_before_it_is_resized(tmp_path, monkeypatch, random_crop):
+    # Resizing a 4000×3 strip's shorter side to 16 first would make it 21333×16: memory grows with the
+    # aspect ratio (a 65535×1 image: millions of pixels). The square is cut first, then resized.
+    write(tmp_path / "strip.png", Image.new("RGB", (4000, 3), (9, 99, 9)))
+    dataset = ImageFolderDataset(tmp_path, image_size=16, random_crop=random_crop)
+    resized_from = []
+    original = Image.Image.resize
+
+    def spy(image, size, *args, **kwargs):
+        resized_from.append(image.size)
+        return original(image, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    item = dataset[0]
+    assert item.shape == (3, 16, 16) and torch.allclose(item[:, 8, 8], torch.tensor([9, 99, 9]) / 255, atol=0.02)
+    assert resized_from and all(max(size) <= 3 for size in resized_from), resized_from

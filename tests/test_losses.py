@@ -105,7 +105,7 @@ def test_bad_arguments(encoder):
         make_loss(encoder, torch.rand(1, 3, 8, 8))(torch.rand(1, 3, 8, 8))
 
 
-def test_build_from_training_config_uses_style_group_weights(assets_dir):
+def test_build_from_an_old_layout_config_uses_style_group_weights(assets_dir):
     config = {
         "style": {"image": "styles/candy.jpg", "size": 32, "content_weight": 7.0, "style_weight": 2.0, "tv_weight": 0.1},
         "loss": {"vgg": {"weights": "random"}, "content_layers": ["relu2_2"], "style_layers": {"relu1_2": 0.5}},
@@ -115,3 +115,32 @@ def test_build_from_training_config_uses_style_group_weights(assets_dir):
     assert (loss.content_weight, loss.style_weight, loss.tv_weight) == (7.0, 2.0, 0.1)
     assert loss.style_weights == {"relu1_2": 0.5}
     assert loss.style_gram("relu1_2").shape == (1, 64, 64)
+
+
+def test_new_layout_takes_the_loss_group_as_it_is():
+    # Since the loss group meets the style by interpolation, the stored loss holds every argument;
+    # a style group that disagrees (loss.style_weight=... on the command line) does not win.
+    loss = {"style_image": "styles/wave.jpg", "style_size": 48, "content_weight": 2.0, "style_weight": 9.0,
+            "tv_weight": 0.5, "vgg": {"weights": "random"}, "content_layers": ["relu2_2"], "style_layers": ["relu1_2"]}
+    style = {"name": "wave", "image": "styles/other.jpg", "size": 256, "content_weight": 3.0, "style_weight": 10.0,
+             "tv_weight": 0.0}
+    kwargs = loss_kwargs_from_config({"style": style, "loss": loss})
+    assert kwargs == {**loss, "style_layers": ["relu1_2"]}
+    assert loss_kwargs_from_config({"loss": loss}) == kwargs  # no style group needed
+
+
+def test_a_shipped_old_layout_checkpoint_gives_its_loss():
+    # fast_style/zoo/candy.pth was trained before the loss group took the style settings:
+    # its config keeps them in "style" and only the VGG and layers in "loss".
+    from fast_style.checkpoint import read_checkpoint
+    from fast_style.zoo import zoo_path
+
+    stored = read_checkpoint(zoo_path("candy"))
+    assert "style_image" not in stored.config["loss"] and "style_weight" in stored.config["style"]
+    kwargs = loss_kwargs_from_config(stored.config)
+    style = stored.config["style"]
+    assert kwargs["style_image"] == style["image"] == "styles/candy.jpg"
+    assert (kwargs["content_weight"], kwargs["style_weight"], kwargs["tv_weight"], kwargs["style_size"]) == (
+        style["content_weight"], style["style_weight"], style["tv_weight"], style["size"])
+    assert kwargs["vgg"] == stored.config["loss"]["vgg"] and kwargs["content_layers"] == ["relu2_2"]
+    assert stored.loss_args == kwargs

@@ -23,8 +23,8 @@ from fast_style.train.callbacks import DivergenceGuard, TrainingDivergedError
 from tests.conftest import REPO_ROOT, TINY_MODEL_ARGS, run_train
 
 TINY = [
-    "style=candy", "trainer=cpu_quick", "model=small", "data.image_size=32", "data.batch_size=2",
-    "data.num_workers=0", "data.num_preview=1", "preview_every_n_steps=0", "trainer.log_every_n_steps=1",
+    "style=candy", "experiment=cpu_quick", "model=small", "data.image_size=32", "data.batch_size=2",
+    "data.num_workers=0", "data.num_preview=1", "callbacks.previews.every_n_steps=0", "trainer.log_every_n_steps=1",
     "trainer.enable_progress_bar=false",
 ]
 
@@ -37,7 +37,7 @@ class _Trainer:
 def test_guard_names_the_step_and_the_broken_term():
     terms = {"content": torch.tensor(1.0), "style": torch.tensor(float("nan")), "tv": torch.tensor(0.0),
              "total": torch.tensor(float("nan"))}
-    with pytest.raises(TrainingDivergedError, match="step 7: the style loss is nan; try a lower optim.lr"):
+    with pytest.raises(TrainingDivergedError, match="step 7: the style loss is nan; try a lower optimizer.lr"):
         DivergenceGuard().on_train_batch_end(_Trainer(), None, {"loss": terms["total"], "terms": terms}, None, 0)
     finite = {name: torch.tensor(1.0) for name in terms}
     DivergenceGuard().on_train_batch_end(_Trainer(), None, {"loss": finite["total"], "terms": finite}, None, 0)
@@ -59,12 +59,13 @@ def test_guard_stops_before_a_non_finite_gradient_reaches_the_weights():
 @pytest.mark.slow
 def test_a_diverging_run_exits_non_zero_and_writes_no_model(tmp_path: Path, assets_dir: Path):
     done = run_train(
-        *TINY, "optim.lr=1e4", "model.output_activation=none", "trainer.max_steps=60", "save_every_n_steps=2",
+        *TINY, "optimizer.lr=1e4", "model.output_activation=none", "trainer.max_steps=60",
+        "callbacks.model_checkpoint.every_n_train_steps=2",
         f"checkpoint_dir={tmp_path / 'ckpt'}", f"hydra.run.dir={tmp_path / 'run'}",
     )
     assert done.returncode == 1, done.stderr[-2000:]
     last_line = done.stderr.strip().splitlines()[-1]
-    assert "training diverged at step" in last_line and "optim.lr" in last_line
+    assert "training diverged at step" in last_line and "optimizer.lr" in last_line
     assert not (tmp_path / "ckpt" / "candy.pth").exists()
     saved = tmp_path / "run" / "lightning_checkpoints"
     assert not (saved / "on_exception.ckpt").exists()
@@ -146,8 +147,8 @@ def test_atomic_path_leaves_nothing_under_the_final_name_on_failure(tmp_path: Pa
 def test_resume_still_checks_the_networks_keys(tiny_model):
     from fast_style.train.module import StyleTransferModule
 
-    module = StyleTransferModule("tiny", "styles/candy.jpg", model=TINY_MODEL_ARGS,
-                                 loss={"vgg": {"weights": "random"}, "style_size": 32})
+    module = StyleTransferModule("tiny", loss={"style_image": "styles/candy.jpg", "vgg": {"weights": "random"},
+                                               "style_size": 32}, model=TINY_MODEL_ARGS)
     saved = {"state_dict": dict(module.state_dict())}
     module.on_save_checkpoint(saved)
     assert not any(key.startswith("loss_fn.") for key in saved["state_dict"])
@@ -174,7 +175,8 @@ def test_onnxruntime_backend_leaves_no_temporary_folder(tiny_model):
 def test_sigkill_mid_run_then_resume_reaches_the_final_step(tmp_path: Path, assets_dir: Path):
     run_dir, every = tmp_path / "run", 3
     args = [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *TINY, "trainer.max_steps=400",
-            f"save_every_n_steps={every}", f"checkpoint_dir={tmp_path / 'ckpt'}", f"hydra.run.dir={run_dir}"]
+            f"callbacks.model_checkpoint.every_n_train_steps={every}", f"checkpoint_dir={tmp_path / 'ckpt'}",
+            f"hydra.run.dir={run_dir}"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     process = subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     saved = run_dir / "lightning_checkpoints"
@@ -195,9 +197,9 @@ def test_sigkill_mid_run_then_resume_reaches_the_final_step(tmp_path: Path, asse
     # interval behind the newest step file (seen in CI): at most one save interval of work is lost.
     assert killed_at % every == 0 and latest_saved_step() - every <= killed_at <= latest_saved_step()
     assert killed_at >= 2 * every
-    done = run_train(*TINY, "trainer.max_steps=" + str(killed_at + 4), f"save_every_n_steps={every}",
-                     f"ckpt_path={saved / 'last.ckpt'}", f"checkpoint_dir={tmp_path / 'ckpt'}",
-                     f"hydra.run.dir={tmp_path / 'resumed'}")
+    done = run_train(*TINY, "trainer.max_steps=" + str(killed_at + 4),
+                     f"callbacks.model_checkpoint.every_n_train_steps={every}", f"ckpt_path={saved / 'last.ckpt'}",
+                     f"checkpoint_dir={tmp_path / 'ckpt'}", f"hydra.run.dir={tmp_path / 'resumed'}")
     assert done.returncode == 0, done.stderr[-2000:]
     payload = torch.load(tmp_path / "ckpt" / "candy.pth", weights_only=True)
     assert payload["meta"]["global_step"] == killed_at + 4

@@ -16,14 +16,14 @@ pytestmark = pytest.mark.slow
 
 TINY_RUN = [
     "style=starry_night",
-    "trainer=cpu_quick",
+    "experiment=cpu_quick",
     "model=small",
     "data.image_size=64",
     "data.batch_size=2",
     "data.num_workers=0",
     "data.num_preview=2",
-    "preview_every_n_steps=2",
-    "save_every_n_steps=2",
+    "callbacks.previews.every_n_steps=2",
+    "callbacks.model_checkpoint.every_n_train_steps=2",
     "trainer.log_every_n_steps=1",
     "trainer.enable_progress_bar=false",
 ]
@@ -152,7 +152,7 @@ def test_zoo_recipe_trains_into_checkpoints_never_into_the_zoo(tmp_path, assets_
     )
     assert done.returncode == 0, done.stderr[-3000:]
     payload = torch.load(tmp_path / "checkpoints" / "candy.pth", weights_only=True)
-    assert payload["config"]["optim"]["lr_schedule"] == "cosine"
+    assert payload["config"]["module"]["lr_schedule"] == "cosine"
     assert payload["meta"]["precision"] in ("bf16-mixed", "32-true") and payload["meta"]["machine"]
     assert _zoo_fingerprint() == before
 

@@ -94,3 +94,19 @@ def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.Mo
     assert resolve_precision("auto", "cpu") == "32-true"
     assert resolve_precision("auto", "gpu") == "16-mixed"
     assert resolve_precision("32-true", "cpu") == "32-true"
+
+
+def test_tune_style_starts_from_the_composed_training_loss():
+    import importlib.util
+
+    from omegaconf import OmegaConf
+
+    spec = importlib.util.spec_from_file_location("tune_style", REPO_ROOT / "scripts" / "tune_style.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    style = OmegaConf.load(REPO_ROOT / "configs" / "style" / "udnie.yaml")
+    settings, loss_config = module._style_defaults("udnie")
+    assert settings == {"name": "udnie", "image": style.image, "size": style.size,
+                        "content_weight": style.content_weight, "tv_weight": style.tv_weight}
+    loss_group = OmegaConf.load(REPO_ROOT / "configs" / "loss" / "perceptual.yaml")
+    assert loss_config["vgg"] == loss_group.vgg and loss_config["style_layers"] == loss_group.style_layers

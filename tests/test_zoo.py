@@ -33,6 +33,20 @@ def test_each_shipped_network_was_trained_with_its_style_configs_weights(name: s
         config.style_weight, config.content_weight, config.tv_weight)
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_network_was_trained_with_the_loss_its_config_composes(name: str):
+    # The stored config (the layout before the loss group took the style's settings) and today's
+    # composed config with style=<name> give the same loss: what gatys.py/compare.py rebuild is what trained it.
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from fast_style.loss.perceptual import loss_kwargs_from_config
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        loss = OmegaConf.to_container(compose("train", overrides=[f"style={name}"]).loss, resolve=True)
+    assert read_checkpoint(zoo_path(name)).loss_args == loss_kwargs_from_config({"loss": loss})
+
+
 def test_add_to_zoo_stores_float16_and_loading_restores_float32(tiny_checkpoint: Path, tiny_model, tmp_path: Path):
     zoo = tmp_path / "zoo"
     path = add_to_zoo(tiny_checkpoint, zoo, note="test")

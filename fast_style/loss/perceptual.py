@@ -8,6 +8,7 @@ the same objective.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -199,31 +200,54 @@ def build_perceptual_loss(
     )
 
 
-def loss_kwargs_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of :func:`build_perceptual_loss` from a training config.
+# The arguments of build_perceptual_loss that come from the style group.
+STYLE_LOSS_KEYS = ("style_image", "style_size", "content_weight", "style_weight", "tv_weight")
 
-    The training config (also stored in every inference checkpoint under ``"config"``) keeps
-    the VGG and layers in ``loss`` and the per-style image, size and weights in ``style``;
-    this merges them, so the Gatys baseline can rebuild exactly the loss a network was
-    trained with.
+
+def loss_defaults() -> dict[str, Any]:
+    """The default of every argument of :func:`build_perceptual_loss` but ``style_image``.
+
+    For a style image without a style config (``scripts/gatys.py --style painting.jpg``): the
+    library's defaults, in one place.
+    """
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(build_perceptual_loss).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+
+
+def loss_kwargs_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`build_perceptual_loss` from a training config, of either layout.
+
+    The config stored in every inference checkpoint (under ``"config"``) is read with this, so
+    that the Gatys baseline rebuilds exactly the loss a network was trained with:
+
+    - current layout: ``loss`` holds every argument (``configs/loss/perceptual.yaml`` takes the
+      style image, size and weights from the style group by interpolation); ``loss`` is used as
+      it is (a command-line ``loss.style_weight=...`` wins over the style's);
+    - before that (the shipped networks in ``fast_style/zoo/``): ``loss`` holds the VGG and the
+      layers only, ``style`` the ``image``, ``size``, ``content_weight``, ``style_weight`` and
+      ``tv_weight``.
 
     Args:
-        config: plain mapping with ``style`` (``image``, ``size``, ``content_weight``,
-            ``style_weight``, ``tv_weight``) and ``loss`` (``vgg``, ``content_layers``,
-            ``style_layers``).
+        config: plain mapping with ``loss`` and, for the earlier layout, ``style``.
 
     Returns:
         Dict with ``style_image`` and every other argument of :func:`build_perceptual_loss`.
+
+    Raises:
+        KeyError: if the config has no ``loss`` group, or (earlier layout) no style settings.
     """
-    style, loss = config["style"], config["loss"]
+    loss = dict(config["loss"])
+    if "style_image" not in loss:
+        style = config["style"]
+        loss.update(style_image=style["image"], style_size=style["size"], content_weight=style["content_weight"],
+                    style_weight=style["style_weight"], tv_weight=style["tv_weight"])
+    style_layers = loss.get("style_layers", DEFAULT_STYLE_LAYERS)
     return {
-        "style_image": style["image"],
-        "vgg": dict(loss.get("vgg", {})),
+        **{key: loss[key] for key in STYLE_LOSS_KEYS},
+        "vgg": dict(loss.get("vgg") or {}),
         "content_layers": list(loss.get("content_layers", DEFAULT_CONTENT_LAYERS)),
-        "style_layers": dict(loss["style_layers"]) if isinstance(loss.get("style_layers"), Mapping)
-        else list(loss.get("style_layers", DEFAULT_STYLE_LAYERS)),
-        "content_weight": style["content_weight"],
-        "style_weight": style["style_weight"],
-        "tv_weight": style["tv_weight"],
-        "style_size": style["size"],
+        "style_layers": dict(style_layers) if isinstance(style_layers, Mapping) else list(style_layers),
     }

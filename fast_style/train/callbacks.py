@@ -1,13 +1,15 @@
-"""Lightning callbacks of a training run: stop at the first divergence, keep the last good checkpoint.
+"""Lightning callbacks of a training run: stop at the first divergence, keep the last good checkpoint, show previews.
 
 A run whose loss turns NaN/inf keeps going and, without a guard, ends with a network of NaN
 weights that stylises every photo to black. The guard stops the run at the first non-finite loss
 term or gradient, names the step, the term and what to try, and makes sure that no checkpoint
-taken after the divergence replaces the last good one.
+taken after the divergence replaces the last good one. :class:`PreviewImages` shows what the
+network makes of a few fixed photos as training goes.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -16,7 +18,7 @@ from lightning.pytorch.callbacks import Callback, OnExceptionCheckpoint
 
 from fast_style.loss.perceptual import LOSS_TERMS
 
-ADVICE = "try a lower optim.lr (e.g. half), a smaller style.style_weight, or model.output_activation=sigmoid"
+ADVICE = "try a lower optimizer.lr (e.g. half), a smaller style.style_weight, or model.output_activation=sigmoid"
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -63,3 +65,63 @@ class ResumableOnException(OnExceptionCheckpoint):
         if isinstance(exception, TrainingDivergedError):
             return
         super().on_exception(trainer, pl_module, exception)
+
+
+class PreviewImages(Callback):
+    """Log fixed photos (top row) and their stylisations (bottom row) as one TensorBoard image.
+
+    At step 1 (a first look within seconds), every ``every_n_steps`` steps, and at the end of
+    training whatever ``max_steps`` was. The photos are the datamodule's ``preview_photos``
+    (built in its ``setup``); the same grid is written as ``previews/step<N>.png`` in the
+    TensorBoard logger's folder, for people without TensorBoard at hand. Only the global-zero
+    process logs; without a logger that takes images, or without preview photos, nothing happens.
+
+    Args:
+        every_n_steps: steps between previews; 0 disables them.
+
+    Shapes:
+        logged grid: (3, 2 * (S + 2) + 2, N * (S + 2) + 2) for N preview photos of side S.
+    """
+
+    def __init__(self, every_n_steps: int = 100) -> None:
+        super().__init__()
+        if int(every_n_steps) < 0:
+            raise ValueError(f"every_n_steps must be >= 0 (0: never), got {every_n_steps}")
+        self.every_n_steps = int(every_n_steps)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        step = trainer.global_step
+        if self.every_n_steps > 0 and (step == 1 or step % self.every_n_steps == 0):
+            self.log_preview(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.every_n_steps > 0:
+            self.log_preview(trainer, pl_module)
+
+    @torch.no_grad()
+    def log_preview(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Stylise the preview photos with ``pl_module`` and log the grid at the current step."""
+        if not trainer.is_global_zero:
+            return
+        loggers = [logger for logger in trainer.loggers if hasattr(getattr(logger, "experiment", None), "add_image")]
+        photos = getattr(trainer.datamodule, "preview_photos", None)
+        if not loggers or photos is None:
+            return
+        import torchvision
+
+        photos = photos.to(pl_module.device)
+        # Only the network changes mode (instance/batch norm); the frozen VGG is not involved.
+        network = getattr(pl_module, "model", pl_module)
+        was_training = network.training
+        network.eval()
+        stylised = network(photos).float().clamp(0, 1)
+        network.train(was_training)
+        grid = torchvision.utils.make_grid(torch.cat([photos, stylised]), nrow=photos.shape[0], padding=2).cpu()
+        for logger in loggers:
+            logger.experiment.add_image("preview/stylised", grid, global_step=trainer.global_step)
+        log_dir = getattr(loggers[0], "log_dir", None)
+        if log_dir:
+            folder = Path(log_dir) / "previews"
+            folder.mkdir(parents=True, exist_ok=True)
+            torchvision.utils.save_image(grid, folder / f"step{trainer.global_step:07d}.png")

@@ -14,11 +14,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from fast_style.assets import resolve_path_or_asset
-from fast_style.train.data import ImageFolderDataset, preview_batch
+from fast_style.train.data import MIN_IMAGE_SIZE, ImageFolderDataset, preview_batch
 
 
 class StyleDataModule(L.LightningDataModule):
     """Training crops from ``train_dir`` and a fixed preview batch from ``val_dir``.
+
+    The constructor makes the cheap checks (sizes, worker count, that the folders exist), so a
+    bad setting fails before the VGG is loaded; the folders are read in :meth:`setup`, which
+    Lightning calls.
 
     Args:
         train_dir: folder of training photos, or an asset name such as ``coco/train2017``.
@@ -26,8 +30,13 @@ class StyleDataModule(L.LightningDataModule):
         image_size: side of the square training crops (Johnson et al.: 256).
         batch_size: photos per step per process (Johnson et al.: 4).
         num_workers: DataLoader worker processes.
-        num_preview: fixed validation photos shown in TensorBoard during training.
+        num_preview: fixed validation photos for :class:`fast_style.train.callbacks.PreviewImages` (0: none).
         preview_size: side of the preview crops (default: ``image_size``).
+
+    Attributes:
+        train_set: the training photos, after ``setup``.
+        preview_photos: (num_preview, 3, S, S) centre-cropped photos in [0, 1] after ``setup``;
+            ``None`` before, or with ``num_preview=0``.
     """
 
     def __init__(
@@ -41,10 +50,12 @@ class StyleDataModule(L.LightningDataModule):
         preview_size: int | None = None,
     ) -> None:
         super().__init__()
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if int(num_workers) < 0:
-            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        for label, value, least in (("image_size", image_size, MIN_IMAGE_SIZE), ("batch_size", batch_size, 1),
+                                    ("num_workers", num_workers, 0), ("num_preview", num_preview, 0)):
+            if int(value) < least:
+                raise ValueError(f"{label} must be >= {least}, got {value}")
+        if preview_size is not None and int(preview_size) < MIN_IMAGE_SIZE:
+            raise ValueError(f"preview_size must be >= {MIN_IMAGE_SIZE} (or None: image_size), got {preview_size}")
         self.train_dir = resolve_path_or_asset(train_dir)
         self.val_dir = resolve_path_or_asset(val_dir)
         self.image_size = int(image_size)
@@ -53,14 +64,17 @@ class StyleDataModule(L.LightningDataModule):
         self.num_preview = int(num_preview)
         self.preview_size = int(preview_size or image_size)
         self.train_set: ImageFolderDataset | None = None
-        self._preview: Tensor | None = None
+        self.preview_photos: Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             self.train_set = ImageFolderDataset(self.train_dir, self.image_size, random_crop=True)
+        if self.preview_photos is None and self.num_preview > 0:
+            self.preview_photos = preview_batch(self.val_dir, self.num_preview, self.preview_size)
 
     def train_dataloader(self) -> DataLoader:
-        self.setup("fit")
+        if self.train_set is None:
+            raise RuntimeError("StyleDataModule.setup() has not run; hand the datamodule to trainer.fit")
         return DataLoader(
             self.train_set,
             batch_size=self.batch_size,
@@ -70,9 +84,3 @@ class StyleDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
         )
-
-    def preview_batch(self) -> Tensor:
-        """(num_preview, 3, S, S) fixed, centre-cropped validation photos in [0, 1]."""
-        if self._preview is None:
-            self._preview = preview_batch(self.val_dir, self.num_preview, self.preview_size)
-        return self._preview

@@ -6,15 +6,15 @@ COCO, 40k iterations; the loss network is a frozen VGG16.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import lightning as L
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
 from fast_style.models.transformer import TransformerNet
@@ -34,17 +34,16 @@ class StyleTransferModule(L.LightningModule):
 
     Args:
         style_name: name of the style (used for logs and the inference checkpoint).
-        style_image: style image path or asset name (e.g. ``"styles/starry_night.jpg"``).
+        loss: keyword arguments of :func:`fast_style.loss.perceptual.build_perceptual_loss`,
+            ``style_image`` (a path or an asset name such as ``"styles/starry_night.jpg"``) included.
         model: keyword arguments of :class:`TransformerNet`.
-        loss: keyword arguments of :func:`fast_style.loss.perceptual.build_perceptual_loss`
-            (``vgg``, layers, weights, ``style_size``).
-        lr: Adam learning rate (the peak, with a schedule).
-        lr_schedule: ``"constant"`` (Johnson et al.) or ``"cosine"``: half a cosine from ``lr``
-            down to ``lr * min_lr_ratio`` over the trainer's ``max_steps``. On a short CPU budget
-            the decay lets the last steps settle instead of jittering at the peak rate.
-        min_lr_ratio: the cosine schedule's final learning rate as a fraction of ``lr``.
-        preview_every_n_steps: every this many steps, log a grid of stylised preview photos
-            to TensorBoard (0 disables).
+        optimizer: called with the network's parameters, returns the optimiser (e.g.
+            ``functools.partial(torch.optim.AdamW, lr=5e-4)``, what a ``_partial_`` config gives);
+            default: Adam at lr 1e-3 (Johnson et al.). Its learning rate is the peak of a schedule.
+        lr_schedule: ``"constant"`` (Johnson et al.) or ``"cosine"``: half a cosine from the
+            optimiser's learning rate down to ``min_lr_ratio`` of it over the trainer's ``max_steps``.
+            On a short CPU budget the decay lets the last steps settle instead of jittering at the peak rate.
+        min_lr_ratio: the cosine schedule's final learning rate as a fraction of the peak.
         channels_last: run the network and VGG in channels-last memory format (faster
             convolutions with cuDNN/oneDNN on tensor cores; measured by bench_train.py).
 
@@ -55,29 +54,33 @@ class StyleTransferModule(L.LightningModule):
     def __init__(
         self,
         style_name: str,
-        style_image: str | os.PathLike,
+        loss: Mapping[str, Any],
         model: Mapping[str, Any] | None = None,
-        loss: Mapping[str, Any] | None = None,
-        lr: float = 1e-3,
+        optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
         lr_schedule: str = "constant",
         min_lr_ratio: float = 0.05,
-        preview_every_n_steps: int = 100,
         channels_last: bool = False,
     ) -> None:
         super().__init__()
-        if lr <= 0:
-            raise ValueError(f"lr must be > 0, got {lr}")
         if lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr_schedule {lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
         if not 0.0 <= min_lr_ratio <= 1.0:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
-        self.save_hyperparameters()
+        if optimizer is not None and not callable(optimizer):
+            raise ValueError(f"optimizer must be a callable taking the parameters (a _partial_ config), got {optimizer!r}")
+        # The optimiser factory is code, not data: checkpoints are read with weights_only=True, and the
+        # composed config in the slim checkpoint already says which optimiser it was.
+        self.save_hyperparameters(ignore=["optimizer"])
+        image = loss.get("style_image")
+        if isinstance(image, (str, os.PathLike)):
+            # Also at the top level, where fast_style.checkpoint.read_checkpoint looks for a Lightning
+            # checkpoint's style image (and so rebuilds its loss).
+            self.hparams["style_image"] = str(image)
         self.model = TransformerNet(**dict(model or {}))
-        self.loss_fn = build_perceptual_loss(str(style_image), **dict(loss or {}))
-        self.lr = float(lr)
+        self.loss_fn = build_perceptual_loss(**dict(loss))
+        self.optimizer_factory = optimizer or functools.partial(torch.optim.Adam, lr=1e-3)
         self.lr_schedule = lr_schedule
         self.min_lr_ratio = float(min_lr_ratio)
-        self.preview_every_n_steps = int(preview_every_n_steps)
         self.channels_last = bool(channels_last)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -103,7 +106,7 @@ class StyleTransferModule(L.LightningModule):
         return {"loss": terms["total"], "terms": {name: value.detach() for name, value in terms.items()}}
 
     def configure_optimizers(self) -> Any:
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        optimizer = self.optimizer_factory(self.model.parameters())
         if self.lr_schedule == "constant":
             return optimizer
         total = max(1, int(self.trainer.max_steps))
@@ -111,41 +114,6 @@ class StyleTransferModule(L.LightningModule):
             optimizer, lambda step: cosine_factor(step, total, self.min_lr_ratio)
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        step = self.global_step
-        if self.preview_every_n_steps > 0 and (step == 1 or step % self.preview_every_n_steps == 0):
-            self.log_preview()
-
-    def on_train_end(self) -> None:
-        # The final picture, whatever max_steps was.
-        if self.preview_every_n_steps > 0:
-            self.log_preview()
-
-    @torch.no_grad()
-    def log_preview(self) -> None:
-        """Log photos (top row) and their stylisations (bottom row) as one TensorBoard image."""
-        if not self.trainer.is_global_zero or self.logger is None:
-            return
-        experiment = getattr(self.logger, "experiment", None)
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if not hasattr(experiment, "add_image") or not hasattr(datamodule, "preview_batch"):
-            return
-        import torchvision
-
-        photos = datamodule.preview_batch().to(self.device)
-        was_training = self.model.training
-        self.model.eval()
-        stylised = self.model(photos).float().clamp(0, 1)
-        self.model.train(was_training)
-        grid = torchvision.utils.make_grid(torch.cat([photos, stylised]), nrow=photos.shape[0], padding=2).cpu()
-        experiment.add_image("preview/stylised", grid, global_step=self.global_step)
-        # The same picture as a PNG beside the logs, for people without TensorBoard at hand.
-        log_dir = getattr(self.logger, "log_dir", None)
-        if log_dir:
-            folder = Path(log_dir) / "previews"
-            folder.mkdir(parents=True, exist_ok=True)
-            torchvision.utils.save_image(grid, folder / f"step{self.global_step:07d}.png")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # The frozen VGG is rebuilt from the config; keeping it out of checkpoints saves ~60 MB.

@@ -52,18 +52,20 @@ def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
     """How shipped style ``name`` was trained: steps, crop size, weights, precision, losses, machine."""
     checkpoint = read_checkpoint(zoo_path(name, zoo_dir))
     config = checkpoint.config
-    style = config.get("style") or {}
+    # The loss as trained (read from either config layout), not the style group: a command-line
+    # loss.style_weight=... overrides the style's weight.
+    loss = checkpoint.loss_args or {}
     meta = checkpoint.meta
     return {
         "name": name,
-        "style_image": style.get("image"),
+        "style_image": loss.get("style_image"),
         "steps": meta.get("global_step"),
         "crop": (config.get("data") or {}).get("image_size"),
         "batch": (config.get("data") or {}).get("batch_size"),
-        "content_weight": style.get("content_weight"),
-        "style_weight": style.get("style_weight"),
-        "tv_weight": style.get("tv_weight"),
-        "style_size": style.get("size"),
+        "content_weight": loss.get("content_weight"),
+        "style_weight": loss.get("style_weight"),
+        "tv_weight": loss.get("tv_weight"),
+        "style_size": loss.get("style_size"),
         "precision": meta.get("precision"),
         "machine": meta.get("machine"),
         "final_total_loss": (meta.get("final_losses") or {}).get("train/total"),
