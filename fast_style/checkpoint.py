@@ -174,7 +174,8 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
             loss_args = loss_kwargs_from_config(config) if config else None
         except (KeyError, TypeError):  # a config without the style and loss groups
             loss_args = None
-        image = (config.get("style") or {}).get("image")
+        # The loss's own style image where the config has it (a user may override loss.style_image).
+        image = (loss_args or {}).get("style_image") or (config.get("style") or {}).get("image")
         return StyleCheckpoint(path=path, source="inference", model_args=dict(payload["model_args"]),
                                state_dict=payload["state_dict"], style=payload.get("style"),
                                style_image=None if image is None else str(image), config=config,
@@ -211,7 +212,7 @@ def model_from_checkpoint(checkpoint: StyleCheckpoint) -> TransformerNet:
     if bad is not None:
         raise CheckpointError(
             f"{str(checkpoint.path)!r} holds a broken network: weight {bad!r} has NaN/inf values (its training "
-            "diverged); retrain it, e.g. with a lower optim.lr"
+            "diverged); retrain it, e.g. with a lower optimizer.lr"
         )
     try:
         model = TransformerNet(**checkpoint.model_args)
