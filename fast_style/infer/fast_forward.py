@@ -246,11 +246,24 @@ def _upsample_conv_block(
         return _conv_block(block, x, strip_elements, upsample_to=tuple(size), moment_filter=moment_filter)
     weights = _cached(cache, "subpixel", conv, subpixel_weights)
     rows = _rows_per_strip(strip_elements, batch * (w + 2) * max(in_channels, 4 * conv.out_channels))
-    writer = _RowWriter((batch, conv.out_channels, 2 * h, 2 * w))
+    whole: Tensor | None = None  # (B, C, h, 2, w, 2): output row 2k + r, column 2l + c at [k, r, l, c]
     for k0, k1 in _strips(h, rows):
-        # Small-image rows k0 … k1-1 give output rows 2·k0 … 2·k1-1.
-        writer.write(2 * k0, subpixel_conv(_padded_rows(x, k0, k1, 1, "replicate"), weights))
-    return _norm_relu_(writer.result(), norm, relu, moment_filter)
+        padded = _padded_rows(x, k0, k1, 1, "replicate")
+        if whole is None:
+            # Allocated from the first strip's result: the dtype autocast chose for the conv.
+            first = subpixel_conv(padded, weights)
+            if k1 == h:
+                whole = first.view(batch, conv.out_channels, h, 2, w, 2)
+                break
+            whole = first.new_empty((batch, conv.out_channels, h, 2, w, 2))
+            whole[:, :, k0:k1] = first.view(batch, conv.out_channels, k1 - k0, 2, w, 2)
+            del first
+        else:
+            # Small-image rows k0 … k1-1 are output rows 2·k0 … 2·k1-1, written in place.
+            subpixel_conv(padded, weights, out=whole[:, :, k0:k1])
+    if whole is None:
+        raise RuntimeError(f"no rows to upsample in an input of shape {tuple(x.shape)}")
+    return _norm_relu_(whole.view(batch, conv.out_channels, 2 * h, 2 * w), norm, relu, moment_filter)
 
 
 def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int) -> Tensor:

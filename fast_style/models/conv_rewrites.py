@@ -52,7 +52,7 @@ def subpixel_weights(conv: nn.Conv2d) -> tuple[Tensor, Tensor | None]:
     return weight, bias
 
 
-def subpixel_conv(padded: Tensor, weights: tuple[Tensor, Tensor | None]) -> Tensor:
+def subpixel_conv(padded: Tensor, weights: tuple[Tensor, Tensor | None], out: Tensor | None = None) -> Tensor:
     """The sub-pixel convolution on a replicate-padded small image, phases interleaved.
 
     Args:
@@ -60,6 +60,8 @@ def subpixel_conv(padded: Tensor, weights: tuple[Tensor, Tensor | None]) -> Tens
             replicated row/column on each side (replicate padding of the small image equals
             reflection padding of its ×2 nearest upsampling). A strip of rows works too.
         weights: ``subpixel_weights(conv)``.
+        out: where to write, (B, C_out, n, 2, w, 2) (e.g. a strip of rows of a whole-image
+            output viewed that way, so the inference engine copies nothing); new if ``None``.
 
     Returns:
         (B, C_out, 2n, 2w): the conv's output rows and columns for those input rows,
@@ -69,11 +71,12 @@ def subpixel_conv(padded: Tensor, weights: tuple[Tensor, Tensor | None]) -> Tens
     batch, rows, cols = padded.shape[0], padded.shape[-2] - 2, padded.shape[-1] - 2
     channels = weight.shape[0] // 4
     phases = F.conv2d(padded, weight, bias)  # (B, 4·C_out, n + 1, w + 1)
-    out = phases.new_empty((batch, channels, rows, 2, cols, 2))
+    if out is None:
+        out = phases.new_empty((batch, channels, rows, 2, cols, 2))
     # Phase (r, c) of output pixel (2k+r, 2l+c) sits at collapsed position (k+r, l+c).
     for index, (r, c) in enumerate(PHASES):
         out[:, :, :, r, :, c] = phases[:, index * channels:(index + 1) * channels, r:r + rows, c:c + cols]
-    return out.view(batch, channels, 2 * rows, 2 * cols)
+    return out.flatten(4, 5).flatten(2, 3)
 
 
 def upsample2x_conv(x: Tensor, conv: nn.Conv2d) -> Tensor:
