@@ -21,32 +21,10 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def training_loss(style: str, config_dir: Path = CONFIG_DIR) -> tuple[str, dict]:
-    """The name and :func:`build_perceptual_loss` arguments for ``--style``.
+    """The name and loss arguments for ``--style``: :func:`fast_style.train.config.style_loss_args`."""
+    from fast_style.train.config import style_loss_args
 
-    A style config name composes the training config with ``style=<name>`` and takes its
-    ``loss`` (the loss that style's network is trained with); an image file gets the loss
-    group's VGG and layers with the library's default weights and style size.
-
-    Raises:
-        ValueError: if ``style`` is neither a style config name nor an existing image file.
-    """
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    from fast_style.loss.perceptual import STYLE_LOSS_KEYS, loss_defaults, loss_kwargs_from_config
-
-    names = sorted(p.stem for p in (config_dir / "style").glob("*.yaml"))
-    path = Path(style).expanduser()
-    if style not in names and not path.is_file():
-        raise ValueError(f"unknown style {style!r}; available: {', '.join(names)} (or give an image file)")
-    with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
-        config = compose("train", overrides=[f"style={style}"] if style in names else [])
-    loss = OmegaConf.to_container(config.loss, resolve=True)
-    if style in names:
-        return style, loss_kwargs_from_config({"loss": loss})
-    defaults = loss_defaults()
-    loss.update({key: defaults[key] for key in STYLE_LOSS_KEYS if key != "style_image"}, style_image=str(path))
-    return path.stem, loss_kwargs_from_config({"loss": loss})
+    return style_loss_args(style, config_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,27 +23,16 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def _style_defaults(style: str) -> tuple[dict, dict]:
-    """The style's settings (``name``, ``image``, ``size``, weights) and the loss group, for a config name or an image file.
+    """The style's settings (``name``, ``image``, ``size``, weights) and its loss arguments.
 
-    A config name composes the training config with ``style=<name>`` and reads its ``loss``; an
-    image file gets the loss group's VGG and layers with the library's default size and weights.
+    From :func:`fast_style.train.config.style_loss_args`: the composed training loss for a
+    config name, the library's defaults for an image file.
     """
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
+    from fast_style.train.config import style_loss_args
 
-    from fast_style.loss.perceptual import STYLE_LOSS_KEYS, loss_defaults
-
-    names = sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))
-    if style not in names and not Path(style).is_file():
-        raise ValueError(f"--style {style!r} is neither a style config ({', '.join(names)}) nor an image file")
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        config = compose("train", overrides=[f"style={style}"] if style in names else [])
-    loss = OmegaConf.to_container(config.loss, resolve=True)
-    if style not in names:
-        defaults = loss_defaults()
-        loss.update({key: defaults[key] for key in STYLE_LOSS_KEYS if key != "style_image"}, style_image=style)
-    settings = {"name": style if style in names else Path(style).stem, "image": loss["style_image"],
-                "size": loss["style_size"], "content_weight": loss["content_weight"], "tv_weight": loss["tv_weight"]}
+    name, loss = style_loss_args(style, CONFIG_DIR)
+    settings = {"name": name, "image": loss["style_image"], "size": loss["style_size"],
+                "content_weight": loss["content_weight"], "tv_weight": loss["tv_weight"]}
     return settings, loss
 
 
