@@ -23,6 +23,12 @@ from fast_style.loss.vgg import VGGEncoder
 DEFAULT_CONTENT_LAYERS = ("relu2_2",)
 DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 LOSS_TERMS = ("content", "style", "tv", "total")
+# The library's defaults (a safe, mild start with the mirrored caffe-convention VGG16), stated once
+# for the loss and its builder.
+DEFAULT_CONTENT_WEIGHT = 3.0
+DEFAULT_STYLE_WEIGHT = 1.0
+DEFAULT_TV_WEIGHT = 0.0
+DEFAULT_STYLE_SIZE = 256
 
 
 def resize_shorter_side(images: Tensor, size: int | None) -> Tensor:
@@ -71,10 +77,10 @@ class PerceptualLoss(nn.Module):
         style_image: Tensor,
         content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
         style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
-        content_weight: float = 3.0,
-        style_weight: float = 1.0,
-        tv_weight: float = 0.0,
-        style_size: int | None = 256,
+        content_weight: float = DEFAULT_CONTENT_WEIGHT,
+        style_weight: float = DEFAULT_STYLE_WEIGHT,
+        tv_weight: float = DEFAULT_TV_WEIGHT,
+        style_size: int | None = DEFAULT_STYLE_SIZE,
     ) -> None:
         super().__init__()
         if not isinstance(style_layers, Mapping):
@@ -163,10 +169,10 @@ def build_perceptual_loss(
     vgg: Mapping | None = None,
     content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
     style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
-    content_weight: float = 3.0,
-    style_weight: float = 1.0,
-    tv_weight: float = 0.0,
-    style_size: int | None = 256,
+    content_weight: float = DEFAULT_CONTENT_WEIGHT,
+    style_weight: float = DEFAULT_STYLE_WEIGHT,
+    tv_weight: float = DEFAULT_TV_WEIGHT,
+    style_size: int | None = DEFAULT_STYLE_SIZE,
 ) -> PerceptualLoss:
     """Build the VGG encoder and the loss from plain arguments (what configs hold).
 
