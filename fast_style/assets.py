@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from fast_style.errors import FastStyleError
 
 ENV_VAR = "FAST_STYLE_ASSETS"
 DEFAULT_VGG_WEIGHTS = "weights/vgg16_imagenet_caffe.pth"
 
 
-class AssetNotFoundError(FileNotFoundError):
+class AssetNotFoundError(FastStyleError, FileNotFoundError):
     """A named asset could not be found in any of the places it is looked up."""
 
 

@@ -30,6 +30,7 @@ import torch
 from fast_style import __version__
 from fast_style.atomic import atomic_path
 from fast_style.models.transformer import TransformerNet
+from fast_style.errors import FastStyleError
 
 FORMAT = "fast_style.inference/1"
 
@@ -104,7 +105,7 @@ def to_float32(state_dict: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class CheckpointError(ValueError):
+class CheckpointError(FastStyleError, ValueError):
     """A file is not a usable fast_style style checkpoint; the message names the file and why."""
 
 

@@ -33,6 +33,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from fast_style.atomic import atomic_path
+from fast_style.errors import FastStyleError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 RESAMPLE = Image.Resampling.LANCZOS
@@ -41,11 +42,11 @@ ALPHA_FORMATS = {"PNG", "WEBP", "TIFF", "GIF"}
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
-class ImageReadError(OSError):
+class ImageReadError(FastStyleError, OSError):
     """An image could not be used; the message names the file and the reason."""
 
 
-class NoImagesError(ValueError):
+class NoImagesError(FastStyleError, ValueError):
     """A folder holds no usable image."""
 
 

@@ -17,12 +17,15 @@ import torch
 from lightning.pytorch.callbacks import Callback, OnExceptionCheckpoint
 
 from fast_style.loss.perceptual import LOSS_TERMS
+from fast_style.errors import EXIT_PARTIAL, FastStyleError
 
 ADVICE = "try a lower optimizer.lr (e.g. half), a smaller style.style_weight, or model.output_activation=sigmoid"
 
 
-class TrainingDivergedError(FloatingPointError):
+class TrainingDivergedError(FastStyleError, FloatingPointError):
     """The loss or the gradients stopped being finite; the message names the step and the term."""
+
+    exit_code = EXIT_PARTIAL  # the run started and trained; it stopped, writing no model
 
 
 class DivergenceGuard(Callback):

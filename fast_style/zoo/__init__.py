@@ -20,13 +20,14 @@ from typing import Any
 import torch
 
 from fast_style.checkpoint import FORMAT, atomic_torch_save, first_non_finite, read_checkpoint
+from fast_style.errors import FastStyleError
 
 ZOO_DIR = Path(__file__).resolve().parent
 # What a shipped file may weigh (fp16 weights of the default network are 3.22 MB).
 MAX_ZOO_BYTES = 4 * 1024 * 1024
 
 
-class UnknownStyleError(ValueError):
+class UnknownStyleError(FastStyleError, ValueError):
     """A style name that the zoo does not ship."""
 
 

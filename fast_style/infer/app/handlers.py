@@ -22,13 +22,14 @@ from fast_style.infer.app.library import StyleLibrary, UnknownStyleName
 from fast_style.infer.stylize import stylize
 from fast_style.io import ImageReadError, read_photo, save_image, tensor_to_pil
 from fast_style.models.transformer import MIN_SIZE
+from fast_style.errors import FastStyleError
 
 DOWNLOAD_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
 DEFAULT_MAX_SIDE = 1024
 DEFAULT_MAX_PIXELS = 40_000_000  # a 40 MP upload is refused before it is decoded
 
 
-class AppInputError(ValueError):
+class AppInputError(FastStyleError, ValueError):
     """Something about the request the user can fix; the message is shown on the page."""
 
 
