@@ -29,8 +29,8 @@ import torch
 
 from fast_style import __version__
 from fast_style.atomic import atomic_path
-from fast_style.models.transformer import TransformerNet
 from fast_style.errors import FastStyleError
+from fast_style.models.transformer import TransformerNet
 
 FORMAT = "fast_style.inference/1"
 
@@ -146,6 +146,22 @@ def _torch_load(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _stored_loss_args(loss: Any) -> dict[str, Any] | None:
+    """Every setting of the loss a checkpoint's ``loss`` group records, or ``None`` if it records none.
+
+    A group without its style image (no loss group at all, or a file written before the loss
+    group held the style's settings) does not say which loss the network was trained with.
+    """
+    from fast_style.loss.perceptual import loss_kwargs_from_config
+
+    if not isinstance(loss, dict) or "style_image" not in loss:
+        return None
+    try:
+        return loss_kwargs_from_config({"loss": loss})
+    except (TypeError, ValueError):  # a hand-edited file with settings this version does not know
+        return None
+
+
 def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
     """Read a slim ``<style>.pth`` or a Lightning ``.ckpt`` of the training module: the one reader.
 
@@ -155,8 +171,6 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: if the file is not a style checkpoint (names what was expected).
     """
-    from fast_style.loss.perceptual import loss_kwargs_from_config
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
@@ -171,10 +185,7 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
         if payload.get("format", FORMAT) != FORMAT:
             raise CheckpointError(f"{str(path)!r} has format {payload['format']!r}; this version reads {FORMAT!r}")
         config = dict(payload.get("config") or {})
-        try:
-            loss_args = loss_kwargs_from_config(config) if config else None
-        except (KeyError, TypeError):  # a config without the style and loss groups
-            loss_args = None
+        loss_args = _stored_loss_args(config.get("loss"))
         # The loss's own style image where the config has it (a user may override loss.style_image).
         image = (loss_args or {}).get("style_image") or (config.get("style") or {}).get("image")
         return StyleCheckpoint(path=path, source="inference", model_args=dict(payload["model_args"]),
@@ -190,7 +201,7 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
                 "fast_style's training module"
             )
         image = hparams.get("style_image")
-        loss_args = None if image is None else {**dict(hparams.get("loss") or {}), "style_image": str(image)}
+        loss_args = None if image is None else _stored_loss_args({**dict(hparams.get("loss") or {}), "style_image": str(image)})
         return StyleCheckpoint(path=path, source="lightning", model_args=dict(hparams.get("model") or {}),
                                state_dict=state, style=hparams.get("style_name"),
                                style_image=None if image is None else str(image),
