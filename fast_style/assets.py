@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from fast_style.errors import FastStyleError
 
 ENV_VAR = "FAST_STYLE_ASSETS"

@@ -29,8 +29,8 @@ import torch
 
 from fast_style import __version__
 from fast_style.atomic import atomic_path
-from fast_style.models.transformer import TransformerNet
 from fast_style.errors import FastStyleError
+from fast_style.models.transformer import TransformerNet
 
 FORMAT = "fast_style.inference/1"
 

@@ -40,10 +40,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fast_style.atomic import atomic_path
+from fast_style.errors import FastStyleError
 from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
 from fast_style.infer.stylize import check_precision, stylize
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
-from fast_style.errors import FastStyleError
 
 # Containers written, by extension; all take H.264 video and AAC audio.
 OUTPUT_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}

@@ -16,8 +16,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, OnExceptionCheckpoint
 
-from fast_style.loss.perceptual import LOSS_TERMS
 from fast_style.errors import EXIT_PARTIAL, FastStyleError
+from fast_style.loss.perceptual import LOSS_TERMS
 
 ADVICE = "try a lower optimizer.lr (e.g. half), a smaller style.style_weight, or model.output_activation=sigmoid"
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from fast_style.errors import FastStyleError
 from fast_style.infer.app.library import StyleLibrary, UnknownStyleName
 from fast_style.infer.stylize import stylize
 from fast_style.io import ImageReadError, read_photo, save_image, tensor_to_pil
 from fast_style.models.transformer import MIN_SIZE
-from fast_style.errors import FastStyleError
 
 DOWNLOAD_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
 DEFAULT_MAX_SIDE = 1024
