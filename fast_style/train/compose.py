@@ -40,10 +40,17 @@ def loss_default(name: str) -> Any:
     return value
 
 
+def _loss_default_node(name: str) -> Any:
+    value = loss_default(name)
+    # A list or mapping as an OmegaConf container: in-place OmegaConf.resolve (as Hydra's
+    # instantiate does) replaces the interpolation with a container, not with a plain value.
+    return OmegaConf.create(value) if isinstance(value, (list, dict)) else value
+
+
 def register_resolvers() -> None:
     """Register ``${loss_default:...}`` with OmegaConf (idempotent)."""
     if not OmegaConf.has_resolver(LOSS_DEFAULT_RESOLVER):
-        OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, loss_default)
+        OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, _loss_default_node)
 
 
 def style_loss_args(style: str, config_dir: str | os.PathLike) -> tuple[str, dict[str, Any]]:
