@@ -18,6 +18,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+import fast_style.train  # noqa: F401  (registers ${loss_default:...} before Hydra composes the config)
+
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 log = logging.getLogger("fast_style.train")
 
