@@ -91,10 +91,31 @@ def first_non_finite(state_dict: dict[str, Any]) -> str | None:
 
 
 def atomic_torch_save(payload: dict[str, Any], path: str | os.PathLike) -> Path:
-    """``torch.save`` through :func:`fast_style.atomic.atomic_path` (parents created)."""
-    with atomic_path(path) as partial:
-        torch.save(payload, partial)
+    """``torch.save`` through :func:`fast_style.atomic.atomic_path` (parents created).
+
+    Raises:
+        fast_style.atomic.WriteError: on a full disk (the earlier file, if any, is unchanged).
+    """
+    with atomic_path(path) as partial, open(partial, "wb") as file:
+        try:
+            torch.save(payload, file)
+        except RuntimeError as error:
+            # Through a Python file object the disk's OSError (ENOSPC) is there, under torch's
+            # RuntimeError of the zip writer: raise it, so the writer reports a full disk as such.
+            cause = _os_error_within(error)
+            if cause is None:
+                raise
+            raise cause from error
+        file.flush()
+        os.fsync(file.fileno())
     return Path(path)
+
+
+def _os_error_within(error: BaseException) -> OSError | None:
+    seen = error.__cause__ or error.__context__
+    while seen is not None and not isinstance(seen, OSError):
+        seen = seen.__cause__ or seen.__context__
+    return seen
 
 
 def to_float32(state_dict: dict[str, Any]) -> dict[str, Any]:
