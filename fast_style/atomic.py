@@ -1,29 +1,90 @@
 """Write a file under a temporary name and rename it: a killed run never leaves half a file.
 
-The one helper behind every file the project writes (checkpoints, zoo networks, stylised
-images, downloaded assets, contact sheets).
+The one helper behind every file the project writes (slim and Lightning checkpoints, zoo
+networks, stylised images and videos, exports, contact sheets). The temporary file sits beside
+the target (so the rename is atomic, never a copy across file systems) under a name unique to
+the writer (two writers to one file never share it). A full disk, a read-only folder or a
+missing permission is reported as such (:class:`WriteError`), naming the file, and the file
+that was there before is left as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+from fast_style.errors import InputFileError
+
+# What the user can fix about a write: the disk, the folder, the permissions.
+_REASONS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+class WriteError(InputFileError):
+    """A file could not be written for a reason the user can fix (full disk, read-only, permissions)."""
+
+
+def write_error(path: Path, error: OSError) -> OSError:
+    """``error`` as a :class:`WriteError` naming ``path`` and the reason, or ``error`` itself if it is not one of those."""
+    reason = _REASONS.get(error.errno or -1)
+    if reason is None or isinstance(error, WriteError):
+        return error
+    free = ""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        with contextlib.suppress(OSError):
+            free = f" ({shutil.disk_usage(path.parent).free / 2**20:.1f} MB free)"
+    return WriteError(error.errno, f"cannot write {str(path)!r}: {reason}{free}; any earlier file there is unchanged")
+
+
+def partial_name(path: Path) -> Path:
+    """A hidden temporary name beside ``path``, unique to this writer: ``.<name>.<pid>-<random>.part``."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+
+
+@contextlib.contextmanager
+def _reported(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        converted = write_error(path, error)
+        if converted is error:
+            raise
+        raise converted from error
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
 
-    The parent folder is created. The temporary name is hidden (``.<name>.part``) so folder
+    The parent folder is created. The temporary name is hidden (``.<name>.<id>.part``) so folder
     listings and globs do not pick up a half-written file.
+
+    Raises:
+        WriteError: for a full disk, a read-only file system or a missing permission, raised by
+            the writer in the ``with`` body or by the rename.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
+    with _reported(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_name(path)
     try:
-        yield partial
-        partial.replace(path)
+        with _reported(path):
+            yield partial
+            partial.replace(path)
     finally:
-        partial.unlink(missing_ok=True)
+        # Never let the clean-up hide the error that brought us here (e.g. a read-only folder).
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+
+
+__all__ = ["WriteError", "atomic_path", "partial_name", "write_error"]

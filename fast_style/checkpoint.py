@@ -91,10 +91,31 @@ def first_non_finite(state_dict: dict[str, Any]) -> str | None:
 
 
 def atomic_torch_save(payload: dict[str, Any], path: str | os.PathLike) -> Path:
-    """``torch.save`` through :func:`fast_style.atomic.atomic_path` (parents created)."""
-    with atomic_path(path) as partial:
-        torch.save(payload, partial)
+    """``torch.save`` through :func:`fast_style.atomic.atomic_path` (parents created).
+
+    Raises:
+        fast_style.atomic.WriteError: on a full disk (the earlier file, if any, is unchanged).
+    """
+    with atomic_path(path) as partial, open(partial, "wb") as file:
+        try:
+            torch.save(payload, file)
+        except RuntimeError as error:
+            # Through a Python file object the disk's OSError (ENOSPC) is there, under torch's
+            # RuntimeError of the zip writer: raise it, so the writer reports a full disk as such.
+            cause = _os_error_within(error)
+            if cause is None:
+                raise
+            raise cause from error
+        file.flush()
+        os.fsync(file.fileno())
     return Path(path)
+
+
+def _os_error_within(error: BaseException) -> OSError | None:
+    seen = error.__cause__ or error.__context__
+    while seen is not None and not isinstance(seen, OSError):
+        seen = seen.__cause__ or seen.__context__
+    return seen
 
 
 def to_float32(state_dict: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +167,22 @@ def _torch_load(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _stored_loss_args(loss: Any) -> dict[str, Any] | None:
+    """Every setting of the loss a checkpoint's ``loss`` group records, or ``None`` if it records none.
+
+    A group without its style image (no loss group at all, or a file written before the loss
+    group held the style's settings) does not say which loss the network was trained with.
+    """
+    from fast_style.loss.perceptual import loss_kwargs_from_config
+
+    if not isinstance(loss, dict) or "style_image" not in loss:
+        return None
+    try:
+        return loss_kwargs_from_config({"loss": loss})
+    except (TypeError, ValueError):  # a hand-edited file with settings this version does not know
+        return None
+
+
 def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
     """Read a slim ``<style>.pth`` or a Lightning ``.ckpt`` of the training module: the one reader.
 
@@ -155,8 +192,6 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: if the file is not a style checkpoint (names what was expected).
     """
-    from fast_style.loss.perceptual import loss_kwargs_from_config
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
@@ -171,10 +206,7 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
         if payload.get("format", FORMAT) != FORMAT:
             raise CheckpointError(f"{str(path)!r} has format {payload['format']!r}; this version reads {FORMAT!r}")
         config = dict(payload.get("config") or {})
-        try:
-            loss_args = loss_kwargs_from_config(config) if config else None
-        except (KeyError, TypeError):  # a config without the style and loss groups
-            loss_args = None
+        loss_args = _stored_loss_args(config.get("loss"))
         # The loss's own style image where the config has it (a user may override loss.style_image).
         image = (loss_args or {}).get("style_image") or (config.get("style") or {}).get("image")
         return StyleCheckpoint(path=path, source="inference", model_args=dict(payload["model_args"]),
@@ -190,7 +222,7 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
                 "fast_style's training module"
             )
         image = hparams.get("style_image")
-        loss_args = None if image is None else {**dict(hparams.get("loss") or {}), "style_image": str(image)}
+        loss_args = None if image is None else _stored_loss_args({**dict(hparams.get("loss") or {}), "style_image": str(image)})
         return StyleCheckpoint(path=path, source="lightning", model_args=dict(hparams.get("model") or {}),
                                state_dict=state, style=hparams.get("style_name"),
                                style_image=None if image is None else str(image),

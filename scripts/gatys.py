@@ -21,8 +21,8 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def training_loss(style: str, config_dir: Path = CONFIG_DIR) -> tuple[str, dict]:
-    """The name and loss arguments for ``--style``: :func:`fast_style.train.config.style_loss_args`."""
-    from fast_style.train.config import style_loss_args
+    """The name and loss arguments for ``--style``: :func:`fast_style.train.compose.style_loss_args`."""
+    from fast_style.train.compose import style_loss_args
 
     return style_loss_args(style, config_dir)
 

@@ -18,6 +18,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+import fast_style.train  # noqa: F401  (registers ${loss_default:...} before Hydra composes the config)
+
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 log = logging.getLogger("fast_style.train")
 
@@ -38,8 +40,8 @@ def main(cfg: DictConfig) -> None:
         sys.exit(2)
     except TrainingDivergedError as error:
         # No slim checkpoint is written; the last periodic Lightning checkpoint is the one to resume from.
-        print(f"train.py: error: {error}. No checkpoint was written for the diverged network; resume from "
-              f"{run_dir / 'lightning_checkpoints' / 'last.ckpt'} with ckpt_path=... if it exists.", file=sys.stderr)
+        print(f"train.py: error: {error}. No checkpoint was written for the diverged network; resume from the "
+              "last good one with ckpt_path=last.", file=sys.stderr)
         sys.exit(1)
     if path is not None:
         log.info("inference checkpoint: %s (logs: %s; tensorboard --logdir %s)", path, run_dir, run_dir)

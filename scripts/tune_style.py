@@ -25,10 +25,10 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 def _style_defaults(style: str) -> tuple[dict, dict]:
     """The style's settings (``name``, ``image``, ``size``, weights) and its loss arguments.
 
-    From :func:`fast_style.train.config.style_loss_args`: the composed training loss for a
+    From :func:`fast_style.train.compose.style_loss_args`: the composed training loss for a
     config name, the library's defaults for an image file.
     """
-    from fast_style.train.config import style_loss_args
+    from fast_style.train.compose import style_loss_args
 
     name, loss = style_loss_args(style, CONFIG_DIR)
     settings = {"name": name, "image": loss["style_image"], "size": loss["style_size"],

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from fast_style.checkpoint import save_inference_checkpoint
+from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.models import TransformerNet
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -66,20 +67,10 @@ def tiny_model() -> TransformerNet:
 @pytest.fixture
 def tiny_checkpoint(tmp_path: Path, tiny_model: TransformerNet) -> Path:
     """A slim inference checkpoint of ``tiny_model`` with a training-like config."""
+    loss = PerceptualLossSettings(style_image="styles/starry_night.jpg", style_size=64)
     config = {
-        "style": {
-            "name": "tiny",
-            "image": "styles/starry_night.jpg",
-            "size": 64,
-            "content_weight": 3.0,
-            "style_weight": 1.0,
-            "tv_weight": 0.0,
-        },
+        "style": {"name": "tiny", "image": loss.style_image, "style_weight": loss.style_weight},
         "model": dict(TINY_MODEL_ARGS),
-        "loss": {
-            "vgg": {"arch": "vgg16", "weights": "default", "pool": "max"},
-            "content_layers": ["relu2_2"],
-            "style_layers": {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0},
-        },
+        "loss": loss.as_dict(),
     }
     return save_inference_checkpoint(tiny_model, tmp_path / "tiny.pth", style="tiny", config=config)

@@ -19,7 +19,7 @@ from fast_style.train.datamodule import StyleDataModule
 from fast_style.train.run import build, train
 
 # A network and loss that train in a second: 4 channels, one residual block, a randomly initialised VGG.
-TINY = ["model.width=4", "model.num_residual_blocks=1", "loss.vgg.weights=random", "style.size=32"]
+TINY = ["model.width=4", "model.num_residual_blocks=1", "loss.vgg.weights=random", "loss.style_size=32"]
 
 
 def compose_config(*overrides: str) -> DictConfig:

@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from fast_style.loss.ops import gram_matrix
-from fast_style.loss.perceptual import PerceptualLoss, build_perceptual_loss, loss_kwargs_from_config, resize_shorter_side
+from fast_style.loss.perceptual import (
+    PerceptualLoss,
+    PerceptualLossSettings,
+    build_perceptual_loss,
+    loss_kwargs_from_config,
+    resize_shorter_side,
+)
 from fast_style.loss.vgg import VGGEncoder
 
 LAYERS = ["relu1_2", "relu2_2", "relu3_3"]
@@ -19,7 +25,7 @@ def encoder():
 def make_loss(encoder, style, **kwargs):
     defaults = dict(content_layers=["relu2_2"], style_layers=["relu1_2", "relu3_3"], style_size=None)
     defaults.update(kwargs)
-    return PerceptualLoss(encoder, style, **defaults)
+    return PerceptualLoss(encoder, style, PerceptualLossSettings(**defaults))
 
 
 def test_terms_match_direct_computation(encoder):
@@ -95,7 +101,7 @@ def test_terms_are_float32_under_bf16_autocast(encoder):
 
 
 def test_bad_arguments(encoder):
-    with pytest.raises(ValueError, match="content_weight must be >= 0"):
+    with pytest.raises(ValueError, match="content_weight must be a number >= 0"):
         make_loss(encoder, torch.rand(1, 3, 8, 8), content_weight=-1)
     with pytest.raises(ValueError, match="not built with layer"):
         make_loss(encoder, torch.rand(1, 3, 8, 8), style_layers=["relu4_3"])
@@ -105,42 +111,58 @@ def test_bad_arguments(encoder):
         make_loss(encoder, torch.rand(1, 3, 8, 8))(torch.rand(1, 3, 8, 8))
 
 
-def test_build_from_an_old_layout_config_uses_style_group_weights(assets_dir):
-    config = {
-        "style": {"image": "styles/candy.jpg", "size": 32, "content_weight": 7.0, "style_weight": 2.0, "tv_weight": 0.1},
-        "loss": {"vgg": {"weights": "random"}, "content_layers": ["relu2_2"], "style_layers": {"relu1_2": 0.5}},
-    }
-    kwargs = loss_kwargs_from_config(config)
-    loss = build_perceptual_loss(**kwargs)
-    assert (loss.content_weight, loss.style_weight, loss.tv_weight) == (7.0, 2.0, 0.1)
-    assert loss.style_weights == {"relu1_2": 0.5}
-    assert loss.style_gram("relu1_2").shape == (1, 64, 64)
+def test_settings_left_out_take_the_one_set_of_defaults(assets_dir):
+    # A loss group that states only the style gets every other setting from PerceptualLossSettings,
+    # and build_perceptual_loss builds exactly those.
+    kwargs = loss_kwargs_from_config({"loss": {"style_image": "styles/candy.jpg", "style_weight": 2.0}})
+    defaults = PerceptualLossSettings()
+    assert kwargs == {**defaults.as_dict(), "style_image": "styles/candy.jpg", "style_weight": 2.0}
+    loss = build_perceptual_loss(**{**kwargs, "vgg": {"weights": "random"}, "style_size": 32})
+    assert (loss.content_weight, loss.style_weight, loss.tv_weight) == (defaults.content_weight, 2.0, defaults.tv_weight)
+    assert loss.content_layers == list(defaults.content_layers) and loss.style_weights == defaults.style_layers
+    assert loss.style_gram("relu4_3").shape == (1, 512, 512)
 
 
-def test_new_layout_takes_the_loss_group_as_it_is():
-    # Since the loss group meets the style by interpolation, the stored loss holds every argument;
-    # a style group that disagrees (loss.style_weight=... on the command line) does not win.
+def test_the_loss_group_is_taken_as_it_is():
+    # The stored loss holds every setting; a style group that disagrees (loss.style_weight=... on
+    # the command line) does not win.
     loss = {"style_image": "styles/wave.jpg", "style_size": 48, "content_weight": 2.0, "style_weight": 9.0,
             "tv_weight": 0.5, "vgg": {"weights": "random"}, "content_layers": ["relu2_2"], "style_layers": ["relu1_2"]}
-    style = {"name": "wave", "image": "styles/other.jpg", "size": 256, "content_weight": 3.0, "style_weight": 10.0,
-             "tv_weight": 0.0}
+    style = {"name": "wave", "image": "styles/other.jpg", "style_weight": 10.0}
     kwargs = loss_kwargs_from_config({"style": style, "loss": loss})
-    assert kwargs == {**loss, "style_layers": ["relu1_2"]}
+    assert kwargs == {**loss, "style_layers": {"relu1_2": 1.0}}
     assert loss_kwargs_from_config({"loss": loss}) == kwargs  # no style group needed
 
 
-def test_a_shipped_old_layout_checkpoint_gives_its_loss():
-    # fast_style/zoo/candy.pth was trained before the loss group took the style settings:
-    # its config keeps them in "style" and only the VGG and layers in "loss".
-    from fast_style.checkpoint import read_checkpoint
-    from fast_style.zoo import zoo_path
+def test_bad_settings_name_the_value_and_what_is_allowed():
+    with pytest.raises(ValueError, match=r"unknown loss setting\(s\) style_wieght; allowed: style_image, style_size"):
+        loss_kwargs_from_config({"loss": {"style_wieght": 3.0}})
+    with pytest.raises(ValueError, match="style_size must be a positive number of pixels or null, got 0"):
+        PerceptualLossSettings(style_size=0)
+    with pytest.raises(ValueError, match="tv_weight must be a number >= 0, got nan"):
+        PerceptualLossSettings(tv_weight=float("nan"))
+    with pytest.raises(ValueError, match="needs a style image"):
+        build_perceptual_loss(vgg={"weights": "random"})
 
-    stored = read_checkpoint(zoo_path("candy"))
-    assert "style_image" not in stored.config["loss"] and "style_weight" in stored.config["style"]
-    kwargs = loss_kwargs_from_config(stored.config)
-    style = stored.config["style"]
-    assert kwargs["style_image"] == style["image"] == "styles/candy.jpg"
-    assert (kwargs["content_weight"], kwargs["style_weight"], kwargs["tv_weight"], kwargs["style_size"]) == (
-        style["content_weight"], style["style_weight"], style["tv_weight"], style["size"])
-    assert kwargs["vgg"] == stored.config["loss"]["vgg"] and kwargs["content_layers"] == ["relu2_2"]
-    assert stored.loss_args == kwargs
+
+def test_a_checkpoint_records_its_loss_only_where_its_loss_group_names_the_style_image(tmp_path, tiny_model):
+    from fast_style.checkpoint import read_checkpoint, save_inference_checkpoint
+
+    stored = read_checkpoint(save_inference_checkpoint(
+        tiny_model, tmp_path / "a.pth", style="a", config={"loss": {"style_image": "styles/candy.jpg"}}))
+    assert stored.loss_args == PerceptualLossSettings(style_image="styles/candy.jpg").as_dict()
+    # Without the image (e.g. a file from before the loss group held the style's settings) the file
+    # does not say which loss trained it: None, never a silent guess from today's defaults.
+    old = {"style": {"image": "styles/candy.jpg", "size": 256, "content_weight": 3.0, "style_weight": 5.0, "tv_weight": 0.0},
+           "loss": {"vgg": {"weights": "default"}, "content_layers": ["relu2_2"]}}
+    assert read_checkpoint(save_inference_checkpoint(tiny_model, tmp_path / "b.pth", style="b", config=old)).loss_args is None
+
+
+def test_every_shipped_network_stores_every_setting_of_its_loss():
+    from fast_style.checkpoint import read_checkpoint
+    from fast_style.zoo import available_styles, zoo_path
+
+    for name in available_styles():
+        stored = read_checkpoint(zoo_path(name))
+        assert stored.config["loss"] == stored.loss_args == PerceptualLossSettings(**stored.config["loss"]).as_dict()
+        assert stored.loss_args["style_image"] == f"styles/{name}.jpg"

@@ -10,7 +10,7 @@ from PIL import Image
 
 from fast_style.baseline.tune import run_sweep, sweep_settings, sweep_table, write_sweep
 from fast_style.io import load_image
-from fast_style.loss.perceptual import build_perceptual_loss
+from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
 from fast_style.sheets import contact_sheet
 from fast_style.train.module import cosine_factor
 from fast_style.train.run import resolve_precision
@@ -106,7 +106,7 @@ def test_tune_style_starts_from_the_composed_training_loss():
     spec.loader.exec_module(module)
     style = OmegaConf.load(REPO_ROOT / "configs" / "style" / "udnie.yaml")
     settings, loss_config = module._style_defaults("udnie")
-    assert settings == {"name": "udnie", "image": style.image, "size": style.size,
-                        "content_weight": style.content_weight, "tv_weight": style.tv_weight}
-    loss_group = OmegaConf.load(REPO_ROOT / "configs" / "loss" / "perceptual.yaml")
-    assert loss_config["vgg"] == loss_group.vgg and loss_config["style_layers"] == loss_group.style_layers
+    defaults = PerceptualLossSettings()
+    assert settings == {"name": "udnie", "image": style.image, "size": defaults.style_size,
+                        "content_weight": defaults.content_weight, "tv_weight": defaults.tv_weight}
+    assert loss_config == PerceptualLossSettings(style_image=style.image, style_weight=style.style_weight).as_dict()

@@ -28,15 +28,17 @@ def test_the_package_ships_a_network_for_every_style_config():
 def test_each_shipped_network_was_trained_with_its_style_configs_weights(name: str):
     from omegaconf import OmegaConf
 
-    config, info = OmegaConf.load(CONFIG_DIR / "style" / f"{name}.yaml"), describe(name)
-    assert (info["style_weight"], info["content_weight"], info["tv_weight"]) == (
-        config.style_weight, config.content_weight, config.tv_weight)
+    from fast_style.loss.perceptual import PerceptualLossSettings
+
+    config, info, defaults = OmegaConf.load(CONFIG_DIR / "style" / f"{name}.yaml"), describe(name), PerceptualLossSettings()
+    assert (info["style_weight"], info["content_weight"], info["tv_weight"], info["style_size"]) == (
+        config.style_weight, defaults.content_weight, defaults.tv_weight, defaults.style_size)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_each_shipped_network_was_trained_with_the_loss_its_config_composes(name: str):
-    # The stored config (the layout before the loss group took the style's settings) and today's
-    # composed config with style=<name> give the same loss: what gatys.py/compare.py rebuild is what trained it.
+    # The stored loss group and today's composed config with style=<name> give the same loss:
+    # what gatys.py/compare.py rebuild is what trained it.
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 

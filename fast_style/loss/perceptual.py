@@ -8,27 +8,93 @@ the same objective.
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fast_style.errors import InvalidValueError
 from fast_style.loss.ops import feature_mse, gram_matrix, total_variation
 from fast_style.loss.vgg import VGGEncoder
 
-DEFAULT_CONTENT_LAYERS = ("relu2_2",)
-DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 LOSS_TERMS = ("content", "style", "tv", "total")
-# The library's defaults (a safe, mild start with the mirrored caffe-convention VGG16), stated once
-# for the loss and its builder.
-DEFAULT_CONTENT_WEIGHT = 3.0
-DEFAULT_STYLE_WEIGHT = 1.0
-DEFAULT_TV_WEIGHT = 0.0
-DEFAULT_STYLE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class PerceptualLossSettings:
+    """Every setting of the perceptual loss, and the one place its defaults are stated.
+
+    Johnson et al. 2016, Sec. 3.3: content (feature reconstruction) at ``content_layers``,
+    style (Gram reconstruction) at ``style_layers``, total variation, weighted and summed. The
+    defaults are a safe, mild start with the mirrored caffe-convention VGG16 and the Gram
+    normalisation of :func:`~fast_style.loss.ops.gram_matrix`; a style config
+    (``configs/style/``) sets only what differs for its painting (the image and its weight).
+
+    Attributes:
+        style_image: asset name or path of the style image; ``None`` when the image is given as a
+            tensor to :func:`build_perceptual_loss`.
+        style_size: shorter side the style image is resized to before its Grams are taken
+            (``None``: as given).
+        content_weight, style_weight, tv_weight: weights of the three terms (>= 0).
+        vgg: keyword arguments of :class:`~fast_style.loss.vgg.VGGEncoder` but ``layers``
+            (``arch``, ``weights``, ``pool``).
+        content_layers: layers of the content loss.
+        style_layers: layer → weight of the style loss (a sequence means weight 1 for each).
+    """
+
+    style_image: str | None = None
+    style_size: int | None = 256
+    content_weight: float = 3.0
+    style_weight: float = 1.0
+    tv_weight: float = 0.0
+    vgg: Mapping[str, Any] = field(default_factory=lambda: {"arch": "vgg16", "weights": "default", "pool": "max"})
+    content_layers: Sequence[str] = ("relu2_2",)
+    style_layers: Mapping[str, float] = field(
+        default_factory=lambda: {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise InvalidValueError(f"loss {name} must be a number >= 0, got {value!r}")
+        if self.style_size is not None and (isinstance(self.style_size, bool) or not isinstance(self.style_size, int)
+                                            or self.style_size < 1):
+            raise InvalidValueError(f"loss style_size must be a positive number of pixels or null, got {self.style_size!r}")
+        layers = self.style_layers
+        if isinstance(layers, str) or not isinstance(layers, (Mapping, Sequence)):
+            raise InvalidValueError(f"loss style_layers must be a list of layer names or a mapping layer -> weight, "
+                                    f"got {layers!r}")
+        # Plain containers, so that the settings save and load with weights_only checkpoints.
+        object.__setattr__(self, "style_layers", {str(k): float(v) for k, v in layers.items()} if isinstance(
+            layers, Mapping) else {str(name): 1.0 for name in layers})
+        object.__setattr__(self, "content_layers", [str(name) for name in self.content_layers])
+        object.__setattr__(self, "vgg", dict(self.vgg or {}))
+        if self.style_image is not None:
+            object.__setattr__(self, "style_image", str(self.style_image))
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any]) -> PerceptualLossSettings:
+        """Settings from a plain mapping (a config's ``loss`` group); missing keys keep the defaults.
+
+        Raises:
+            InvalidValueError: for a key that is not a setting (the message lists the allowed ones)
+                or a value out of range.
+        """
+        allowed = [item.name for item in dataclasses.fields(cls)]
+        unknown = sorted(set(settings) - set(allowed))
+        if unknown:
+            raise InvalidValueError(f"unknown loss setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        return cls(**dict(settings))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting as plain containers: what a checkpoint stores and ``build_perceptual_loss`` takes."""
+        return {item.name: getattr(self, item.name) for item in dataclasses.fields(self)}
 
 
 def resize_shorter_side(images: Tensor, size: int | None) -> Tensor:
@@ -60,48 +126,31 @@ class PerceptualLoss(nn.Module):
     Args:
         encoder: the frozen VGG; must have been built with every content and style layer.
         style_image: (1, 3, H, W) style image in [0, 1].
-        content_layers: layers for the feature reconstruction loss.
-        style_layers: layers for the style loss; a sequence (equal weights of 1) or a
-            mapping layer → weight.
-        content_weight, style_weight, tv_weight: weights of the three terms.
-        style_size: shorter side the style image is resized to before its Grams are taken
-            (``None``: as given).
+        settings: layers, weights and style size (:class:`PerceptualLossSettings`; its
+            ``style_image`` and ``vgg`` are not used here: the image and the encoder are given).
 
     Shapes:
         forward: stylised (B, 3, H, W), content (B, 3, H, W) → dict of scalars.
     """
 
-    def __init__(
-        self,
-        encoder: VGGEncoder,
-        style_image: Tensor,
-        content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
-        style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
-        content_weight: float = DEFAULT_CONTENT_WEIGHT,
-        style_weight: float = DEFAULT_STYLE_WEIGHT,
-        tv_weight: float = DEFAULT_TV_WEIGHT,
-        style_size: int | None = DEFAULT_STYLE_SIZE,
-    ) -> None:
+    def __init__(self, encoder: VGGEncoder, style_image: Tensor, settings: PerceptualLossSettings | None = None) -> None:
         super().__init__()
-        if not isinstance(style_layers, Mapping):
-            style_layers = {name: 1.0 for name in style_layers}
-        for label, value in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
-            if value < 0:
-                raise ValueError(f"{label} must be >= 0, got {value}")
-        missing = [name for name in [*content_layers, *style_layers] if name not in encoder.layers]
+        settings = settings or PerceptualLossSettings()
+        missing = [name for name in [*settings.content_layers, *settings.style_layers] if name not in encoder.layers]
         if missing:
-            raise ValueError(f"encoder was not built with layer(s) {missing}; it has {encoder.layers}")
+            raise InvalidValueError(f"encoder was not built with layer(s) {missing}; it has {encoder.layers}")
         if style_image.dim() == 3:
             style_image = style_image.unsqueeze(0)
         if style_image.dim() != 4 or style_image.shape[:2] != (1, 3):
-            raise ValueError(f"style_image must be (1, 3, H, W), got shape {tuple(style_image.shape)}")
+            raise InvalidValueError(f"style_image must be (1, 3, H, W), got shape {tuple(style_image.shape)}")
         self.encoder = encoder
-        self.content_layers = list(content_layers)
-        self.style_weights = {name: float(weight) for name, weight in style_layers.items()}
-        self.content_weight = float(content_weight)
-        self.style_weight = float(style_weight)
-        self.tv_weight = float(tv_weight)
-        self.set_style(style_image, style_size)
+        self.settings = settings
+        self.content_layers = list(settings.content_layers)
+        self.style_weights = dict(settings.style_layers)
+        self.content_weight = float(settings.content_weight)
+        self.style_weight = float(settings.style_weight)
+        self.tv_weight = float(settings.tv_weight)
+        self.set_style(style_image, settings.style_size)
 
     def set_style(self, style_image: Tensor, style_size: int | None = None) -> None:
         """(Re)compute the style Gram buffers from a (1, 3, H, W) image in [0, 1]."""
@@ -164,96 +213,46 @@ def _gram_buffer(layer: str) -> str:
     return f"style_gram_{layer}"
 
 
-def build_perceptual_loss(
-    style_image: str | os.PathLike | Tensor,
-    vgg: Mapping | None = None,
-    content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
-    style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
-    content_weight: float = DEFAULT_CONTENT_WEIGHT,
-    style_weight: float = DEFAULT_STYLE_WEIGHT,
-    tv_weight: float = DEFAULT_TV_WEIGHT,
-    style_size: int | None = DEFAULT_STYLE_SIZE,
-) -> PerceptualLoss:
-    """Build the VGG encoder and the loss from plain arguments (what configs hold).
+def build_perceptual_loss(style_image: str | os.PathLike | Tensor | None = None, **settings: Any) -> PerceptualLoss:
+    """Build the VGG encoder and the loss from plain arguments (what configs and checkpoints hold).
 
     Args:
         style_image: a (1, 3, H, W) tensor, an image path, or an asset name such as
-            ``"styles/starry_night.jpg"``.
-        vgg: keyword arguments of :class:`VGGEncoder` except ``layers``
-            (``arch``, ``weights``, ``pool``).
-        Others: as in :class:`PerceptualLoss`.
+            ``"styles/starry_night.jpg"``; ``None`` takes ``settings["style_image"]``.
+        **settings: fields of :class:`PerceptualLossSettings` (``style_size``, the weights, ``vgg``,
+            the layers); those not given keep its defaults.
+
+    Raises:
+        InvalidValueError: for an unknown setting, a value out of range, no style image, or a style
+            image that cannot be read.
     """
     from fast_style.assets import resolve_path_or_asset
     from fast_style.io import load_image
 
+    if style_image is not None and not isinstance(style_image, Tensor):
+        settings["style_image"] = str(style_image)
+    config = PerceptualLossSettings.from_mapping(settings)
     if not isinstance(style_image, Tensor):
-        path = resolve_path_or_asset(style_image)
+        if config.style_image is None:
+            raise InvalidValueError("build_perceptual_loss needs a style image (a tensor, a path or an asset name)")
+        path = resolve_path_or_asset(config.style_image)
         try:
             style_image = load_image(path)
         except OSError as error:
-            raise ValueError(f"style image {str(path)!r} is not a readable image: {error}") from error
-    layers = list(dict.fromkeys([*content_layers, *style_layers]))
-    encoder = VGGEncoder(layers, **dict(vgg or {}))
-    return PerceptualLoss(
-        encoder,
-        style_image,
-        content_layers=content_layers,
-        style_layers=style_layers,
-        content_weight=content_weight,
-        style_weight=style_weight,
-        tv_weight=tv_weight,
-        style_size=style_size,
-    )
-
-
-# The arguments of build_perceptual_loss that come from the style group.
-STYLE_LOSS_KEYS = ("style_image", "style_size", "content_weight", "style_weight", "tv_weight")
-
-
-def loss_defaults() -> dict[str, Any]:
-    """The default of every argument of :func:`build_perceptual_loss` but ``style_image``.
-
-    For a style image without a style config (``scripts/gatys.py --style painting.jpg``): the
-    library's defaults, in one place.
-    """
-    return {
-        name: parameter.default
-        for name, parameter in inspect.signature(build_perceptual_loss).parameters.items()
-        if parameter.default is not inspect.Parameter.empty
-    }
+            raise InvalidValueError(f"style image {str(path)!r} is not a readable image: {error}") from error
+    layers = list(dict.fromkeys([*config.content_layers, *config.style_layers]))
+    return PerceptualLoss(VGGEncoder(layers, **config.vgg), style_image, config)
 
 
 def loss_kwargs_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of :func:`build_perceptual_loss` from a training config, of either layout.
+    """Every setting of the loss a training config describes (its ``loss`` group), as plain containers.
 
     The config stored in every inference checkpoint (under ``"config"``) is read with this, so
-    that the Gatys baseline rebuilds exactly the loss a network was trained with:
-
-    - current layout: ``loss`` holds every argument (``configs/loss/perceptual.yaml`` takes the
-      style image, size and weights from the style group by interpolation); ``loss`` is used as
-      it is (a command-line ``loss.style_weight=...`` wins over the style's);
-    - before that (the shipped networks in ``fast_style/zoo/``): ``loss`` holds the VGG and the
-      layers only, ``style`` the ``image``, ``size``, ``content_weight``, ``style_weight`` and
-      ``tv_weight``.
-
-    Args:
-        config: plain mapping with ``loss`` and, for the earlier layout, ``style``.
-
-    Returns:
-        Dict with ``style_image`` and every other argument of :func:`build_perceptual_loss`.
+    that the Gatys baseline rebuilds exactly the loss a network was trained with; settings the
+    group leaves out take :class:`PerceptualLossSettings`' defaults (training stores all of them).
 
     Raises:
-        KeyError: if the config has no ``loss`` group, or (earlier layout) no style settings.
+        KeyError: if the config has no ``loss`` group.
+        InvalidValueError: if the group holds an unknown setting or a value out of range.
     """
-    loss = dict(config["loss"])
-    if "style_image" not in loss:
-        style = config["style"]
-        loss.update(style_image=style["image"], style_size=style["size"], content_weight=style["content_weight"],
-                    style_weight=style["style_weight"], tv_weight=style["tv_weight"])
-    style_layers = loss.get("style_layers", DEFAULT_STYLE_LAYERS)
-    return {
-        **{key: loss[key] for key in STYLE_LOSS_KEYS},
-        "vgg": dict(loss.get("vgg") or {}),
-        "content_layers": list(loss.get("content_layers", DEFAULT_CONTENT_LAYERS)),
-        "style_layers": dict(style_layers) if isinstance(style_layers, Mapping) else list(style_layers),
-    }
+    return PerceptualLossSettings.from_mapping(config["loss"]).as_dict()

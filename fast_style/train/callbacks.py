@@ -9,14 +9,15 @@ network makes of a few fixed photos as training goes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, OnExceptionCheckpoint
+from lightning.pytorch.callbacks import Callback
 
-from fast_style.errors import EXIT_PARTIAL, FastStyleError
+from fast_style.errors import EXIT_PARTIAL, FastStyleError, InvalidValueError
 from fast_style.loss.perceptual import LOSS_TERMS
 
 ADVICE = "try a lower optimizer.lr (e.g. half), a smaller style.style_weight, or model.output_activation=sigmoid"
@@ -57,17 +58,37 @@ class DivergenceGuard(Callback):
                 )
 
 
-class ResumableOnException(OnExceptionCheckpoint):
-    """Lightning's on-exception checkpoint, except after a divergence.
+class ResumableOnException(Callback):
+    """A resumable checkpoint when a run stops on an exception (Ctrl-C, a crash), never one that destroys another.
 
-    An interrupted or crashed run leaves ``on_exception.ckpt`` to resume from; a diverged run
-    does not, so the periodic checkpoint taken before the divergence stays the one to resume from.
+    The file is ``<dirpath>/<filename>_step<N>.ckpt`` for the step reached, so a second stop
+    (say, a failed resume) never replaces the first; nothing is written when the step's file
+    already exists, when nothing was trained or restored yet (step 0: a bad ``ckpt_path``, a
+    crash during set-up), or after a divergence (the periodic checkpoint taken before it stays
+    the one to resume from).
+
+    Args:
+        dirpath: folder of the checkpoint (the run's ``lightning_checkpoints``).
+        filename: stem of the file name, before ``_step<N>.ckpt``.
     """
 
+    def __init__(self, dirpath: str | os.PathLike, filename: str = "on_exception") -> None:
+        super().__init__()
+        if not filename or Path(filename).name != filename:
+            raise InvalidValueError(f"on_exception filename must be a plain file name, got {filename!r}")
+        self.dirpath = Path(dirpath)
+        self.filename = filename
+
+    def checkpoint_path(self, step: int) -> Path:
+        """Where the checkpoint of a stop at ``step`` goes."""
+        return self.dirpath / f"{self.filename}_step{step:07d}.ckpt"
+
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if isinstance(exception, TrainingDivergedError):
+        if isinstance(exception, TrainingDivergedError) or trainer.global_step == 0:
             return
-        super().on_exception(trainer, pl_module, exception)
+        path = self.checkpoint_path(trainer.global_step)
+        if not path.exists():
+            trainer.save_checkpoint(path)
 
 
 class PreviewImages(Callback):

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.machine import describe_cpu, native_bf16
+from fast_style.train.resume import AtomicCheckpointIO, resolve_resume_path
 
 
 def resolve_precision(precision: str | int, accelerator: str = "auto") -> str | int:
@@ -73,7 +74,9 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
 
     Raises:
         ValueError, FileNotFoundError: for a bad setting (``trainer.max_steps``, data sizes or
-            folders, the style image), before the VGG is loaded where the check is cheap.
+            folders, the style image, ``ckpt_path``: see
+            :func:`fast_style.train.resume.resolve_resume_path`), before the VGG is loaded where
+            the check is cheap.
         fast_style.train.callbacks.TrainingDivergedError: if the loss or gradients stop being
             finite; no slim checkpoint is written then.
     """
@@ -84,6 +87,8 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
     max_steps = cfg.trainer.get("max_steps")
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
         raise ValueError(f"trainer.max_steps must be a positive number of steps, got {max_steps!r}")
+    # Before anything is built: a resume from a file that is not there must not cost a VGG load.
+    resume_from = resolve_resume_path(cfg.get("ckpt_path"), run_dir.parent)
     L.seed_everything(int(cfg.get("seed", 0)), workers=True, verbose=False)
 
     # Cheap checks first (sizes, worker count, folders), then the module: the style image is read before the VGG.
@@ -94,8 +99,9 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
     precision = resolve_precision(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "auto"))
     trainer: L.Trainer = build(
         cfg.trainer, precision=precision, default_root_dir=str(run_dir), callbacks=callbacks, logger=loggers or False,
+        plugins=[AtomicCheckpointIO()],
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume_from is None else str(resume_from))
     if not trainer.interrupted:
         # max_steps rarely falls on a checkpoint boundary: make last.ckpt the true end,
         # so resuming with a larger max_steps continues exactly where this run stopped.

@@ -1,0 +1,85 @@
+"""Training configs composed outside ``@hydra.main``, and the one link from ``configs/`` to the loss's defaults.
+
+``configs/loss/perceptual.yaml`` takes every setting a style does not tune from
+:class:`~fast_style.loss.perceptual.PerceptualLossSettings` through the ``loss_default``
+resolver registered here (``${loss_default:content_weight}``), so the defaults are stated
+once, in the library, while every key stays in the config where Hydra users override it
+(``loss.content_weight=5``).
+
+``scripts/gatys.py`` and ``scripts/tune_style.py`` optimise photos against exactly the loss a
+network of a style is trained with: :func:`style_loss_args` composes it from ``configs/`` with
+Hydra's compose API. Hydra belongs to the training side and the scripts, never to ``infer/`` or
+``baseline/``, which take the result as plain arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from fast_style.errors import InvalidValueError
+from fast_style.loss.perceptual import PerceptualLossSettings, loss_kwargs_from_config
+
+LOSS_DEFAULT_RESOLVER = "loss_default"
+
+
+def loss_default(name: str) -> Any:
+    """The library's default of loss setting ``name`` (a field, or ``vgg.<key>``).
+
+    Raises:
+        InvalidValueError: for a name that is not a loss setting.
+    """
+    value: Any = PerceptualLossSettings().as_dict()
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise InvalidValueError(f"${{{LOSS_DEFAULT_RESOLVER}:{name}}}: {name!r} is not a loss setting")
+        value = value[part]
+    return value
+
+
+def _loss_default_node(name: str) -> Any:
+    value = loss_default(name)
+    # A list or mapping as an OmegaConf container: in-place OmegaConf.resolve (as Hydra's
+    # instantiate does) replaces the interpolation with a container, not with a plain value.
+    return OmegaConf.create(value) if isinstance(value, (list, dict)) else value
+
+
+def register_resolvers() -> None:
+    """Register ``${loss_default:...}`` with OmegaConf (idempotent)."""
+    if not OmegaConf.has_resolver(LOSS_DEFAULT_RESOLVER):
+        OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, _loss_default_node)
+
+
+def style_loss_args(style: str, config_dir: str | os.PathLike) -> tuple[str, dict[str, Any]]:
+    """A name and the :func:`~fast_style.loss.perceptual.build_perceptual_loss` arguments for ``style``.
+
+    Args:
+        style: a style config name (``configs/style/<name>.yaml``): the training config composed
+            with ``style=<name>`` gives its ``loss``; or an image file: the loss group with that
+            image and the library's default style weight (no style config's tuning).
+        config_dir: the ``configs/`` folder.
+
+    Returns:
+        ``(name, loss arguments)``: the config name or the image file's stem.
+
+    Raises:
+        InvalidValueError: if ``style`` is neither a style config name nor an existing image file.
+    """
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    config_dir = Path(config_dir).resolve()
+    names = sorted(path.stem for path in (config_dir / "style").glob("*.yaml"))
+    image = Path(style).expanduser()
+    if style not in names and not image.is_file():
+        raise InvalidValueError(f"unknown style {style!r}: neither a style config ({', '.join(names)}) nor an image file")
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+        config = compose("train", overrides=[f"style={style}"] if style in names else [])
+    loss = OmegaConf.to_container(config.loss, resolve=True)
+    if style in names:
+        return style, loss_kwargs_from_config({"loss": loss})
+    loss.update(style_image=str(image), style_weight=loss_default("style_weight"))
+    return image.stem, loss_kwargs_from_config({"loss": loss})

@@ -1,0 +1,178 @@
+"""Faults during training and writing: nothing lost, nothing half-written under a final name, one clear error.
+
+Issue #19's cases for the training side: a stop (crash, Ctrl-C) leaves a checkpoint named by its
+step that no later stop replaces; a resume from a file that is not there fails before anything
+is built and names the checkpoints that exist; ``ckpt_path=last`` takes the newest readable one;
+a full disk while Lightning or the slim writer saves leaves the earlier file whole and says so.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import CONFIG_DIR
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+import fast_style.checkpoint as checkpoint_module
+from fast_style.atomic import WriteError, atomic_path, partial_name
+from fast_style.checkpoint import CheckpointError, atomic_torch_save, read_checkpoint
+from fast_style.errors import FastStyleError
+from fast_style.train.module import StyleTransferModule
+from fast_style.train.resume import resolve_resume_path
+from fast_style.train.run import train
+
+TINY = ["model.width=4", "model.num_residual_blocks=1", "loss.vgg.weights=random", "loss.style_size=32"]
+
+
+def tiny_run(photos: Path, tmp_path: Path, *overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=[
+            *TINY, f"data.train_dir={photos}", f"data.val_dir={photos}", "data.image_size=32", "data.batch_size=2",
+            "data.num_workers=0", "trainer=cpu", "trainer.precision=32-true", "trainer.max_steps=5",
+            "trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false", "~logger", "~callbacks.previews",
+            "callbacks.model_checkpoint.every_n_train_steps=2", f"checkpoint_dir={tmp_path / 'ckpt'}", *overrides,
+        ])
+
+
+def fail_at_step(monkeypatch: pytest.MonkeyPatch, step: int, exception: BaseException) -> None:
+    """Make the training step ``step`` (1-based) raise ``exception``."""
+    original = StyleTransferModule.training_step
+
+    def training_step(self, batch, batch_idx):
+        if self.trainer.global_step + 1 == step:
+            raise exception
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(StyleTransferModule, "training_step", training_step)
+
+
+def half_then_enospc(payload, file) -> None:
+    """A ``torch.save`` on a disk that fills up part-way."""
+    file.write(b"half a checkpoint")
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_crash_leaves_a_step_named_checkpoint_that_a_failed_resume_keeps(photo_dir, tmp_path, monkeypatch, assets_dir):
+    run_dir = tmp_path / "runs" / "first"
+    fail_at_step(monkeypatch, 4, RuntimeError("the machine fell over"))
+    with pytest.raises(RuntimeError, match="fell over"):
+        train(tiny_run(photo_dir, tmp_path), run_dir)
+    saved = run_dir / "lightning_checkpoints"
+    crash = saved / "on_exception_step0000003.ckpt"
+    assert torch.load(crash, weights_only=False)["global_step"] == 3
+    before = crash.read_bytes()
+    monkeypatch.undo()
+    # The README's path of a run that never reached its last save: refused before anything is built,
+    # naming what exists; the crash checkpoint is untouched (the bug was: step 3 overwritten by step 0).
+    missing = saved / "last.ckpt.old"
+    listed = r"does not exist; checkpoints of earlier runs, newest first: .*on_exception_step0000003"
+    with pytest.raises(FastStyleError, match=listed):
+        train(tiny_run(photo_dir, tmp_path, f"ckpt_path={missing}"), tmp_path / "runs" / "second")
+    assert crash.read_bytes() == before and not (tmp_path / "runs" / "second").exists()
+    # ckpt_path=last takes the newest readable checkpoint of the style's runs and goes on to the end.
+    path = train(tiny_run(photo_dir, tmp_path, "ckpt_path=last"), tmp_path / "runs" / "third")
+    assert read_checkpoint(path).meta["global_step"] == 5 and crash.read_bytes() == before
+
+
+def test_ctrl_c_leaves_its_checkpoint_and_nothing_is_written_before_training_started(photo_dir, tmp_path, monkeypatch,
+                                                                                     assets_dir):
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        fail_at_step(monkeypatch, 3, KeyboardInterrupt())
+        with pytest.raises(SystemExit):  # Lightning's graceful shutdown on Ctrl-C ends with exit 1
+            train(tiny_run(photo_dir, tmp_path), tmp_path / "runs" / "a")
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores further Ctrl-C from then on
+    assert [p.name for p in (tmp_path / "runs" / "a" / "lightning_checkpoints").glob("on_exception*")] == [
+        "on_exception_step0000002.ckpt"]
+    fail_at_step(monkeypatch, 1, RuntimeError("broken before the first step"))
+    with pytest.raises(RuntimeError, match="broken before"):
+        train(tiny_run(photo_dir, tmp_path), tmp_path / "runs" / "b")
+    assert not list((tmp_path / "runs" / "b").glob("lightning_checkpoints/*.ckpt"))  # step 0: nothing to keep
+
+
+def test_a_full_disk_during_a_lightning_save_keeps_the_earlier_checkpoint(photo_dir, tmp_path, monkeypatch, assets_dir):
+    run_dir = tmp_path / "runs" / "full"
+    original, calls = torch.save, []
+
+    def save(payload, file):
+        calls.append(payload.get("global_step"))
+        if payload.get("global_step") == 4:
+            return half_then_enospc(payload, file)
+        return original(payload, file)
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", save)
+    with pytest.raises(WriteError, match=r"last.ckpt|step0000004.ckpt"):
+        train(tiny_run(photo_dir, tmp_path), run_dir)
+    monkeypatch.undo()
+    saved = run_dir / "lightning_checkpoints"
+    assert 4 in calls
+    names = sorted(p.name for p in saved.iterdir())
+    assert all(not name.startswith(".") for name in names), names  # no temporary file left behind
+    for name in names:  # whatever is there loads whole
+        assert torch.load(saved / name, weights_only=False)["global_step"] == 2
+
+
+def test_the_slim_writer_reports_a_full_disk_and_keeps_the_old_file(tmp_path: Path, monkeypatch):
+    target = tmp_path / "candy.pth"
+    atomic_torch_save({"v": torch.ones(3)}, target)
+    before = target.read_bytes()
+    monkeypatch.setattr(checkpoint_module.torch, "save", half_then_enospc)
+    with pytest.raises(WriteError, match=r"cannot write .*candy.pth.*no space left on the device \(.* MB free\)"):
+        atomic_torch_save({"v": torch.zeros(3)}, target)
+    assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["candy.pth"]
+
+
+def test_a_real_full_disk_is_reported_as_such(tmp_path: Path):
+    # A 1 MB tmpfs where this process may mount one (root, as in CI); otherwise the ENOSPC is simulated above.
+    mount = tmp_path / "small"
+    mount.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.decode().strip()}); the simulated ENOSPC covers it")
+    try:
+        target = mount / "net.pth"
+        atomic_torch_save({"v": torch.ones(10)}, target)
+        before = target.read_bytes()
+        with pytest.raises(WriteError, match="no space left on the device"):
+            atomic_torch_save({"v": torch.zeros(1_000_000)}, target)
+        assert target.read_bytes() == before and [p.name for p in mount.iterdir()] == ["net.pth"]
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_temporary_names_are_unique_beside_the_target_and_clean_up_never_hides_the_error(tmp_path: Path, monkeypatch):
+    target = tmp_path / "out.png"
+    first, second = partial_name(target), partial_name(target)
+    assert first != second and first.parent == second.parent == tmp_path and first.name.startswith(".out.png.")
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(Path, "replace", read_only)
+    monkeypatch.setattr(Path, "unlink", read_only)
+    with pytest.raises(WriteError, match="out.png.*the file system is read-only"):
+        with atomic_path(target) as partial:
+            partial.write_bytes(b"image")
+
+
+def test_resume_paths_are_checked(tmp_path: Path, tiny_checkpoint: Path):
+    assert resolve_resume_path(None, tmp_path) is None
+    with pytest.raises(FastStyleError, match="no readable Lightning checkpoint .*no checkpoints of earlier runs"):
+        resolve_resume_path("last", tmp_path)
+    with pytest.raises(CheckpointError, match="slim inference checkpoint; resuming needs a Lightning .ckpt"):
+        resolve_resume_path(tiny_checkpoint, tmp_path)
+    # ckpt_path=last skips a newest file that is truncated and takes the next one.
+    folder = tmp_path / "run1" / "lightning_checkpoints"
+    folder.mkdir(parents=True)
+    good = folder / "step0000002.ckpt"
+    torch.save({"state_dict": {"model.w": torch.ones(1)}, "hyper_parameters": {"model": {}}, "global_step": 2}, good)
+    broken = folder / "last.ckpt"
+    broken.write_bytes(good.read_bytes()[:100])
+    assert resolve_resume_path("last", tmp_path) == good
