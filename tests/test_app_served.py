@@ -30,7 +30,6 @@ def server(tmp_path: Path, tiny_checkpoint: Path):
     process.wait(timeout=30)
 
 
-@pytest.mark.slow
 @pytest.mark.browser
 def test_a_browser_stylises_a_photo_with_every_shipped_style(server, assets_dir: Path, tmp_path: Path):
     if CHROMIUM is None:
@@ -73,7 +72,6 @@ def test_a_browser_stylises_a_photo_with_every_shipped_style(server, assets_dir:
     assert (stylised - load_image(photo)[0]).abs().mean() > 0.05  # a stylised picture, not the photo
 
 
-@pytest.mark.slow
 def test_twenty_requests_from_four_clients_all_come_back_right(server, tiny_checkpoint: Path, tmp_path: Path):
     url, process = server
     photos = []
