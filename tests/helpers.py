@@ -52,3 +52,14 @@ def load_script(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def events(run_dir: Path):
+    """The TensorBoard events (scalars, images) a training run wrote into ``<run_dir>/tensorboard``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    files = sorted((Path(run_dir) / "tensorboard").glob("events.out.tfevents.*"))
+    assert files, f"no TensorBoard event file in {run_dir}"
+    accumulator = EventAccumulator(str(files[-1]), size_guidance={"images": 0, "scalars": 0})
+    accumulator.Reload()
+    return accumulator

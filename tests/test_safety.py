@@ -18,7 +18,7 @@ from fast_style.infer.stylize_cli import main as stylize_main
 from fast_style.models import TransformerNet
 from fast_style.train.callbacks import DivergenceGuard, TrainingDivergedError
 from fast_style.train.run import train
-from tests.helpers import TINY_MODEL_ARGS, load_script, run_train_script
+from tests.helpers import TINY_MODEL_ARGS, events, load_script, run_train_script
 
 # The loss terms and gradients blow up within a few steps: a huge learning rate, no sigmoid to bound the output.
 DIVERGING = ["optimizer.lr=1e4", "model.output_activation=none", "trainer.max_steps=60"]
@@ -188,8 +188,8 @@ def test_onnxruntime_backend_leaves_no_temporary_folder(tiny_model):
 def test_sigkill_mid_run_then_resume_reaches_the_final_step(train_config, tmp_path: Path, photo_dir: Path):
     # The kill needs a process of its own; the resume runs in-process.
     run_dir, every = tmp_path / "run", 3
-    data = [f"data.train_dir={photo_dir}", f"data.val_dir={photo_dir}", "~logger", "callbacks.previews.every_n_steps=0"]
-    process = run_train_script("debug=default", "style=candy", *data, "trainer.max_steps=100000",
+    data = [f"data.train_dir={photo_dir}", f"data.val_dir={photo_dir}", "callbacks.previews.every_n_steps=0"]
+    process = run_train_script("debug=default", "style=candy", *data, "~logger", "trainer.max_steps=100000",
                                f"callbacks.model_checkpoint.every_n_train_steps={every}",
                                f"checkpoint_dir={tmp_path / 'ckpt'}", f"hydra.run.dir={run_dir}", popen=True)
     saved = run_dir / "lightning_checkpoints"
@@ -215,3 +215,5 @@ def test_sigkill_mid_run_then_resume_reaches_the_final_step(train_config, tmp_pa
     train(config, tmp_path / "resumed")
     payload = torch.load(tmp_path / "ckpt" / "candy.pth", weights_only=True)
     assert payload["meta"]["global_step"] == killed_at + 4
+    steps = [event.step for event in events(tmp_path / "resumed").Scalars("train/total")]
+    assert sorted(steps) == list(range(killed_at, killed_at + 4))  # only the steps after the kill were trained

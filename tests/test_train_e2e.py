@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
 from fast_style.train.run import train
-from tests.helpers import compose_train, load_script, run_train_script
-
-
-def events(run_dir: Path) -> EventAccumulator:
-    files = sorted((run_dir / "tensorboard").glob("events.out.tfevents.*"))
-    assert files, f"no TensorBoard event file in {run_dir}"
-    accumulator = EventAccumulator(str(files[-1]), size_guidance={"images": 0, "scalars": 0})
-    accumulator.Reload()
-    return accumulator
+from tests.helpers import compose_train, events, load_script, run_train_script
 
 
 @pytest.fixture(scope="module")
