@@ -1,36 +1,31 @@
-"""Shared fixtures: the asset mirror, tiny images, tiny networks and checkpoints.
+"""Shared fixtures: the asset mirror, tiny images, tiny networks and checkpoints, a composed training config.
 
 Tests that are about real assets use the mirror through ``$FAST_STYLE_ASSETS`` (CI sets it
 to ``../shared/assets``); a missing mirror fails those tests loudly instead of skipping.
+Helpers that are not fixtures (paths, ``compose_train``) are in ``tests/helpers.py``.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import DictConfig
 from PIL import Image
 
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.models import TransformerNet
+from tests.helpers import TINY_MODEL_ARGS, compose_train
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO_ROOT / "configs"
-TINY_MODEL_ARGS = {"width": 4, "num_residual_blocks": 1, "norm": "instance", "output_activation": "sigmoid"}
-
-
-def run_train(*overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    """``scripts/train.py`` with Hydra overrides in a subprocess (warnings silenced), never raising on failure."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )
+# The tests' tensors are tiny, and the 2-core machines they run on are shared: with more than one
+# intra-op thread, OpenMP threads spin waiting for each other (a 3-step run took 5-10 s instead of
+# 0.8 s). One thread, for this process and the scripts it starts; OMP_NUM_THREADS=N overrides it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +69,21 @@ def tiny_checkpoint(tmp_path: Path, tiny_model: TransformerNet) -> Path:
         "loss": loss.as_dict(),
     }
     return save_inference_checkpoint(tiny_model, tmp_path / "tiny.pth", style="tiny", config=config)
+
+
+@pytest.fixture
+def train_config(tmp_path: Path, photo_dir: Path, assets_dir: Path) -> Callable[..., DictConfig]:
+    """Compose ``configs/train.yaml`` with ``debug=default`` and the given overrides (later ones win).
+
+    The run trains in a second or two in-process (``fast_style.train.run.train(config, run_dir)``):
+    the tiny network, 32-px crops of ``photo_dir``, a random VGG, 3 steps; the slim checkpoint goes to
+    ``tmp_path / "ckpt"``. Each call composes afresh, so a test may compose several configs.
+    """
+
+    def compose(*overrides: str) -> DictConfig:
+        return compose_train(
+            "debug=default", f"data.train_dir={photo_dir}", f"data.val_dir={photo_dir}",
+            f"checkpoint_dir={tmp_path / 'ckpt'}", *overrides,
+        )
+
+    return compose

@@ -30,15 +30,15 @@ def server(tmp_path: Path, tiny_checkpoint: Path):
     process.wait(timeout=30)
 
 
-@pytest.mark.slow
 @pytest.mark.browser
-def test_a_browser_stylises_a_photo_with_every_shipped_style(server, assets_dir: Path, tmp_path: Path):
+def test_a_browser_stylises_a_photo_with_every_shipped_style(request: pytest.FixtureRequest, assets_dir: Path,
+                                                             tmp_path: Path):
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("CI must have Chromium (.ci/run installs the 'chromium' package)")
         pytest.skip("no system Chromium here (apt install chromium); CI installs it and runs this test")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
-    url, _ = server
+    url, _ = request.getfixturevalue("server")  # started only once the browser is known to be there
     photo = assets_dir / "coco" / "val2017" / "000000000139.jpg"
     width, height = Image.open(photo).size
     not_an_image = tmp_path / "notes.jpg"
@@ -73,7 +73,6 @@ def test_a_browser_stylises_a_photo_with_every_shipped_style(server, assets_dir:
     assert (stylised - load_image(photo)[0]).abs().mean() > 0.05  # a stylised picture, not the photo
 
 
-@pytest.mark.slow
 def test_twenty_requests_from_four_clients_all_come_back_right(server, tiny_checkpoint: Path, tmp_path: Path):
     url, process = server
     photos = []

@@ -1,12 +1,12 @@
 """Every Hydra config composes, overrides land where the library reads them, bad names are clear."""
 
 import pytest
-from conftest import CONFIG_DIR
-from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
 from omegaconf import OmegaConf
 
 from fast_style.loss.perceptual import PerceptualLossSettings, loss_kwargs_from_config
+from tests.helpers import CONFIG_DIR
+from tests.helpers import compose_train as compose_config
 
 STYLES = sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))
 MIRRORED_STYLES = {
@@ -15,8 +15,7 @@ MIRRORED_STYLES = {
 
 
 def compose_train(*overrides, resolve=False):
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        config = compose("train", overrides=list(overrides))
+    config = compose_config(*overrides)
     if resolve:  # run_dir needs Hydra's runtime (or train()) to resolve
         config.run_dir = "unused"
     return OmegaConf.to_container(config, resolve=resolve)
@@ -77,8 +76,9 @@ def test_gpu_preset_sets_channels_last_on_the_module():
 
 def test_cpu_quick_is_sized_for_a_cpu():
     config = compose_train("experiment=cpu_quick")
-    assert config["trainer"]["accelerator"] == "cpu" and config["trainer"]["precision"] == "auto"
-    assert config["trainer"]["max_steps"] == 800
+    cpu = compose_train("trainer=cpu")["trainer"]
+    assert config["trainer"] == {**config["trainer"], "accelerator": cpu["accelerator"], "precision": cpu["precision"]}
+    assert 0 < config["trainer"]["max_steps"] < compose_train()["trainer"]["max_steps"]  # shorter than Johnson et al.
     assert config["data"]["image_size"] <= 128
 
 
@@ -99,7 +99,7 @@ def test_required_overrides_land():
     assert config["data"] == {**config["data"], "image_size": 96, "batch_size": 2, "train_dir": "/data/coco/train2014"}
     assert config["loss"]["vgg"]["weights"] == "random"
     assert config["checkpoint_dir"] == "/tmp/ckpts"
-    assert config["model"]["width"] == 16
+    assert config["model"] == OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "model" / "small.yaml"))
 
 
 def test_command_line_beats_the_cpu_quick_experiment():
@@ -116,15 +116,22 @@ def test_unknown_style_lists_the_available_ones():
 
 
 def test_zoo_experiment_sets_the_recipe_and_the_command_line_still_wins():
+    # What the recipe does when it trains (cosine decay, every checkpoint kept) is in test_train_e2e and
+    # test_hydra_run; here: it selects the CPU trainer and Adam, and the command line still wins over it.
     config = compose_train("style=mosaic", "experiment=zoo")
-    assert config["module"]["lr_schedule"] == "cosine" and config["module"]["min_lr_ratio"] == 0.05
-    assert config["optimizer"]["_target_"] == "torch.optim.Adam" and config["optimizer"]["lr"] == 1e-3
-    assert config["trainer"] == {**config["trainer"], "accelerator": "cpu", "devices": 1, "precision": "auto",
-                                 "max_steps": 4000, "log_every_n_steps": 20}
-    assert config["data"] == {**config["data"], "image_size": 128, "batch_size": 4, "num_workers": 1}
-    checkpoints = config["callbacks"]["model_checkpoint"]
-    assert checkpoints["every_n_train_steps"] == 500 and checkpoints["save_top_k"] == -1  # every one kept
-    assert config["callbacks"]["previews"]["every_n_steps"] == 250
+    cpu = compose_train("trainer=cpu")["trainer"]
+    assert config["module"]["lr_schedule"] == "cosine"
+    assert config["optimizer"]["_target_"] == "torch.optim.Adam"
+    assert config["trainer"] == {**config["trainer"], "accelerator": cpu["accelerator"], "precision": cpu["precision"]}
+    assert config["callbacks"]["model_checkpoint"]["save_top_k"] == -1  # every one kept
     assert config["style"]["name"] == "mosaic"
     assert compose_train("experiment=zoo", "trainer.max_steps=9")["trainer"]["max_steps"] == 9
     assert compose_train()["module"]["lr_schedule"] == "constant"  # Johnson et al. without the experiment
+
+
+def test_debug_wins_over_an_experiment_and_the_command_line_over_debug():
+    debug = OmegaConf.load(CONFIG_DIR / "debug" / "default.yaml")
+    config = compose_train("experiment=zoo", "debug=default")
+    assert config["trainer"]["max_steps"] == debug.trainer.max_steps and config["loss"]["vgg"]["weights"] == "random"
+    assert config["module"]["lr_schedule"] == "cosine"  # what debug does not set stays the experiment's
+    assert compose_train("debug=default", "trainer.max_steps=7")["trainer"]["max_steps"] == 7

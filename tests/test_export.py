@@ -94,8 +94,17 @@ def test_cli_onnxruntime_backend_matches_torch(tiny_checkpoint: Path, tmp_path: 
                          "--backend", "onnxruntime"]) == 0
 
 
+def test_compiled_backend_matches_eager(tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dynamo's graph capture with dynamic shapes, without inductor's C++ build
+    # (the slow test below has it).
+    compiled, compile_ = [], torch.compile
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: compiled.append(kw) or compile_(model, backend="eager", **kw))
+    assert _backend_vs_torch(tiny_checkpoint, _photo(tmp_path), tmp_path, "compiled") <= 1
+    assert compiled == [{"dynamic": True}]
+
+
 @pytest.mark.slow  # torch.compile builds C++ kernels: about a minute on 2 cores
-def test_compiled_backend_matches_eager(tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_compiled_backend_with_inductor_matches_eager(tiny_checkpoint: Path, tmp_path: Path) -> None:
     assert _backend_vs_torch(tiny_checkpoint, _photo(tmp_path), tmp_path, "compiled") <= 1
 
 

@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIG_DIR
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
 
 import fast_style.checkpoint as checkpoint_module
 from fast_style.atomic import WriteError, atomic_path, partial_name
@@ -27,17 +24,8 @@ from fast_style.train.module import StyleTransferModule
 from fast_style.train.resume import resolve_resume_path
 from fast_style.train.run import train
 
-TINY = ["model.width=4", "model.num_residual_blocks=1", "loss.vgg.weights=random", "loss.style_size=32"]
-
-
-def tiny_run(photos: Path, tmp_path: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=[
-            *TINY, f"data.train_dir={photos}", f"data.val_dir={photos}", "data.image_size=32", "data.batch_size=2",
-            "data.num_workers=0", "trainer=cpu", "trainer.precision=32-true", "trainer.max_steps=5",
-            "trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false", "~logger", "~callbacks.previews",
-            "callbacks.model_checkpoint.every_n_train_steps=2", f"checkpoint_dir={tmp_path / 'ckpt'}", *overrides,
-        ])
+# Five steps (checkpoints at 2 and 4) of the debug run, without logger or previews.
+FIVE_STEPS = ("trainer.max_steps=5", "~logger", "~callbacks.previews")
 
 
 def fail_at_step(monkeypatch: pytest.MonkeyPatch, step: int, exception: BaseException) -> None:
@@ -58,11 +46,11 @@ def half_then_enospc(payload, file) -> None:
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def test_a_crash_leaves_a_step_named_checkpoint_that_a_failed_resume_keeps(photo_dir, tmp_path, monkeypatch, assets_dir):
+def test_a_crash_leaves_a_step_named_checkpoint_that_a_failed_resume_keeps(train_config, tmp_path, monkeypatch):
     run_dir = tmp_path / "runs" / "first"
     fail_at_step(monkeypatch, 4, RuntimeError("the machine fell over"))
     with pytest.raises(RuntimeError, match="fell over"):
-        train(tiny_run(photo_dir, tmp_path), run_dir)
+        train(train_config(*FIVE_STEPS), run_dir)
     saved = run_dir / "lightning_checkpoints"
     crash = saved / "on_exception_step0000003.ckpt"
     assert torch.load(crash, weights_only=False)["global_step"] == 3
@@ -73,31 +61,30 @@ def test_a_crash_leaves_a_step_named_checkpoint_that_a_failed_resume_keeps(photo
     missing = saved / "last.ckpt.old"
     listed = r"does not exist; checkpoints of earlier runs, newest first: .*on_exception_step0000003"
     with pytest.raises(FastStyleError, match=listed):
-        train(tiny_run(photo_dir, tmp_path, f"ckpt_path={missing}"), tmp_path / "runs" / "second")
+        train(train_config(*FIVE_STEPS, f"ckpt_path={missing}"), tmp_path / "runs" / "second")
     assert crash.read_bytes() == before and not (tmp_path / "runs" / "second").exists()
     # ckpt_path=last takes the newest readable checkpoint of the style's runs and goes on to the end.
-    path = train(tiny_run(photo_dir, tmp_path, "ckpt_path=last"), tmp_path / "runs" / "third")
+    path = train(train_config(*FIVE_STEPS, "ckpt_path=last"), tmp_path / "runs" / "third")
     assert read_checkpoint(path).meta["global_step"] == 5 and crash.read_bytes() == before
 
 
-def test_ctrl_c_leaves_its_checkpoint_and_nothing_is_written_before_training_started(photo_dir, tmp_path, monkeypatch,
-                                                                                     assets_dir):
+def test_ctrl_c_leaves_its_checkpoint_and_nothing_is_written_before_training_started(train_config, tmp_path, monkeypatch):
     handler = signal.getsignal(signal.SIGINT)
     try:
         fail_at_step(monkeypatch, 3, KeyboardInterrupt())
         with pytest.raises(SystemExit):  # Lightning's graceful shutdown on Ctrl-C ends with exit 1
-            train(tiny_run(photo_dir, tmp_path), tmp_path / "runs" / "a")
+            train(train_config(*FIVE_STEPS), tmp_path / "runs" / "a")
     finally:
         signal.signal(signal.SIGINT, handler)  # Lightning ignores further Ctrl-C from then on
     assert [p.name for p in (tmp_path / "runs" / "a" / "lightning_checkpoints").glob("on_exception*")] == [
         "on_exception_step0000002.ckpt"]
     fail_at_step(monkeypatch, 1, RuntimeError("broken before the first step"))
     with pytest.raises(RuntimeError, match="broken before"):
-        train(tiny_run(photo_dir, tmp_path), tmp_path / "runs" / "b")
+        train(train_config(*FIVE_STEPS), tmp_path / "runs" / "b")
     assert not list((tmp_path / "runs" / "b").glob("lightning_checkpoints/*.ckpt"))  # step 0: nothing to keep
 
 
-def test_a_full_disk_during_a_lightning_save_keeps_the_earlier_checkpoint(photo_dir, tmp_path, monkeypatch, assets_dir):
+def test_a_full_disk_during_a_lightning_save_keeps_the_earlier_checkpoint(train_config, tmp_path, monkeypatch):
     run_dir = tmp_path / "runs" / "full"
     original, calls = torch.save, []
 
@@ -109,7 +96,7 @@ def test_a_full_disk_during_a_lightning_save_keeps_the_earlier_checkpoint(photo_
 
     monkeypatch.setattr(checkpoint_module.torch, "save", save)
     with pytest.raises(WriteError, match=r"last.ckpt|step0000004.ckpt"):
-        train(tiny_run(photo_dir, tmp_path), run_dir)
+        train(train_config(*FIVE_STEPS), run_dir)
     monkeypatch.undo()
     saved = run_dir / "lightning_checkpoints"
     assert 4 in calls

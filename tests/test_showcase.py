@@ -2,8 +2,9 @@
 
 import importlib.util
 
-from conftest import REPO_ROOT
 from PIL import Image
+
+from tests.helpers import REPO_ROOT
 
 
 def load_script():

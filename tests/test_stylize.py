@@ -13,7 +13,7 @@ import torch
 from fast_style.checkpoint import CheckpointError, read_checkpoint
 from fast_style.infer.stylize import load_model, luminance, stylize
 from fast_style.models import TransformerNet
-from tests.conftest import REPO_ROOT, TINY_MODEL_ARGS
+from tests.helpers import REPO_ROOT, TINY_MODEL_ARGS
 
 
 def _lightning_like(tmp_path: Path, model: TransformerNet) -> Path:

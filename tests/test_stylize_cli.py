@@ -15,7 +15,7 @@ from PIL import Image
 from fast_style.infer.stylize import load_model, stylize
 from fast_style.infer.stylize_cli import main
 from fast_style.io import read_photo
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 
 def _noise(height: int, width: int, channels: int = 3, seed: int = 0) -> np.ndarray:

@@ -14,7 +14,7 @@ from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_
 from fast_style.sheets import contact_sheet
 from fast_style.train.module import cosine_factor
 from fast_style.train.run import resolve_precision
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 
 def test_sweep_settings_cover_every_pair_and_reject_bad_values():

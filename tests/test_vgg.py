@@ -10,11 +10,22 @@ from fast_style.io import load_image
 from fast_style.loss.vgg import CAFFE, VGGEncoder, convention_from_meta, layer_names
 
 
-def test_layer_names_follow_torchvision_features():
+@pytest.mark.parametrize("arch", ["vgg16", "vgg19"])
+def test_the_encoder_has_torchvisions_layers_so_its_weights_load(arch):
     import torchvision
 
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        reference = getattr(torchvision.models, arch)().features
+    encoder = VGGEncoder([layer_names(arch)[-1]], arch=arch, weights="random")
+    assert len(layer_names(arch)) == len(reference) == len(encoder.features)
+    assert [type(module) for module in encoder.features] == [type(module) for module in reference]
+    expected = {key: value.shape for key, value in reference.state_dict().items()}
+    assert {key: value.shape for key, value in encoder.features.state_dict().items()} == expected
+    assert not any(getattr(module, "inplace", False) for module in encoder.features)  # activations are returned
+
+
+def test_layer_names_follow_torchvision_features():
     names = layer_names("vgg16")
-    assert len(names) == len(torchvision.models.vgg16().features)
     assert names[:5] == ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1"]
     assert names.index("relu2_2") == 8 and names.index("relu4_3") == 22
     assert "relu5_4" in layer_names("vgg19") and "relu5_4" not in names

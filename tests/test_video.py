@@ -214,7 +214,6 @@ def test_cli_writes_the_clip_and_refuses_what_it_cannot_do(tiny_checkpoint: Path
     assert "not a video" in capsys.readouterr().err and not (tmp_path / "y.mp4").exists()
 
 
-@pytest.mark.slow
 def test_script_stylises_with_a_shipped_style(clip: Path, tmp_path: Path):
     output = tmp_path / "candy.mp4"
     done = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "stylize_video.py"), "--style", "candy",

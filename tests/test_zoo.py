@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIG_DIR
 from PIL import Image
 
 from fast_style.checkpoint import read_checkpoint
@@ -15,6 +14,7 @@ from fast_style.infer.stylize_cli import main
 from fast_style.io import load_image
 from fast_style.zoo import MAX_ZOO_BYTES, ZOO_DIR, UnknownStyleError, add_to_zoo, available_styles, describe, zoo_path
 from fast_style.zoo.gallery import gallery_sheet
+from tests.helpers import CONFIG_DIR
 
 SHIPPED = available_styles()
 

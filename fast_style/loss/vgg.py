@@ -136,7 +136,7 @@ class VGGEncoder(nn.Module):
         state_dict, convention, source = _load_weights(arch, weights)
         self.weights_source = source
         self.convention = convention
-        features = _torchvision_features(arch)[:depth]
+        features = _features(arch, depth)
         if pool == "avg":
             for index, name in enumerate(self.names):
                 if name.startswith("pool"):
@@ -198,15 +198,26 @@ class VGGEncoder(nn.Module):
         return out
 
 
-def _torchvision_features(arch: str) -> nn.Sequential:
-    import torchvision
+def _features(arch: str, depth: int) -> nn.Sequential:
+    """The first ``depth`` layers of ``torchvision.models.<arch>().features``, same indices and shapes.
 
-    features = getattr(torchvision.models, arch)(weights=None).features
-    for module in features:
-        if isinstance(module, nn.ReLU):
+    Built here rather than by cutting ``torchvision.models.<arch>()``: that would also build and
+    initialise the 120M-parameter classifier only to throw it away (over a second per encoder).
+    Random weights are initialised as torchvision does (He et al. 2015, fan-out; zero biases).
+    """
+    layers: list[nn.Module] = []
+    channels = 3
+    for block, convs in enumerate(_BLOCK_CONVS[arch]):
+        width = min(64 * 2**block, 512)
+        for _ in range(convs):
+            conv = nn.Conv2d(channels, width, kernel_size=3, padding=1)
+            nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
             # Returned activations must not be overwritten by a later in-place op.
-            module.inplace = False
-    return features
+            layers += [conv, nn.ReLU(inplace=False)]
+            channels = width
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers[:depth])
 
 
 def _load_weights(arch: str, weights: str | os.PathLike) -> tuple[dict | None, InputConvention, str]:

@@ -1,0 +1,65 @@
+"""What tests share besides fixtures: the checkout's paths, a tiny network's arguments, the training
+config as Hydra composes it, the TensorBoard logs of a run, and the scripts as modules.
+
+Import as ``from tests.helpers import ...`` (``tests`` is a package, so pytest puts the checkout's
+root on ``sys.path``); fixtures live in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "configs"
+TINY_MODEL_ARGS = {"width": 4, "num_residual_blocks": 1, "norm": "instance", "output_activation": "sigmoid"}
+
+
+def compose_train(*overrides: str) -> DictConfig:
+    """``configs/train.yaml`` composed with Hydra overrides, as ``scripts/train.py`` would see it.
+
+    ``run_dir`` stays unresolved (it needs Hydra's runtime); :func:`fast_style.train.run.train` sets it.
+    """
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+def run_train_script(*overrides: str, cwd: Path = REPO_ROOT, timeout: int = 300,
+                     popen: bool = False) -> subprocess.CompletedProcess | subprocess.Popen:
+    """``python scripts/train.py <overrides>`` in a child process, as users run it (warnings silenced).
+
+    Only for what needs a process of its own (DDP, SIGKILL): everything else trains in-process.
+    Returns the finished process (never raising on failure), or the running one with ``popen=True``.
+    """
+    args = [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if popen:
+        return subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def load_script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` imported as a module, to call its ``main`` in-process."""
+    path = REPO_ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"scripts_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def events(run_dir: Path):
+    """The TensorBoard events (scalars, images) a training run wrote into ``<run_dir>/tensorboard``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    files = sorted((Path(run_dir) / "tensorboard").glob("events.out.tfevents.*"))
+    assert files, f"no TensorBoard event file in {run_dir}"
+    accumulator = EventAccumulator(str(files[-1]), size_guidance={"images": 0, "scalars": 0})
+    accumulator.Reload()
+    return accumulator
