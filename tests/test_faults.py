@@ -176,3 +176,29 @@ def test_resume_paths_are_checked(tmp_path: Path, tiny_checkpoint: Path):
     broken = folder / "last.ckpt"
     broken.write_bytes(good.read_bytes()[:100])
     assert resolve_resume_path("last", tmp_path) == good
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p.update(model_args={**p["model_args"], "width": 100_000}), r"weights differ at"),
+    (lambda p: p.update(model_args=None), r"model_args must be a mapping, got NoneType"),
+    (lambda p: p.update(state_dict=list(p["state_dict"].values())), r"state_dict must be a mapping, got list"),
+    (lambda p: p["state_dict"].update({"stem.1.weight": [1.0, 2.0]}), r"state_dict entry 'stem.1.weight' is a list"),
+    (lambda p: p.update(model_args={**p["model_args"], "width": "wide"}), r"width must be a positive integer"),
+])
+def test_hostile_checkpoints_are_refused_naming_the_file_before_any_allocation(tiny_checkpoint: Path, tmp_path: Path,
+                                                                               change, message):
+    from fast_style.checkpoint import model_from_checkpoint
+
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    change(payload)
+    hostile = tmp_path / "hostile.pth"
+    torch.save(payload, hostile)
+    with pytest.raises(CheckpointError, match=rf"hostile.pth.*{message}"):
+        model_from_checkpoint(read_checkpoint(hostile))
+
+
+def test_a_lightning_checkpoint_whose_model_is_not_a_mapping_is_refused(tmp_path: Path):
+    path = tmp_path / "odd.ckpt"
+    torch.save({"state_dict": {"model.w": torch.ones(1)}, "hyper_parameters": {"model": [4, 1]}}, path)
+    with pytest.raises(CheckpointError, match=r"odd.ckpt.*hyper_parameters.model must be a mapping, got list"):
+        read_checkpoint(path)
