@@ -202,3 +202,29 @@ def test_a_lightning_checkpoint_whose_model_is_not_a_mapping_is_refused(tmp_path
     torch.save({"state_dict": {"model.w": torch.ones(1)}, "hyper_parameters": {"model": [4, 1]}}, path)
     with pytest.raises(CheckpointError, match=r"odd.ckpt.*hyper_parameters.model must be a mapping, got list"):
         read_checkpoint(path)
+
+
+def test_max_pixels_can_be_raised_above_pillows_own_limit(tmp_path: Path, monkeypatch):
+    import fast_style.io as io
+    from PIL import Image
+
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (300, 200), "red").save(path)
+    # Pillow's limit below the image: ours (the caller's) decides, both ways, and Pillow's is restored.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    assert io.read_photo(path, max_pixels=60_000).size == (300, 200)
+    with pytest.raises(io.ImageReadError, match="60,000 pixels, above the decompression-bomb limit of 59,999"):
+        io.read_photo(path, max_pixels=59_999)
+    assert Image.MAX_IMAGE_PIXELS == 1000
+
+
+def test_an_animated_gif_is_used_by_its_first_frame_with_a_warning(tmp_path: Path):
+    import fast_style.io as io
+    from PIL import Image
+
+    path = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (16, 16), colour) for colour in ("red", "blue", "green")]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50)
+    with pytest.warns(io.FirstFrameOnlyWarning, match="anim.gif' has 3 frames; only the first is used"):
+        photo = io.read_photo(path)
+    assert photo.rgb[0].mean() > 0.9 and photo.rgb[2].mean() < 0.1  # red: the first frame
