@@ -228,3 +228,30 @@ def test_an_animated_gif_is_used_by_its_first_frame_with_a_warning(tmp_path: Pat
     with pytest.warns(io.FirstFrameOnlyWarning, match="anim.gif' has 3 frames; only the first is used"):
         photo = io.read_photo(path)
     assert photo.rgb[0].mean() > 0.9 and photo.rgb[2].mean() < 0.1  # red: the first frame
+
+
+@pytest.mark.parametrize("fmt, name", [("torchscript", "net.pt"), ("onnx", "net.onnx")])
+def test_an_export_that_fails_its_parity_check_leaves_no_file(tiny_model, tmp_path: Path, monkeypatch, fmt, name):
+    import fast_style.infer.export as export
+
+    target = tmp_path / name
+    assert export.export_checked(tiny_model, target, fmt) <= 1e-4 and target.is_file()
+    before = target.read_bytes()
+    monkeypatch.setattr(export, "parity", lambda *args, **kwargs: 0.5)
+    with pytest.raises(export.ParityError, match=r"differs from the network by 5.00e-01.*was not written") as caught:
+        export.export_checked(tiny_model, target, fmt)
+    assert caught.value.exit_code == 1
+    assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_an_export_checks_its_extension_and_the_free_space_before_writing(tiny_model, tmp_path: Path, monkeypatch):
+    import shutil
+
+    import fast_style.infer.export as export
+
+    with pytest.raises(ValueError, match=r"net.pt' names a torchscript file, not onnx"):
+        export.export_checked(tiny_model, tmp_path / "net.pt", "onnx")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10, 10, 1000))
+    with pytest.raises(WriteError, match=r"no space left on the device \(0.0 MB free, the export needs about"):
+        export.export_checked(tiny_model, tmp_path / "net.onnx", "onnx")
+    assert list(tmp_path.iterdir()) == []
