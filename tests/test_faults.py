@@ -255,3 +255,9 @@ def test_an_export_checks_its_extension_and_the_free_space_before_writing(tiny_m
     with pytest.raises(WriteError, match=r"no space left on the device \(0.0 MB free, the export needs about"):
         export.export_checked(tiny_model, tmp_path / "net.onnx", "onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_optimizer_setting_is_one_clear_error_before_training(photo_dir, tmp_path: Path, assets_dir):
+    with pytest.raises(FastStyleError, match=r"optimizer settings \{'lr': 'abc'\} are not usable: .*optimizer.lr=1e-3"):
+        train(tiny_run(photo_dir, tmp_path, "optimizer.lr=abc"), tmp_path / "runs" / "lr")
+    assert not (tmp_path / "runs" / "lr").exists()
