@@ -203,35 +203,61 @@ def read_checkpoint(path: str | os.PathLike) -> StyleCheckpoint:
             f"Lightning .ckpt of the training module): {short_load_error(error)}"
         ) from error
     if isinstance(payload, dict) and "model_args" in payload and "state_dict" in payload:
-        if payload.get("format", FORMAT) != FORMAT:
-            raise CheckpointError(f"{str(path)!r} has format {payload['format']!r}; this version reads {FORMAT!r}")
-        config = dict(payload.get("config") or {})
-        loss_args = _stored_loss_args(config.get("loss"))
-        # The loss's own style image where the config has it (a user may override loss.style_image).
-        image = (loss_args or {}).get("style_image") or (config.get("style") or {}).get("image")
-        return StyleCheckpoint(path=path, source="inference", model_args=dict(payload["model_args"]),
-                               state_dict=payload["state_dict"], style=payload.get("style"),
-                               style_image=None if image is None else str(image), config=config,
-                               meta=dict(payload.get("meta") or {}), loss_args=loss_args)
+        return _slim_checkpoint(path, payload)
     if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict) and "hyper_parameters" in payload:
-        hparams = payload["hyper_parameters"] or {}
-        state = {k[len("model."):]: v for k, v in payload["state_dict"].items() if k.startswith("model.")}
-        if not state:
-            raise CheckpointError(
-                f"{str(path)!r} is a Lightning checkpoint without 'model.*' weights; expected one written by "
-                "fast_style's training module"
-            )
-        image = hparams.get("style_image")
-        loss_args = None if image is None else _stored_loss_args({**dict(hparams.get("loss") or {}), "style_image": str(image)})
-        return StyleCheckpoint(path=path, source="lightning", model_args=dict(hparams.get("model") or {}),
-                               state_dict=state, style=hparams.get("style_name"),
-                               style_image=None if image is None else str(image),
-                               meta={"global_step": payload.get("global_step")}, loss_args=loss_args)
+        return _lightning_checkpoint(path, payload)
     found = sorted(map(str, payload)) if isinstance(payload, dict) else type(payload).__name__
     raise CheckpointError(
         f"{str(path)!r} is not a style checkpoint: expected a slim checkpoint (keys model_args, state_dict, style) "
         f"or a Lightning checkpoint (keys state_dict, hyper_parameters); found {found}"
     )
+
+
+def _mapping(path: Path, value: Any, what: str, optional: bool = False) -> dict[str, Any]:
+    """``value`` as a dict, or a :class:`CheckpointError` naming the file and the entry."""
+    if value is None and optional:
+        return {}
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{str(path)!r}: {what} must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def _weights(path: Path, state: dict[str, Any]) -> dict[str, Any]:
+    bad = next((key for key, value in state.items() if not isinstance(value, torch.Tensor)), None)
+    if bad is not None:
+        raise CheckpointError(f"{str(path)!r}: state_dict entry {bad!r} is a {type(state[bad]).__name__}, not a tensor")
+    return state
+
+
+def _slim_checkpoint(path: Path, payload: dict[str, Any]) -> StyleCheckpoint:
+    if payload.get("format", FORMAT) != FORMAT:
+        raise CheckpointError(f"{str(path)!r} has format {payload['format']!r}; this version reads {FORMAT!r}")
+    config = _mapping(path, payload.get("config"), "config", optional=True)
+    loss_args = _stored_loss_args(config.get("loss"))
+    # The loss's own style image where the config has it (a user may override loss.style_image).
+    image = (loss_args or {}).get("style_image") or (_mapping(path, config.get("style"), "config.style", True)).get("image")
+    return StyleCheckpoint(path=path, source="inference", model_args=_mapping(path, payload["model_args"], "model_args"),
+                           state_dict=_weights(path, _mapping(path, payload["state_dict"], "state_dict")),
+                           style=payload.get("style"), style_image=None if image is None else str(image), config=config,
+                           meta=_mapping(path, payload.get("meta"), "meta", optional=True), loss_args=loss_args)
+
+
+def _lightning_checkpoint(path: Path, payload: dict[str, Any]) -> StyleCheckpoint:
+    hparams = _mapping(path, payload["hyper_parameters"], "hyper_parameters", optional=True)
+    state = {k[len("model."):]: v for k, v in payload["state_dict"].items() if str(k).startswith("model.")}
+    if not state:
+        raise CheckpointError(
+            f"{str(path)!r} is a Lightning checkpoint without 'model.*' weights; expected one written by "
+            "fast_style's training module"
+        )
+    image = hparams.get("style_image")
+    loss = _mapping(path, hparams.get("loss"), "hyper_parameters.loss", optional=True)
+    loss_args = None if image is None else _stored_loss_args({**loss, "style_image": str(image)})
+    return StyleCheckpoint(path=path, source="lightning",
+                           model_args=_mapping(path, hparams.get("model"), "hyper_parameters.model", optional=True),
+                           state_dict=_weights(path, state), style=hparams.get("style_name"),
+                           style_image=None if image is None else str(image),
+                           meta={"global_step": payload.get("global_step")}, loss_args=loss_args)
 
 
 def model_from_checkpoint(checkpoint: StyleCheckpoint) -> TransformerNet:
@@ -247,11 +273,23 @@ def model_from_checkpoint(checkpoint: StyleCheckpoint) -> TransformerNet:
             f"{str(checkpoint.path)!r} holds a broken network: weight {bad!r} has NaN/inf values (its training "
             "diverged); retrain it, e.g. with a lower optimizer.lr"
         )
+    mismatch = f"{str(checkpoint.path)!r} does not hold a TransformerNet matching its model_args"
     try:
-        model = TransformerNet(**checkpoint.model_args)
+        # First without memory (the meta device): model_args from a file are untrusted, and a width
+        # of 100000 would ask for hundreds of GB. Only a network whose every weight the file holds,
+        # shape for shape, is then allocated.
+        with torch.device("meta"):
+            skeleton = TransformerNet(**checkpoint.model_args)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{mismatch}: {error}") from error
+    expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
+    found = {key: tuple(value.shape) for key, value in checkpoint.state_dict.items()}
+    if expected != found:
+        differing = sorted(set(expected) ^ set(found)) or sorted(k for k in expected if expected[k] != found[k])
+        raise CheckpointError(f"{mismatch} {checkpoint.model_args}: weights differ at {', '.join(differing[:3])}")
+    model = TransformerNet(**checkpoint.model_args)
+    try:
         model.load_state_dict(to_float32(checkpoint.state_dict))
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(
-            f"{str(checkpoint.path)!r} does not hold a TransformerNet matching its model_args: {error}"
-        ) from error
+    except RuntimeError as error:
+        raise CheckpointError(f"{mismatch}: {error}") from error
     return model.eval()

@@ -4,8 +4,10 @@ Every path of the project (training photos, style images, photos to stylise, res
 goes through here. The rules, stated once:
 
 - **Decoding**: EXIF orientation is applied; grayscale, palette, CMYK and 16/32-bit images
-  become 8-bit RGB (16-bit is rescaled, not clipped). Pillow's decompression-bomb guard is a
-  clear :class:`ImageReadError`, as is any file that is missing, truncated or not an image.
+  become 8-bit RGB (16-bit is rescaled, not clipped). The decompression-bomb guard (Pillow's
+  default limit, :data:`DEFAULT_MAX_PIXELS`, or the caller's ``max_pixels``, above or below it) is
+  a clear :class:`ImageReadError`, as is any file that is missing, truncated or not an image. An
+  animated image is used by its first frame, with a :class:`FirstFrameOnlyWarning`.
 - **Alpha**: :func:`read_photo` (photos to stylise) keeps it aside to reattach after
   stylisation; :func:`open_rgb`/:func:`load_image` (training photos, style images) composite it
   onto white.
@@ -23,6 +25,7 @@ Images are float tensors in [0, 1] at every public boundary. Pure Pillow + torch
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,8 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", "
 RESAMPLE = Image.Resampling.LANCZOS
 # Formats whose files Pillow writes with an alpha channel.
 ALPHA_FORMATS = {"PNG", "WEBP", "TIFF", "GIF"}
+# Pillow's own default (about 89 MP), taken once: the limit when the caller sets none.
+DEFAULT_MAX_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
@@ -111,27 +116,44 @@ def tensor_to_pil(image: Tensor) -> Image.Image:
     return Image.fromarray(array, mode="RGB")
 
 
+class FirstFrameOnlyWarning(UserWarning):
+    """An animated image (GIF, APNG, WebP, multi-page TIFF) is used by its first frame only."""
+
+
+# Pillow's own decompression-bomb guard reads a process-wide limit at Image.open; ours takes the
+# caller's limit (``--max-pixels``), so Pillow's is switched off around the open, one open at a time.
+_PILLOW_LIMIT_LOCK = threading.Lock()
+
+
+def _open_with_our_limit(path: Path) -> Image.Image:
+    with _PILLOW_LIMIT_LOCK:
+        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
 def _decode(path: Path, max_pixels: int | None) -> Image.Image:
-    """The fully decoded, EXIF-oriented Pillow image of ``path`` (any mode)."""
-    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else int(max_pixels)
+    """The fully decoded, EXIF-oriented Pillow image of ``path`` (any mode); first frame of an animation."""
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else int(max_pixels)
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns between 1× and 2× its limit; treat both as "too big".
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as handle:
-                pixels = handle.size[0] * handle.size[1]
-                if limit is not None and pixels > limit:
-                    raise ImageReadError(
-                        f"{str(path)!r} is {handle.size[0]}×{handle.size[1]} = {pixels:,} pixels, above the "
-                        f"decompression-bomb limit of {limit:,} pixels; if you trust the file, raise the limit "
-                        f"with --max-pixels {pixels} (and consider --max-size or --tile)"
-                    )
-                handle.load()
-                return ImageOps.exif_transpose(handle)
+        with _open_with_our_limit(path) as handle:
+            pixels = handle.size[0] * handle.size[1]
+            if pixels > limit:
+                raise ImageReadError(
+                    f"{str(path)!r} is {handle.size[0]}×{handle.size[1]} = {pixels:,} pixels, above the "
+                    f"decompression-bomb limit of {limit:,} pixels; if you trust the file, raise the limit "
+                    f"with --max-pixels {pixels} (and consider --max-size or --tile)"
+                )
+            frames = getattr(handle, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(f"{str(path)!r} has {frames} frames; only the first is used", FirstFrameOnlyWarning,
+                              stacklevel=3)
+            handle.load()
+            return ImageOps.exif_transpose(handle)
     except ImageReadError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageReadError(f"{str(path)!r} refused by the decompression-bomb guard: {error}") from error
     except FileNotFoundError as error:
         raise ImageReadError(f"{str(path)!r} does not exist") from error
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError) as error:
@@ -143,7 +165,7 @@ def open_rgb(path: str | os.PathLike, max_pixels: int | None = None) -> Image.Im
 
     Args:
         path: image file.
-        max_pixels: decompression-bomb limit (``None``: Pillow's ``Image.MAX_IMAGE_PIXELS``).
+        max_pixels: decompression-bomb limit (``None``: :data:`DEFAULT_MAX_PIXELS`, Pillow's).
 
     Raises:
         ImageReadError: unreadable, truncated, not an image, or over the pixel limit.
@@ -194,7 +216,7 @@ def read_photo(path: str | os.PathLike, max_size: int | None = None, max_pixels:
     Args:
         path: image file.
         max_size: longest side in pixels after resizing, or ``None`` for the native size.
-        max_pixels: decompression-bomb limit (``None``: Pillow's ``Image.MAX_IMAGE_PIXELS``);
+        max_pixels: decompression-bomb limit (``None``: :data:`DEFAULT_MAX_PIXELS`, Pillow's);
             larger images are refused.
 
     Raises:

@@ -163,3 +163,88 @@ def test_resume_paths_are_checked(tmp_path: Path, tiny_checkpoint: Path):
     broken = folder / "last.ckpt"
     broken.write_bytes(good.read_bytes()[:100])
     assert resolve_resume_path("last", tmp_path) == good
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p.update(model_args={**p["model_args"], "width": 100_000}), r"weights differ at"),
+    (lambda p: p.update(model_args=None), r"model_args must be a mapping, got NoneType"),
+    (lambda p: p.update(state_dict=list(p["state_dict"].values())), r"state_dict must be a mapping, got list"),
+    (lambda p: p["state_dict"].update({"stem.1.weight": [1.0, 2.0]}), r"state_dict entry 'stem.1.weight' is a list"),
+    (lambda p: p.update(model_args={**p["model_args"], "width": "wide"}), r"width must be a positive integer"),
+])
+def test_hostile_checkpoints_are_refused_naming_the_file_before_any_allocation(tiny_checkpoint: Path, tmp_path: Path,
+                                                                               change, message):
+    from fast_style.checkpoint import model_from_checkpoint
+
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    change(payload)
+    hostile = tmp_path / "hostile.pth"
+    torch.save(payload, hostile)
+    with pytest.raises(CheckpointError, match=rf"hostile.pth.*{message}"):
+        model_from_checkpoint(read_checkpoint(hostile))
+
+
+def test_a_lightning_checkpoint_whose_model_is_not_a_mapping_is_refused(tmp_path: Path):
+    path = tmp_path / "odd.ckpt"
+    torch.save({"state_dict": {"model.w": torch.ones(1)}, "hyper_parameters": {"model": [4, 1]}}, path)
+    with pytest.raises(CheckpointError, match=r"odd.ckpt.*hyper_parameters.model must be a mapping, got list"):
+        read_checkpoint(path)
+
+
+def test_max_pixels_can_be_raised_above_pillows_own_limit(tmp_path: Path, monkeypatch):
+    import fast_style.io as io
+    from PIL import Image
+
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (300, 200), "red").save(path)
+    # Pillow's limit below the image: ours (the caller's) decides, both ways, and Pillow's is restored.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    assert io.read_photo(path, max_pixels=60_000).size == (300, 200)
+    with pytest.raises(io.ImageReadError, match="60,000 pixels, above the decompression-bomb limit of 59,999"):
+        io.read_photo(path, max_pixels=59_999)
+    assert Image.MAX_IMAGE_PIXELS == 1000
+
+
+def test_an_animated_gif_is_used_by_its_first_frame_with_a_warning(tmp_path: Path):
+    import fast_style.io as io
+    from PIL import Image
+
+    path = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (16, 16), colour) for colour in ("red", "blue", "green")]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50)
+    with pytest.warns(io.FirstFrameOnlyWarning, match="anim.gif' has 3 frames; only the first is used"):
+        photo = io.read_photo(path)
+    assert photo.rgb[0].mean() > 0.9 and photo.rgb[2].mean() < 0.1  # red: the first frame
+
+
+@pytest.mark.parametrize("fmt, name", [("torchscript", "net.pt"), ("onnx", "net.onnx")])
+def test_an_export_that_fails_its_parity_check_leaves_no_file(tiny_model, tmp_path: Path, monkeypatch, fmt, name):
+    import fast_style.infer.export as export
+
+    target = tmp_path / name
+    assert export.export_checked(tiny_model, target, fmt) <= 1e-4 and target.is_file()
+    before = target.read_bytes()
+    monkeypatch.setattr(export, "parity", lambda *args, **kwargs: 0.5)
+    with pytest.raises(export.ParityError, match=r"differs from the network by 5.00e-01.*was not written") as caught:
+        export.export_checked(tiny_model, target, fmt)
+    assert caught.value.exit_code == 1
+    assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_an_export_checks_its_extension_and_the_free_space_before_writing(tiny_model, tmp_path: Path, monkeypatch):
+    import shutil
+
+    import fast_style.infer.export as export
+
+    with pytest.raises(ValueError, match=r"net.pt' names a torchscript file, not onnx"):
+        export.export_checked(tiny_model, tmp_path / "net.pt", "onnx")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10, 10, 1000))
+    with pytest.raises(WriteError, match=r"no space left on the device \(0.0 MB free, the export needs about"):
+        export.export_checked(tiny_model, tmp_path / "net.onnx", "onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_optimizer_setting_is_one_clear_error_before_training(photo_dir, tmp_path: Path, assets_dir):
+    with pytest.raises(FastStyleError, match=r"optimizer settings \{'lr': 'abc'\} are not usable: .*optimizer.lr=1e-3"):
+        train(tiny_run(photo_dir, tmp_path, "optimizer.lr=abc"), tmp_path / "runs" / "lr")
+    assert not (tmp_path / "runs" / "lr").exists()

@@ -11,7 +11,9 @@ optional extra ``pip install fast_style[onnx]`` (onnx, onnxscript, onnxruntime).
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from fast_style.atomic import WriteError, atomic_path
+from fast_style.errors import EXIT_PARTIAL, FastStyleError, InvalidValueError
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
 FORMATS = ("onnx", "torchscript")
@@ -28,11 +32,20 @@ OUTPUT_NAME = "stylised"
 ONNX_OPSET = 18
 # Example input for tracing: batch 2 and odd sizes, so no dimension is specialised to 0/1 or to even values.
 _EXAMPLE_SHAPE = (2, 3, 37, 45)
+# Room an export needs beyond its weights (graph, metadata): checked before writing, since
+# TorchScript's writer aborts the process on a full disk instead of raising.
+_EXPORT_OVERHEAD_BYTES = 8 * 2**20
+
+
+class ParityError(FastStyleError):
+    """The exported file does not compute what the network computes (beyond the tolerance); it was not kept."""
+
+    exit_code = EXIT_PARTIAL
 
 
 def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")
+        raise InvalidValueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")
     return fmt
 
 
@@ -47,7 +60,7 @@ def format_from_path(path: str | os.PathLike) -> str:
         return "onnx"
     if suffix in (".pt", ".ts", ".torchscript", ".jit"):
         return "torchscript"
-    raise ValueError(f"cannot tell the export format of {str(path)!r}; use .onnx or .pt (TorchScript)")
+    raise InvalidValueError(f"cannot tell the export format of {str(path)!r}; use .onnx or .pt (TorchScript)")
 
 
 def _cpu_copy(model: TransformerNet) -> TransformerNet:
@@ -106,6 +119,9 @@ def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Pa
             (example,),
             str(path),
             dynamo=True,
+            # One self-contained file (the weights are a few MB): a .data file beside it would be
+            # named after the temporary file and lost at the rename.
+            external_data=False,
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             dynamic_shapes={"images": dims},
@@ -148,9 +164,12 @@ class OnnxRuntimeModel:
         return torch.from_numpy(np.ascontiguousarray(out)).to(images.device)
 
 
-def load_exported(path: str | os.PathLike, device: str | torch.device = "cpu"):
-    """Open an exported file as a callable (B, 3, H, W) → (B, 3, H, W): ONNX Runtime or TorchScript."""
-    fmt = format_from_path(path)
+def load_exported(path: str | os.PathLike, device: str | torch.device = "cpu", fmt: str | None = None):
+    """Open an exported file as a callable (B, 3, H, W) → (B, 3, H, W): ONNX Runtime or TorchScript.
+
+    ``fmt`` (``"onnx"``/``"torchscript"``) for a file whose name does not say it (a temporary name).
+    """
+    fmt = format_from_path(path) if fmt is None else _check_format(fmt)
     if fmt == "onnx":
         return OnnxRuntimeModel(path, device)
     with warnings.catch_warnings():
@@ -164,17 +183,58 @@ def parity(
     path: str | os.PathLike,
     shapes: Sequence[tuple[int, int, int, int]] = ((1, 3, 37, 45), (2, 3, 64, 33), (1, 3, 130, 97)),
     seed: int = 0,
+    fmt: str | None = None,
 ) -> float:
     """Largest absolute difference between the exported file and the eager network on random [0, 1] images.
 
     The shapes differ from the export example (other batch, odd, larger) so that a graph
     specialised to one size fails the check.
     """
-    runner = load_exported(path)
+    runner = load_exported(path, fmt=fmt)
     eager = _cpu_copy(model)
     generator = torch.Generator().manual_seed(seed)
     worst = 0.0
     for shape in shapes:
         images = torch.rand(*shape, generator=generator)
         worst = max(worst, float((runner(images).float() - eager(images)).abs().max()))
+    return worst
+
+
+def export_checked(model: TransformerNet, path: str | os.PathLike, fmt: str, tolerance: float = 1e-4) -> float:
+    """Export, check parity, and only then give the file its final name: no bad or partial file is ever left there.
+
+    The export is written under a temporary name beside ``path`` (:func:`fast_style.atomic.atomic_path`),
+    checked with :func:`parity`, and renamed only when it is within ``tolerance``; the disk's
+    free space is checked first.
+
+    Returns:
+        The largest absolute difference found (at most ``tolerance``).
+
+    Raises:
+        InvalidValueError: an unknown format, or an extension that names another format (``.pt``
+            for ONNX).
+        WriteError: not enough free space for the export (nothing is written).
+        ParityError: the exported file is off by more than ``tolerance`` (it is removed).
+    """
+    _check_format(fmt)
+    path = Path(path)
+    try:
+        named = format_from_path(path)
+    except InvalidValueError:
+        named = fmt  # an extension that names no format: the caller's choice stands
+    if named != fmt:
+        raise InvalidValueError(f"{str(path)!r} names a {named} file, not {fmt}; use .onnx for onnx and .pt for "
+                                "torchscript")
+    needed = sum(p.numel() * 4 for p in model.parameters()) + _EXPORT_OVERHEAD_BYTES
+    path.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(path.parent).free
+    if free < needed:
+        raise WriteError(errno.ENOSPC, f"cannot write {str(path)!r}: no space left on the device "
+                                       f"({free / 2**20:.1f} MB free, the export needs about {needed / 2**20:.0f} MB)")
+    with atomic_path(path) as partial:
+        export_model(model, partial, fmt)
+        worst = parity(model, partial, fmt=fmt)
+        if not worst <= tolerance:
+            raise ParityError(f"the {fmt} export differs from the network by {worst:.2e} (tolerance {tolerance:.0e}); "
+                              f"{str(path)!r} was not written")
     return worst

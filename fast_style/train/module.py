@@ -16,6 +16,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from fast_style.errors import InvalidValueError
 from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
 from fast_style.models.transformer import TransformerNet
 
@@ -68,6 +69,8 @@ class StyleTransferModule(L.LightningModule):
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
         if optimizer is not None and not callable(optimizer):
             raise ValueError(f"optimizer must be a callable taking the parameters (a _partial_ config), got {optimizer!r}")
+        if optimizer is not None:
+            _check_optimizer(optimizer)
         # The optimiser factory is code, not data: checkpoints are read with weights_only=True, and the
         # composed config in the slim checkpoint already says which optimiser it was.
         self.save_hyperparameters(ignore=["optimizer"])
@@ -128,3 +131,14 @@ class StyleTransferModule(L.LightningModule):
         for key, value in self.state_dict().items():
             if key.startswith(_LOSS_PREFIX):
                 state.setdefault(key, value)
+
+
+def _check_optimizer(optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]) -> None:
+    """Build the optimiser once on a dummy parameter: a bad ``optimizer.lr=abc`` fails here, in one line, not at step 0."""
+    try:
+        optimizer([nn.Parameter(torch.zeros(1))])
+    except (TypeError, ValueError) as error:
+        settings = getattr(optimizer, "keywords", None) or {}
+        raise InvalidValueError(f"the optimizer settings {settings} are not usable: {error} "
+                                "(e.g. optimizer.lr=1e-3)") from error
+
