@@ -192,8 +192,9 @@ def test_a_lightning_checkpoint_whose_model_is_not_a_mapping_is_refused(tmp_path
 
 
 def test_max_pixels_can_be_raised_above_pillows_own_limit(tmp_path: Path, monkeypatch):
-    import fast_style.io as io
     from PIL import Image
+
+    import fast_style.io as io
 
     path = tmp_path / "wide.png"
     Image.new("RGB", (300, 200), "red").save(path)
@@ -206,8 +207,9 @@ def test_max_pixels_can_be_raised_above_pillows_own_limit(tmp_path: Path, monkey
 
 
 def test_an_animated_gif_is_used_by_its_first_frame_with_a_warning(tmp_path: Path):
-    import fast_style.io as io
     from PIL import Image
+
+    import fast_style.io as io
 
     path = tmp_path / "anim.gif"
     frames = [Image.new("RGB", (16, 16), colour) for colour in ("red", "blue", "green")]
@@ -244,7 +246,7 @@ def test_an_export_checks_its_extension_and_the_free_space_before_writing(tiny_m
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_bad_optimizer_setting_is_one_clear_error_before_training(photo_dir, tmp_path: Path, assets_dir):
+def test_a_bad_optimizer_setting_is_one_clear_error_before_training(train_config, tmp_path: Path):
     with pytest.raises(FastStyleError, match=r"optimizer settings \{'lr': 'abc'\} are not usable: .*optimizer.lr=1e-3"):
-        train(tiny_run(photo_dir, tmp_path, "optimizer.lr=abc"), tmp_path / "runs" / "lr")
+        train(train_config("optimizer.lr=abc"), tmp_path / "runs" / "lr")
     assert not (tmp_path / "runs" / "lr").exists()
