@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from fast_style.errors import FastStyleError, InvalidValueError
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
 FORMATS = ("onnx", "torchscript")
@@ -30,9 +31,13 @@ ONNX_OPSET = 18
 _EXAMPLE_SHAPE = (2, 3, 37, 45)
 
 
+class MissingExtraError(FastStyleError, ImportError):
+    """An optional extra (``onnx``) is needed for what was asked; the message names the pip command."""
+
+
 def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")
+        raise InvalidValueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")
     return fmt
 
 
@@ -47,7 +52,7 @@ def format_from_path(path: str | os.PathLike) -> str:
         return "onnx"
     if suffix in (".pt", ".ts", ".torchscript", ".jit"):
         return "torchscript"
-    raise ValueError(f"cannot tell the export format of {str(path)!r}; use .onnx or .pt (TorchScript)")
+    raise InvalidValueError(f"cannot tell the export format of {str(path)!r}; use .onnx or .pt (TorchScript)")
 
 
 def _cpu_copy(model: TransformerNet) -> TransformerNet:
@@ -90,7 +95,7 @@ def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Pa
     try:
         import onnxscript  # noqa: F401 - the dynamo exporter needs it
     except ImportError as error:
-        raise ImportError("ONNX export needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
+        raise MissingExtraError("ONNX export needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
     dims = {
         0: torch.export.Dim("batch", min=1),
         2: torch.export.Dim("height", min=MIN_SIZE),
@@ -128,12 +133,12 @@ class OnnxRuntimeModel:
         try:
             import onnxruntime as ort
         except ImportError as error:
-            raise ImportError("the onnxruntime backend needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
+            raise MissingExtraError("the onnxruntime backend needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
         self.device = torch.device(device)
         providers = ["CPUExecutionProvider"]
         if self.device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise ValueError("onnxruntime has no CUDAExecutionProvider here; install onnxruntime-gpu or use --device cpu")
+                raise InvalidValueError("onnxruntime has no CUDAExecutionProvider here; install onnxruntime-gpu or use --device cpu")
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
