@@ -59,8 +59,10 @@ def command(main: Main) -> Callable[[Sequence[str] | None], int]:
     return wrapped
 
 
-def add_network_arguments(parser: argparse.ArgumentParser, *, required: bool = True,
-                          ckpt_help: str = "checkpoints/<style>.pth or a Lightning .ckpt (or a zoo spec)") -> argparse._ActionsContainer:
+def add_network_arguments(
+    parser: argparse.ArgumentParser, *, required: bool = True,
+    ckpt_help: str = "checkpoints/<style>.pth or a Lightning .ckpt (or a zoo spec)",
+) -> argparse._MutuallyExclusiveGroup:
     """``--style SPEC`` (the zoo: ``candy``, ``candy-small``, ``mosaic@styles9``, ``candy:0.7,mosaic:0.3``) or ``--ckpt FILE``.
 
     Both go to :func:`fast_style.zoo.resolve` (see :func:`network_spec`). Returns the mutually
@@ -85,7 +87,8 @@ def add_device_argument(parser: argparse.ArgumentParser, default: str = "auto") 
     """``--device auto|cpu|cuda`` (``auto``: CUDA when available; see :func:`fast_style.infer.stylize.resolve_device`)."""
     from fast_style.infer.stylize import DEVICES
 
-    parser.add_argument("--device", default=default, choices=DEVICES, help=f"where to run (default {default}; auto = CUDA when available)")
+    parser.add_argument("--device", default=default, choices=DEVICES,
+                        help=f"where to run (default {default}; auto = CUDA when available)")
 
 
 def add_precision_argument(parser: argparse.ArgumentParser) -> None:

@@ -225,7 +225,8 @@ def output_format(path: str | os.PathLike) -> str:
     known = Image.registered_extensions()
     if suffix not in known or known[suffix] not in Image.SAVE:
         allowed = ", ".join(IMAGE_EXTENSIONS)
-        raise InvalidValueError(f"cannot write images with extension {suffix or '(none)'!r} ({str(path)!r}); use one of {allowed}")
+        raise InvalidValueError(
+            f"cannot write images with extension {suffix or '(none)'!r} ({str(path)!r}); use one of {allowed}")
     return known[suffix]
 
 

@@ -20,7 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fast_style.cli import command
 
+
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", required=True, help="the run's final slim checkpoint (its config gives the loss)")
@@ -34,33 +37,32 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
+    from fast_style import zoo
+    from fast_style.assets import resolve_path_or_asset
     from fast_style.baseline.compare import n_star_for_models
     from fast_style.baseline.report import fmt_bound
     from fast_style.baseline.stats import censored_median
     from fast_style.checkpoint import read_checkpoint
+    from fast_style.errors import InvalidValueError
     from fast_style.infer.stylize import load_model
-    from fast_style.io import list_images
+    from fast_style.io import NoImagesError, list_images
     from fast_style.loss.perceptual import build_perceptual_loss
 
-    try:
-        if args.limit < 1 or args.iters < 1 or args.size < 16:
-            raise ValueError(f"--limit, --iters must be >= 1 and --size >= 16; got {args.limit}, {args.iters}, {args.size}")
-        checkpoint = read_checkpoint(args.ckpt)
-        checkpoints = sorted(
-            (int(match.group(1)), path)
-            for path in (Path(args.run_dir) / "lightning_checkpoints").glob("step*.ckpt")
-            if (match := re.fullmatch(r"step(\d+)", path.stem))
-        )
-        photos = list_images(resolve_path_or_asset(args.images))[: args.limit]
-        if not photos:
-            raise ValueError(f"no photos in {args.images!r}")
-    except (AssetNotFoundError, FileNotFoundError, ValueError) as error:
-        print(f"quality_vs_steps.py: error: {error}", file=sys.stderr)
-        return 2
+    if args.limit < 1 or args.iters < 1 or args.size < 16:
+        raise InvalidValueError(f"--limit, --iters must be >= 1 and --size >= 16; got {args.limit}, {args.iters}, {args.size}")
+    resolved = zoo.resolve(args.ckpt)
+    checkpoint = read_checkpoint(resolved.path)
+    checkpoints = sorted(
+        (int(match.group(1)), path)
+        for path in (Path(args.run_dir) / "lightning_checkpoints").glob("step*.ckpt")
+        if (match := re.fullmatch(r"step(\d+)", path.stem))
+    )
+    photos = list_images(resolve_path_or_asset(args.images))[: args.limit]
+    if not photos:
+        raise NoImagesError(f"no photos in {args.images!r}")
     final_step = int(checkpoint.meta["global_step"])
     models = {step: load_model(path, "cpu") for step, path in checkpoints if step != final_step}
-    models[final_step] = load_model(args.ckpt, "cpu")
+    models[final_step] = load_model(resolved, "cpu")
     models = dict(sorted(models.items()))
     loss_fn = build_perceptual_loss(**checkpoint.loss_args)
     with tqdm(total=len(photos), desc="Gatys runs", unit="photo") as bar:

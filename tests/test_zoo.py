@@ -92,7 +92,7 @@ def test_every_shipped_network_is_small_float16_and_stylises(name: str):
 
 
 def test_load_model_by_name_unknown_name_lists_the_shipped_styles():
-    with pytest.raises(FileNotFoundError, match=f"shipped: {', '.join(SHIPPED)}"):
+    with pytest.raises(UnknownStyleError, match=f"unknown style 'no_such_style'; shipped styles: {', '.join(SHIPPED)}"):
         load_model("no_such_style")
     with pytest.raises(UnknownStyleError, match="shipped styles"):
         zoo_path("../checkpoint")

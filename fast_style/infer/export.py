@@ -138,7 +138,8 @@ class OnnxRuntimeModel:
         providers = ["CPUExecutionProvider"]
         if self.device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise InvalidValueError("onnxruntime has no CUDAExecutionProvider here; install onnxruntime-gpu or use --device cpu")
+                raise InvalidValueError(
+                    "onnxruntime has no CUDAExecutionProvider here; install onnxruntime-gpu or use --device cpu")
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -16,7 +16,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, OnExceptionCheckpoint
 
-from fast_style.errors import EXIT_PARTIAL, FastStyleError
+from fast_style.errors import EXIT_PARTIAL, FastStyleError, InvalidValueError
 from fast_style.loss.perceptual import LOSS_TERMS
 
 ADVICE = "try a lower optimizer.lr (e.g. half), a smaller style.style_weight, or model.output_activation=sigmoid"
@@ -89,7 +89,7 @@ class PreviewImages(Callback):
     def __init__(self, every_n_steps: int = 100) -> None:
         super().__init__()
         if int(every_n_steps) < 0:
-            raise ValueError(f"every_n_steps must be >= 0 (0: never), got {every_n_steps}")
+            raise InvalidValueError(f"every_n_steps must be >= 0 (0: never), got {every_n_steps}")
         self.every_n_steps = int(every_n_steps)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,

@@ -252,7 +252,8 @@ def add_to_zoo(
     size = target.stat().st_size
     if size > MAX_ZOO_BYTES:
         target.unlink()
-        raise InvalidValueError(f"{style}: the float16 file is {size / 2**20:.1f} MB; the zoo allows {MAX_ZOO_BYTES / 2**20:.0f} MB")
+        raise InvalidValueError(
+            f"{style}: the float16 file is {size / 2**20:.1f} MB; the zoo allows {MAX_ZOO_BYTES / 2**20:.0f} MB")
     return target
 
 
