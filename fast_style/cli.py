@@ -49,13 +49,15 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
 
 
 def command(main: Main) -> Callable[[Sequence[str] | None], int]:
-    """Decorate a command's ``main(argv)`` so that every caller (console script, shim, test) runs it through :func:`run`."""
+    """Decorate a command's ``main(argv)`` so that every caller (console script, shim, test) runs it through :func:`run`.
+
+    The raising version stays reachable as ``main.__wrapped__`` (``functools.wraps``).
+    """
 
     @functools.wraps(main)
     def wrapped(argv: Sequence[str] | None = None) -> int:
         return run(main, argv)
 
-    wrapped.unwrapped = main  # type: ignore[attr-defined]  # the raising version, for tests and reuse
     return wrapped
 
 

@@ -222,9 +222,12 @@ def add_to_zoo(
         The written ``<zoo_dir>/<style>.pth``.
 
     Raises:
+        InputFileError: if the checkpoint file does not exist.
         InvalidValueError: if the checkpoint is not a slim inference checkpoint, has non-finite
             weights, or the float16 file would exceed :data:`MAX_ZOO_BYTES`.
     """
+    if not Path(checkpoint).is_file():
+        raise InputFileError(f"checkpoint {str(checkpoint)!r} does not exist")
     stored = read_checkpoint(checkpoint)
     if stored.source != "inference":
         raise InvalidValueError(f"{str(checkpoint)!r} is a {stored.source} checkpoint; the zoo takes the slim "
