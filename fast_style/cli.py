@@ -17,8 +17,12 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from fast_style.errors import FastStyleError
+
+if TYPE_CHECKING:
+    from fast_style.zoo import ResolvedStyle
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
@@ -67,7 +71,7 @@ def add_network_arguments(
 ) -> argparse._MutuallyExclusiveGroup:
     """``--style SPEC`` (the zoo: ``candy``, ``candy-small``, ``mosaic@styles9``, ``candy:0.7,mosaic:0.3``) or ``--ckpt FILE``.
 
-    Both go to :func:`fast_style.zoo.resolve` (see :func:`network_spec`). Returns the mutually
+    Both go to :func:`fast_style.zoo.resolve` (see :func:`resolve_network`). Returns the mutually
     exclusive group, for commands that add a third way (``--list-styles``).
     """
     group = parser.add_mutually_exclusive_group(required=required)
@@ -76,13 +80,18 @@ def add_network_arguments(
     return group
 
 
-def network_spec(args: argparse.Namespace) -> tuple[str, bool]:
-    """What :func:`fast_style.zoo.resolve` gets from :func:`add_network_arguments`: ``(spec, allow_path)``.
+def resolve_network(args: argparse.Namespace) -> ResolvedStyle:
+    """The network :func:`add_network_arguments`' ``--style``/``--ckpt`` name, by :func:`fast_style.zoo.resolve`.
 
     ``--style`` names the zoo only (so ``--style candy`` never picks up a file called ``candy``);
-    ``--ckpt`` takes a file first, then a zoo name.
+    ``--ckpt`` takes a file first, then a zoo name. Cheap: nothing is loaded.
+
+    Raises:
+        UnknownStyleError, InvalidValueError, InputFileError: see :func:`fast_style.zoo.resolve`.
     """
-    return (args.style, False) if args.style else (args.ckpt, True)
+    from fast_style import zoo
+
+    return zoo.resolve(args.style, allow_path=False) if args.style else zoo.resolve(args.ckpt)
 
 
 def add_device_argument(parser: argparse.ArgumentParser, default: str = "auto") -> None:
@@ -106,6 +115,6 @@ __all__ = [
     "add_network_arguments",
     "add_precision_argument",
     "command",
-    "network_spec",
+    "resolve_network",
     "run",
 ]

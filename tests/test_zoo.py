@@ -20,6 +20,7 @@ from fast_style.io import load_image
 from fast_style.zoo import (
     MAX_ZOO_BYTES,
     ZOO_DIR,
+    ResolvedStyle,
     UnknownStyleError,
     add_to_zoo,
     available_styles,
@@ -259,3 +260,9 @@ def test_load_is_the_network_the_spec_names(tiny_checkpoint: Path):
     assert load(str(tiny_checkpoint)).style_name == "tiny"
     photo = torch.rand(1, 3, 20, 24, generator=torch.Generator().manual_seed(3))
     assert torch.equal(stylize(model, photo), stylize(load_model(SHIPPED[0]), photo))
+
+
+def test_load_refuses_a_blend_rather_than_ignoring_its_weights():
+    blend = ResolvedStyle("candy:0.5,mosaic:0.5", zoo_path("candy"), "candy", (("candy", 0.5), ("mosaic", 0.5)))
+    with pytest.raises(InvalidValueError, match="'candy:0.5,mosaic:0.5': blending styles"):
+        load(blend)

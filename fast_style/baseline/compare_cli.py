@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fast_style.baseline.gatys import INITS, OPTIMIZERS
-from fast_style.cli import add_device_argument, add_network_arguments, command, network_spec
+from fast_style.cli import add_device_argument, add_network_arguments, command, resolve_network
 from fast_style.errors import InvalidValueError
 
 
@@ -73,7 +73,6 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 def load_setup(args: argparse.Namespace) -> Setup:
     """The network, its training loss (rebuilt from the checkpoint's config) and the photos, or a user error."""
-    from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
     from fast_style.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
     from fast_style.infer.stylize import resolve_device
@@ -81,8 +80,7 @@ def load_setup(args: argparse.Namespace) -> Setup:
     from fast_style.loss.perceptual import build_perceptual_loss
 
     _check_counts(args)
-    spec, allow_path = network_spec(args)
-    resolved = zoo.resolve(spec, allow_path=allow_path)
+    resolved = resolve_network(args)
     args.ckpt = str(resolved.path)
     checkpoint = read_checkpoint(resolved.path)
     if checkpoint.loss_args is None:

@@ -13,8 +13,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from fast_style import zoo
-from fast_style.cli import add_network_arguments, command, network_spec
+from fast_style.cli import add_network_arguments, command, resolve_network
 from fast_style.errors import EXIT_PARTIAL, InvalidValueError
 from fast_style.infer.export import FORMATS, export_model, parity
 from fast_style.infer.stylize import load_model
@@ -33,8 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Path(args.output)
     if output.exists() and not args.overwrite:
         raise InvalidValueError(f"{str(output)!r} already exists; pass --overwrite to replace it")
-    spec, allow_path = network_spec(args)
-    model = load_model(zoo.resolve(spec, allow_path=allow_path), "cpu")
+    model = load_model(resolve_network(args), "cpu")
     export_model(model, output, args.format)
     worst = parity(model, output)
     status = "ok" if worst <= args.tolerance else "FAILED"

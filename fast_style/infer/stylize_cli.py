@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from fast_style import zoo
-from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, network_spec
+from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
 from fast_style.errors import InputFileError, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device, stylize
 from fast_style.io import IMAGE_EXTENSIONS, ImageReadError, Photo, list_images, output_format, read_photo, save_image
@@ -172,14 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def list_styles_text() -> str:
     """One line per shipped style: its name and how it was trained (for ``--list-styles``)."""
-    from fast_style.zoo import available_styles, describe
-
-    names = available_styles()
+    names = zoo.available_styles()
     if not names:
         return "no shipped styles in this installation; train one with scripts/train.py and pass --ckpt"
     lines = [f"{len(names)} shipped style(s); use --style NAME:"]
     for name in names:
-        info = describe(name)
+        info = zoo.describe(name)
         lines.append(
             f"  {name:<16} {info['steps']} steps, {info['crop']} px crops, batch {info['batch']}, "
             f"style weight {info['style_weight']:g} (style image at {info['style_size']} px), "
@@ -290,8 +288,7 @@ def _network(args: argparse.Namespace, resolved: zoo.ResolvedStyle, device: torc
 def _plan(args: argparse.Namespace) -> tuple[list[Job], list[str], Callable[[Tensor], Tensor]]:
     """Everything checked before any photo is read: the jobs, the inputs that matched nothing, the network."""
     _validate(args)
-    spec, allow_path = network_spec(args)
-    resolved = zoo.resolve(spec, allow_path=allow_path)  # an unknown name stops here, before any input is read
+    resolved = resolve_network(args)  # an unknown name stops here, before any input is read
     device = resolve_device(args.device)
     inputs, input_errors = collect_inputs(args.input, args.recursive)
     if not inputs:

@@ -13,8 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from fast_style import zoo
-from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, network_spec
+from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
 from fast_style.errors import EXIT_PARTIAL, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device
 from fast_style.infer.video import DEFAULT_CUT_THRESHOLD, VideoError, expected_frames, output_container_format, stylize_video
@@ -67,8 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     _validate(args)
-    spec, allow_path = network_spec(args)
-    resolved = zoo.resolve(spec, allow_path=allow_path)
+    resolved = resolve_network(args)
     device = resolve_device(args.device)
     model = load_model(resolved, device)
     check_options(model, strength=args.strength, precision=args.precision)

@@ -175,9 +175,14 @@ def load(spec: str | os.PathLike | ResolvedStyle, device: str | torch.device = "
 
     Raises:
         UnknownStyleError, InvalidValueError, InputFileError: see :func:`resolve`.
+        InvalidValueError: a blend: no network takes style weights yet (#20).
         CheckpointError: the file is not a style checkpoint (:func:`fast_style.checkpoint.read_checkpoint`).
     """
-    checkpoint = read_checkpoint(resolve(spec, allow_path=allow_path).path)
+    resolved = resolve(spec, allow_path=allow_path)
+    if len(resolved.styles) > 1:  # the multi-style network (#20) will take the weights; never drop them silently
+        raise InvalidValueError(f"{resolved.spec!r}: blending styles inside one network is not supported yet; "
+                                "load a one-style network")
+    checkpoint = read_checkpoint(resolved.path)
     model = model_from_checkpoint(checkpoint)
     model.style_name = checkpoint.style
     return model.eval().to(device)
