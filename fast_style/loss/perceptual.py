@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fast_style.errors import InvalidValueError
 from fast_style.loss.ops import feature_mse, gram_matrix, total_variation
 from fast_style.loss.vgg import VGGEncoder
 
@@ -87,7 +88,7 @@ class PerceptualLoss(nn.Module):
             style_layers = {name: 1.0 for name in style_layers}
         for label, value in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
             if value < 0:
-                raise ValueError(f"{label} must be >= 0, got {value}")
+                raise InvalidValueError(f"{label} must be >= 0, got {value}")
         missing = [name for name in [*content_layers, *style_layers] if name not in encoder.layers]
         if missing:
             raise ValueError(f"encoder was not built with layer(s) {missing}; it has {encoder.layers}")
@@ -191,7 +192,7 @@ def build_perceptual_loss(
         try:
             style_image = load_image(path)
         except OSError as error:
-            raise ValueError(f"style image {str(path)!r} is not a readable image: {error}") from error
+            raise InvalidValueError(f"style image {str(path)!r} is not a readable image: {error}") from error
     layers = list(dict.fromkeys([*content_layers, *style_layers]))
     encoder = VGGEncoder(layers, **dict(vgg or {}))
     return PerceptualLoss(
