@@ -36,7 +36,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from fast_style.atomic import atomic_path
-from fast_style.errors import FastStyleError
+from fast_style.errors import FastStyleError, InvalidValueError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 RESAMPLE = Image.Resampling.LANCZOS
@@ -247,7 +247,8 @@ def output_format(path: str | os.PathLike) -> str:
     known = Image.registered_extensions()
     if suffix not in known or known[suffix] not in Image.SAVE:
         allowed = ", ".join(IMAGE_EXTENSIONS)
-        raise ValueError(f"cannot write images with extension {suffix or '(none)'!r} ({str(path)!r}); use one of {allowed}")
+        raise InvalidValueError(
+            f"cannot write images with extension {suffix or '(none)'!r} ({str(path)!r}); use one of {allowed}")
     return known[suffix]
 
 

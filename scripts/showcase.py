@@ -12,17 +12,23 @@ import argparse
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import torch
 
+from fast_style.cli import command
 
+
+@command
 def main(argv: list[str] | None = None) -> int:
+    from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
-    from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
-    from fast_style.io import list_images, load_image, save_image
+    from fast_style.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
+    from fast_style.io import NoImagesError, list_images, load_image, save_image
     from fast_style.sheets import square_crop
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ckpt", required=True, help="slim inference checkpoint (checkpoints/<style>.pth)")
+    parser.add_argument("--ckpt", required=True, help="slim inference checkpoint (checkpoints/<style>.pth) or a shipped style")
     parser.add_argument("--images", required=True, help="folder of photos")
     parser.add_argument("--count", type=int, default=4, help="photos to show (default 4)")
     parser.add_argument("--size", type=int, default=256, help="side of each square tile (default 256)")
@@ -30,16 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.count < 1 or args.size < 16:
         parser.error(f"--count must be >= 1 and --size >= 16, got {args.count} and {args.size}")
-    try:
-        checkpoint = read_checkpoint(args.ckpt)
-        photos_paths = list_images(args.images)[: args.count]
-        model = model_from_checkpoint(checkpoint)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"showcase.py: error: {error}", file=sys.stderr)
-        return 2
+    checkpoint = read_checkpoint(zoo.resolve(args.ckpt).path)
+    photos_paths = list_images(resolve_path_or_asset(args.images))[: args.count]
+    model = model_from_checkpoint(checkpoint)
     if not photos_paths:
-        print(f"showcase.py: error: no image in {args.images!r}", file=sys.stderr)
-        return 2
+        raise NoImagesError(f"no image in {args.images!r}")
 
     def square(image: torch.Tensor) -> torch.Tensor:
         return square_crop(image, args.size)
@@ -47,15 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     photos = torch.cat([square(load_image(path, size=args.size)) for path in photos_paths])
     with torch.inference_mode():
         stylised = model(photos).clamp(0, 1)
-    style_path = checkpoint.style_image
-    try:
-        if not style_path:
-            raise ValueError(f"{args.ckpt!r} does not name its style image")
-        style = square(load_image(resolve_path_or_asset(style_path), size=args.size))
-    except (FileNotFoundError, OSError, ValueError) as error:
-        # A showcase without its style image would mislead: say so instead of a blank tile.
-        print(f"showcase.py: error: cannot show the style image: {error}", file=sys.stderr)
-        return 2
+    # A showcase without its style image would mislead: an error instead of a blank tile.
+    if not checkpoint.style_image:
+        raise CheckpointError(f"{args.ckpt!r} does not name its style image; the showcase cannot show it")
+    style = square(load_image(resolve_path_or_asset(checkpoint.style_image), size=args.size))
     blank = torch.ones(1, 3, args.size, args.size)
     top = torch.cat([style, photos])
     bottom = torch.cat([blank, stylised])

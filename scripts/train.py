@@ -18,33 +18,37 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import fast_style.train  # noqa: F401  (registers ${loss_default:...} before Hydra composes the config)
+from fast_style.cli import run
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 log = logging.getLogger("fast_style.train")
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> None:
-    from fast_style.assets import AssetNotFoundError
-    from fast_style.io import NoImagesError
+def _train(cfg: DictConfig) -> None:
     from fast_style.train.callbacks import TrainingDivergedError
     from fast_style.train.run import train
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         path = train(cfg, run_dir)
-    except (AssetNotFoundError, NoImagesError, FileNotFoundError, ValueError) as error:
-        # One clear line on stderr instead of a traceback: these are the user's inputs.
-        print(f"train.py: error: {error}", file=sys.stderr)
-        sys.exit(2)
     except TrainingDivergedError as error:
         # No slim checkpoint is written; the last periodic Lightning checkpoint is the one to resume from.
-        print(f"train.py: error: {error}. No checkpoint was written for the diverged network; resume from the "
-              "last good one with ckpt_path=last.", file=sys.stderr)
-        sys.exit(1)
+        raise TrainingDivergedError(
+            f"{error}. No checkpoint was written for the diverged network; resume from the last good one "
+            "with ckpt_path=last") from error
     if path is not None:
         log.info("inference checkpoint: %s (logs: %s; tensorboard --logdir %s)", path, run_dir, run_dir)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> None:
+    # The user's mistakes (bad override, missing asset, divergence) as one line and their exit code.
+    status = run(lambda _: _train(cfg))
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fast_style.cli import command
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
@@ -36,6 +40,7 @@ def _style_defaults(style: str) -> tuple[dict, dict]:
     return settings, loss
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--style", required=True, help="style config name (configs/style/) or an image file")
@@ -53,26 +58,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.count < 1 or args.size < 16 or args.iterations < 1:
         parser.error(f"--count, --iterations must be >= 1 and --size >= 16; got {args.count}, {args.iterations}, {args.size}")
 
-    from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
+    from fast_style.assets import resolve_path_or_asset
     from fast_style.baseline.tune import run_sweep, sweep_settings, write_sweep
+    from fast_style.errors import InputFileError
     from fast_style.io import list_images
 
-    try:
-        style, loss_config = _style_defaults(args.style)
-        photos = args.photos or [str(p) for p in list_images(resolve_path_or_asset("coco/val2017"))[: args.count]]
-        missing = [photo for photo in photos if not Path(photo).is_file()]
-        if missing:
-            raise ValueError(f"photo(s) not found: {', '.join(missing)}")
-        settings = sweep_settings(
-            args.style_weights,
-            args.style_sizes or [int(style["size"])],
-            style["content_weight"] if args.content_weight is None else args.content_weight,
-            style["tv_weight"] if args.tv_weight is None else args.tv_weight,
-        )
-        resolve_path_or_asset(style["image"])
-    except (AssetNotFoundError, FileNotFoundError, ValueError) as error:
-        print(f"tune_style.py: error: {error}", file=sys.stderr)
-        return 2
+    style, loss_config = _style_defaults(args.style)
+    photos = args.photos or [str(p) for p in list_images(resolve_path_or_asset("coco/val2017"))[: args.count]]
+    missing = [photo for photo in photos if not Path(photo).is_file()]
+    if missing:
+        raise InputFileError(f"photo(s) not found: {', '.join(missing)}")
+    settings = sweep_settings(
+        args.style_weights,
+        args.style_sizes or [int(style["size"])],
+        style["content_weight"] if args.content_weight is None else args.content_weight,
+        style["tv_weight"] if args.tv_weight is None else args.tv_weight,
+    )
+    resolve_path_or_asset(style["image"])
     output = Path(args.output or Path("tune") / style["name"])
     total = len(settings) * len(photos)
     done = 0

@@ -16,9 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fast_style.cli import command
 
+
+@command
 def main(argv: list[str] | None = None) -> int:
-    from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
+    from fast_style.assets import resolve_path_or_asset
+    from fast_style.errors import InvalidValueError
     from fast_style.infer.stylize_cli import list_styles_text
     from fast_style.io import list_images
     from fast_style.sheets import save_sheet
@@ -40,21 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     gallery.add_argument("--styles", nargs="+", help="shipped styles to show (default: all)")
     args = parser.parse_args(argv)
 
-    try:
-        if args.command == "list":
-            print(list_styles_text())
-        elif args.command == "add":
-            path = add_to_zoo(args.checkpoint, args.zoo_dir, args.note)
-            print(f"added {path} ({path.stat().st_size / 2**20:.2f} MB)")
-        else:
-            if args.count < 1 or args.tile < 16:
-                raise ValueError(f"--count must be >= 1 and --tile >= 16, got {args.count} and {args.tile}")
-            photos = args.photos or [str(p) for p in list_images(resolve_path_or_asset("coco/val2017"))[: args.count]]
-            path = save_sheet(gallery_sheet(photos, args.styles, args.tile), args.output)
-            print(f"wrote {path}")
-    except (AssetNotFoundError, FileNotFoundError, ValueError) as error:
-        print(f"zoo.py: error: {error}", file=sys.stderr)
-        return 2
+    if args.command == "list":
+        print(list_styles_text())
+    elif args.command == "add":
+        path = add_to_zoo(args.checkpoint, args.zoo_dir, args.note)
+        print(f"added {path} ({path.stat().st_size / 2**20:.2f} MB)")
+    else:
+        if args.count < 1 or args.tile < 16:
+            raise InvalidValueError(f"--count must be >= 1 and --tile >= 16, got {args.count} and {args.tile}")
+        photos = args.photos or [str(p) for p in list_images(resolve_path_or_asset("coco/val2017"))[: args.count]]
+        path = save_sheet(gallery_sheet(photos, args.styles, args.tile), args.output)
+        print(f"wrote {path}")
     return 0
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.infer.app.handlers import AppInputError, DownloadFolder, stylise_photo
+from fast_style.infer.app.handlers import AppInputError, DownloadFolder, stylize_photo
 from fast_style.infer.app.library import StyleLibrary
 from fast_style.infer.stylize import load_model, stylize
 from fast_style.io import load_image, pil_to_tensor
@@ -31,23 +31,23 @@ def photo(tmp_path: Path) -> Path:
 def test_stylises_like_the_library_and_writes_the_download(library, photo, tiny_checkpoint, tmp_path):
     downloads = DownloadFolder(root=tmp_path / "downloads")
     steps = []
-    result = stylise_photo(library, photo, "tiny", max_side=45, downloads=downloads,
+    result = stylize_photo(library, photo, "tiny", max_size=45, downloads=downloads,
                            progress=lambda fraction, text: steps.append(fraction))
     assert result.after.size == result.before.size == (45, 30)
     assert result.download.suffix == ".png" and Image.open(result.download).size == (45, 30)
     expected = stylize(load_model(tiny_checkpoint), pil_to_tensor(result.before))
     assert (load_image(result.download)[0] - expected).abs().max() <= 0.5 / 255 + 1e-6  # PNG: rounding only
     assert steps == sorted(steps) and steps[-1] < 1.0
-    jpeg = stylise_photo(library, photo, "tiny", file_format="JPEG", max_side=4096, downloads=downloads)
+    jpeg = stylize_photo(library, photo, "tiny", file_format="JPEG", max_size=4096, downloads=downloads)
     assert jpeg.download.suffix == ".jpg" and Image.open(jpeg.download).size == (90, 60)  # never enlarged
 
 
-def test_strength_zero_and_keep_colours(library, photo, tmp_path):
+def test_strength_zero_and_preserve_color(library, photo, tmp_path):
     downloads = DownloadFolder(root=tmp_path / "d")
-    plain = stylise_photo(library, photo, "tiny", strength=0.0, downloads=downloads)
+    plain = stylize_photo(library, photo, "tiny", strength=0.0, downloads=downloads)
     assert plain.after.tobytes() == plain.before.tobytes()
-    kept = stylise_photo(library, photo, "tiny", keep_colours=True, downloads=downloads)
-    styled = stylise_photo(library, photo, "tiny", downloads=downloads)
+    kept = stylize_photo(library, photo, "tiny", preserve_color=True, downloads=downloads)
+    styled = stylize_photo(library, photo, "tiny", downloads=downloads)
     assert kept.after.tobytes() != styled.after.tobytes()
     # Luminance-only transfer: the stylised luma with the photo's chroma.
     assert kept.after.convert("YCbCr").getchannel("Y").tobytes() != plain.after.convert("YCbCr").getchannel("Y").tobytes()
@@ -85,7 +85,7 @@ def test_bad_requests_give_a_message_for_the_page(library, photo, tmp_path, case
     else:
         options = {"file_format": "GIF"}
     with pytest.raises(AppInputError, match=message) as error:
-        stylise_photo(library, path, style, downloads=DownloadFolder(root=tmp_path / "d"), **options)
+        stylize_photo(library, path, style, downloads=DownloadFolder(root=tmp_path / "d"), **options)
     assert str(tmp_path) not in str(error.value) or case == "unknown_style"  # no server paths on the page
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from fast_style.checkpoint import CheckpointError, read_checkpoint
+from fast_style.errors import InputFileError
 from fast_style.infer.stylize import load_model, luminance, stylize
 from fast_style.models import TransformerNet
 from tests.helpers import REPO_ROOT, TINY_MODEL_ARGS
@@ -63,7 +64,7 @@ def test_not_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     torch.save({"weights": torch.zeros(3)}, other)
     with pytest.raises(CheckpointError, match="found \\['weights'\\]"):
         load_model(other)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(InputFileError, match="does not exist"):
         load_model(tmp_path / "missing.pth")
 
 

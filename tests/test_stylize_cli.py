@@ -161,7 +161,7 @@ def test_max_size_batch_strength_preserve_color_tile(tiny_checkpoint: Path, tmp_
     plain = run("plain")
     batched = run("batched", "--batch-size", "2")
     assert all(np.abs(a - b).max() <= 1 for a, b in zip(plain, batched))
-    tiled = run("tiled", "--tile", "16")
+    tiled = run("tiled", "--strip-size", "16")
     assert all(np.abs(a - b).max() <= 1 for a, b in zip(plain, tiled))
     small = run("small", "--max-size", "30")
     assert small[0].shape == (20, 30, 3)
@@ -197,11 +197,12 @@ def test_tiny_image_is_reported(tiny_checkpoint: Path, tmp_path: Path, capsys: p
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--strength", "2"], "--strength must be in \\[0, 1\\]"),
+        (["--strength", "2"], "strength must be a number in \\[0, 1\\]"),
         (["--batch-size", "0"], "--batch-size must be at least 1"),
-        (["--tile", "4"], "--tile must be 0"),
+        (["--strip-size", "4"], "at least 16 pixels, got 4 \\(or 0"),
+        (["--tile", "4"], "at least 16 pixels, got 4 \\(or 0"),
         (["--precision", "fp16", "--device", "cpu"], "fp16"),
-        (["--tile", "64", "--backend", "onnxruntime"], "--tile works with --backend torch"),
+        (["--strip-size", "64", "--backend", "onnxruntime"], "--strip-size works with --backend torch"),
         (["--max-size", "2"], "--max-size"),
     ],
 )

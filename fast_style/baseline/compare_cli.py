@@ -16,23 +16,26 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from fast_style.baseline.gatys import INITS, OPTIMIZERS
+from fast_style.cli import add_device_argument, add_network_arguments, command, resolve_network
+from fast_style.errors import InvalidValueError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    network = parser.add_mutually_exclusive_group(required=True)
-    network.add_argument("--ckpt", help="slim inference checkpoint, e.g. checkpoints/starry_night.pth")
-    network.add_argument("--style", help="a shipped style network by name (scripts/stylize.py --list-styles)")
+    add_network_arguments(parser, ckpt_help="slim inference checkpoint, e.g. checkpoints/starry_night.pth")
     parser.add_argument(
         "--images", default="coco/val2017", help="folder of photos (path or asset name; default: coco/val2017)"
     )
     parser.add_argument("--limit", type=int, default=4, help="use the first N photos of the folder (sorted)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="shorter sides to compare at")
     parser.add_argument("--iters", type=int, default=300, help="Gatys iterations per photo and size")
-    parser.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
-    parser.add_argument("--init", choices=["noise", "content"], default="noise", help="Gatys start image")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    parser.add_argument("--init", choices=INITS, default="noise", help="Gatys start image")
     parser.add_argument("--lr", type=float, default=None, help="Gatys step size (default: per optimiser)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise start")
     parser.add_argument("--timing-repeats", type=int, default=3, help="timed feed-forward passes (median)")
@@ -42,84 +45,74 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="override the checkpoint's VGG weights (e.g. 'random' in tests); the report says so",
     )
-    parser.add_argument("--device", default="cpu", help="torch device for both methods (default cpu)")
+    add_device_argument(parser, default="cpu")
     parser.add_argument("--output", required=True, help="output folder")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    import torch
-    from tqdm import tqdm
+@dataclass
+class Setup:
+    """What a comparison runs on: the network, the loss it was trained with, the photos."""
 
-    from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
-    from fast_style.baseline.compare import run_comparison
-    from fast_style.baseline.gatys import DEFAULT_MAX_STEP
-    from fast_style.baseline.report import plot_loss_curves, plot_side_by_side, render_markdown
+    checkpoint: Any  # fast_style.checkpoint.StyleCheckpoint
+    loss_kwargs: dict[str, Any]
+    style_image: Any  # (1, 3, H, W) tensor
+    loss_fn: Any  # PerceptualLoss
+    model: Any  # TransformerNet
+    photos: list[Path]
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    for label, value in (("--iters", args.iters), ("--limit", args.limit), ("--timing-repeats", args.timing_repeats)):
+        if value < 1:
+            raise InvalidValueError(f"{label} must be at least 1, got {value}")
+    bad_sizes = [s for s in args.sizes if s < 16]
+    if bad_sizes:
+        raise InvalidValueError(f"--sizes must be at least 16 pixels (VGG pools 3 times), got {bad_sizes}")
+
+
+def load_setup(args: argparse.Namespace) -> Setup:
+    """The network, its training loss (rebuilt from the checkpoint's config) and the photos, or a user error."""
+    from fast_style.assets import resolve_path_or_asset
     from fast_style.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
+    from fast_style.infer.stylize import resolve_device
     from fast_style.io import NoImagesError, list_images, load_image
     from fast_style.loss.perceptual import build_perceptual_loss
+
+    _check_counts(args)
+    resolved = resolve_network(args)
+    args.ckpt = str(resolved.path)
+    checkpoint = read_checkpoint(resolved.path)
+    if checkpoint.loss_args is None:
+        raise CheckpointError(
+            f"checkpoint {args.ckpt!r} does not say which loss it was trained with (no training config), "
+            "so the Gatys baseline cannot use the same one"
+        )
+    loss_kwargs = dict(checkpoint.loss_args)
+    if args.vgg_weights is not None:
+        loss_kwargs["vgg"] = {**loss_kwargs["vgg"], "weights": args.vgg_weights}
+    style_image = load_image(resolve_path_or_asset(loss_kwargs["style_image"]))
+    loss_fn = build_perceptual_loss(**{**loss_kwargs, "style_image": style_image}).to(resolve_device(args.device))
+    folder = resolve_path_or_asset(args.images)
+    photos = list_images(folder)[: args.limit]
+    if not photos:
+        raise NoImagesError(f"no images in {str(folder)!r}")
+    return Setup(checkpoint, loss_kwargs, style_image, loss_fn, model_from_checkpoint(checkpoint), photos)
+
+
+def run_settings(args: argparse.Namespace, setup: Setup) -> dict[str, Any]:
+    """The report's "Settings" lines: what was compared, with which loss, optimiser and machine."""
+    import torch
+
+    from fast_style.baseline.gatys import DEFAULT_MAX_STEP
     from fast_style.machine import describe_cpu
 
-    try:
-        counts = (("--iters", args.iters), ("--limit", args.limit), ("--timing-repeats", args.timing_repeats))
-        for label, value in counts:
-            if value < 1:
-                raise ValueError(f"{label} must be at least 1, got {value}")
-        bad_sizes = [s for s in args.sizes if s < 16]
-        if bad_sizes:
-            raise ValueError(f"--sizes must be at least 16 pixels (VGG pools 3 times), got {bad_sizes}")
-        if args.style:
-            from fast_style.zoo import zoo_path
-
-            args.ckpt = str(zoo_path(args.style))
-        checkpoint = read_checkpoint(args.ckpt)
-        if checkpoint.loss_args is None:
-            raise ValueError(
-                f"checkpoint {args.ckpt!r} does not say which loss it was trained with (no training config), "
-                "so the Gatys baseline cannot use the same one"
-            )
-        loss_kwargs = dict(checkpoint.loss_args)
-        if args.vgg_weights is not None:
-            loss_kwargs["vgg"] = {**loss_kwargs["vgg"], "weights": args.vgg_weights}
-        style_image = load_image(resolve_path_or_asset(loss_kwargs["style_image"]))
-        loss_fn = build_perceptual_loss(**{**loss_kwargs, "style_image": style_image}).to(args.device)
-        model = model_from_checkpoint(checkpoint)
-        folder = resolve_path_or_asset(args.images)
-        photos = list_images(folder)[: args.limit]
-        if not photos:
-            raise NoImagesError(f"no images in {str(folder)!r}")
-    except (AssetNotFoundError, CheckpointError, NoImagesError, FileNotFoundError, ValueError, OSError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
-    total = len(photos) * len(args.sizes) * args.iters
-    with tqdm(total=total, desc="Gatys", unit="it") as bar:
-
-        def on_iteration(iteration: int, terms: dict[str, float]) -> None:
-            bar.update(1)
-            if iteration % 10 == 0:
-                bar.set_postfix(loss=f"{terms['total']:.3e}")
-
-        runs = run_comparison(
-            model,
-            loss_fn,
-            photos,
-            args.sizes,
-            args.iters,
-            optimizer=args.optimizer,
-            init=args.init,
-            lr=args.lr,
-            seed=args.seed,
-            timing_repeats=args.timing_repeats,
-            on_iteration=on_iteration,
-        )
-
-    meta = checkpoint.meta
+    meta, loss_kwargs = setup.checkpoint.meta, setup.loss_kwargs
     vgg = loss_kwargs["vgg"]
-    settings = {
-        "style": checkpoint.style or "?",
-        "checkpoint": f"`{args.ckpt}` (model {checkpoint.model_args}, trained {meta.get('global_step', '?')} steps)",
+    lbfgs = args.optimizer == "lbfgs"
+    return {
+        "style": setup.checkpoint.style or "?",
+        "checkpoint": f"`{args.ckpt}` (model {setup.checkpoint.model_args}, trained {meta.get('global_step', '?')} steps)",
         "loss": (
             f"VGG {vgg.get('arch', 'vgg16')} weights={vgg.get('weights', 'default')} pool={vgg.get('pool', 'max')}"
             f"{' (OVERRIDDEN by --vgg-weights: not the training loss)' if args.vgg_weights else ''}; "
@@ -128,14 +121,14 @@ def main(argv: list[str] | None = None) -> int:
             f"tv × {loss_kwargs['tv_weight']}; "
             f"style image {loss_kwargs['style_image']!s} at {loss_kwargs['style_size']} px"
         ),
-        "photos": f"{len(photos)} from `{args.images}`: {', '.join(p.name for p in photos)}",
+        "photos": f"{len(setup.photos)} from `{args.images}`: {', '.join(p.name for p in setup.photos)}",
         "sizes": f"{args.sizes} (shorter side, aspect kept)",
         "Gatys": (
             f"{args.optimizer}, {args.iters} iterations (one optimiser step each"
-            f"{', L-BFGS max_iter=1, no line search' if args.optimizer == 'lbfgs' else ''}), "
+            f"{', L-BFGS max_iter=1, no line search' if lbfgs else ''}), "
             f"init={args.init}, lr={args.lr if args.lr is not None else 'default'}, "
             "loss taken of clamp(x, 0, 1)"
-            + (f", L-BFGS steps capped at RMS {DEFAULT_MAX_STEP} per pixel" if args.optimizer == "lbfgs" else "")
+            + (f", L-BFGS steps capped at RMS {DEFAULT_MAX_STEP} per pixel" if lbfgs else "")
         ),
         "machine": (
             f"device {args.device}; {describe_cpu()} (torch threads {torch.get_num_threads()}), "
@@ -143,11 +136,41 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "iterations": args.iters,
     }
+
+
+def _compare(args: argparse.Namespace, setup: Setup) -> list:
+    """Both methods on every photo and size, with a progress bar over the Gatys iterations."""
+    from tqdm import tqdm
+
+    from fast_style.baseline.compare import run_comparison
+
+    with tqdm(total=len(setup.photos) * len(args.sizes) * args.iters, desc="Gatys", unit="it") as bar:
+
+        def on_iteration(iteration: int, terms: dict[str, float]) -> None:
+            bar.update(1)
+            if iteration % 10 == 0:
+                bar.set_postfix(loss=f"{terms['total']:.3e}")
+
+        return run_comparison(
+            setup.model, setup.loss_fn, setup.photos, args.sizes, args.iters, optimizer=args.optimizer,
+            init=args.init, lr=args.lr, seed=args.seed, timing_repeats=args.timing_repeats, on_iteration=on_iteration,
+        )
+
+
+@command
+def main(argv: list[str] | None = None) -> int:
+    """Run the comparison and write the report; returns the exit status (0 done, 2 bad arguments or inputs)."""
+    from fast_style.baseline.report import plot_loss_curves, plot_side_by_side, render_markdown
+
+    args = parse_args(argv)
+    setup = load_setup(args)
+    runs = _compare(args, setup)
+    settings = run_settings(args, setup)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     (output / "report.md").write_text(render_markdown(runs, settings), encoding="utf-8")
     plot_loss_curves(runs, output / "loss_vs_iterations.png")
-    plot_side_by_side(runs, style_image, output / "side_by_side.png", max_photos=args.side_by_side)
+    plot_side_by_side(runs, setup.style_image, output / "side_by_side.png", max_photos=args.side_by_side)
     history = {"settings": settings, "runs": [run.to_dict() for run in runs]}
     (output / "history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
     print(f"wrote {output / 'report.md'}, loss_vs_iterations.png, side_by_side.png, history.json")

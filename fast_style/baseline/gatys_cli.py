@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from fast_style.baseline.gatys import INITS, OPTIMIZERS
+from fast_style.cli import run
+from fast_style.errors import InvalidValueError
 
 # ``--style`` → (a name for the output file, keyword arguments of build_perceptual_loss).
 StyleResolver = Callable[[str], tuple[str, dict[str, Any]]]
@@ -25,8 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--style", required=True, help="style name (configs/style/<name>.yaml) or an image file")
     parser.add_argument("--size", type=int, default=512, help="shorter side of the photo (default 512)")
     parser.add_argument("--iters", type=int, default=500, help="optimiser iterations (default 500)")
-    parser.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
-    parser.add_argument("--init", choices=["noise", "content"], default="noise", help="start image (default noise)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    parser.add_argument("--init", choices=INITS, default="noise", help="start image (default noise)")
     parser.add_argument("--lr", type=float, default=None, help="step size (default: 1 for L-BFGS, 0.02 for Adam)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise start")
     parser.add_argument("--style-size", type=int, default=None, help="override the style image's shorter side")
@@ -40,33 +43,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None, resolve_style: StyleResolver) -> int:
-    """Run the command; returns the exit status (0 done, 2 bad arguments or inputs)."""
+    """Run the command through :func:`fast_style.cli.run`; returns the exit status (0 done, 2 bad arguments or inputs)."""
+    return run(lambda args: _optimize(args, resolve_style), argv)
+
+
+def _loss_and_photo(args: argparse.Namespace, resolve_style: StyleResolver) -> tuple[str, Any, Any]:
+    """The style's name, its loss (with the command line's overrides) and the photo, or a user error."""
+    from fast_style.io import load_image
+    from fast_style.loss.perceptual import build_perceptual_loss
+
+    for label, value in (("--size", args.size), ("--iters", args.iters)):
+        if value < 1:
+            raise InvalidValueError(f"{label} must be at least 1, got {value}")
+    style_name, loss_kwargs = resolve_style(args.style)
+    for key in ("content_weight", "style_weight", "tv_weight"):
+        if getattr(args, key) is not None:
+            loss_kwargs[key] = getattr(args, key)
+    if args.style_size is not None:
+        loss_kwargs["style_size"] = args.style_size
+    if args.vgg_weights is not None:
+        loss_kwargs["vgg"]["weights"] = args.vgg_weights
+    return style_name, build_perceptual_loss(**loss_kwargs), load_image(args.content, args.size)
+
+
+def _optimize(argv: list[str] | None, resolve_style: StyleResolver) -> int:
     args = parse_args(argv)
     from tqdm import tqdm
 
-    from fast_style.assets import AssetNotFoundError
     from fast_style.baseline.gatys import optimise_image
-    from fast_style.io import IMAGE_EXTENSIONS, load_image, save_image
-    from fast_style.loss.perceptual import build_perceptual_loss
+    from fast_style.io import IMAGE_EXTENSIONS, save_image
 
-    try:
-        for label, value in (("--size", args.size), ("--iters", args.iters)):
-            if value < 1:
-                raise ValueError(f"{label} must be at least 1, got {value}")
-        style_name, loss_kwargs = resolve_style(args.style)
-        for key in ("content_weight", "style_weight", "tv_weight"):
-            if getattr(args, key) is not None:
-                loss_kwargs[key] = getattr(args, key)
-        if args.style_size is not None:
-            loss_kwargs["style_size"] = args.style_size
-        if args.vgg_weights is not None:
-            loss_kwargs["vgg"]["weights"] = args.vgg_weights
-        loss_fn = build_perceptual_loss(**loss_kwargs)
-        content = load_image(args.content, args.size)
-    except (AssetNotFoundError, FileNotFoundError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
+    style_name, loss_fn, content = _loss_and_photo(args, resolve_style)
     output = Path(args.output)
     if output.suffix.lower() not in IMAGE_EXTENSIONS:
         output = output / f"{Path(args.content).stem}_{style_name}_gatys.png"

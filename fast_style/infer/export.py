@@ -43,6 +43,10 @@ class ParityError(FastStyleError):
     exit_code = EXIT_PARTIAL
 
 
+class MissingExtraError(FastStyleError, ImportError):
+    """An optional extra (``onnx``) is needed for what was asked; the message names the pip command."""
+
+
 def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InvalidValueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")
@@ -103,7 +107,7 @@ def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Pa
     try:
         import onnxscript  # noqa: F401 - the dynamo exporter needs it
     except ImportError as error:
-        raise ImportError("ONNX export needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
+        raise MissingExtraError("ONNX export needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
     dims = {
         0: torch.export.Dim("batch", min=1),
         2: torch.export.Dim("height", min=MIN_SIZE),
@@ -144,12 +148,13 @@ class OnnxRuntimeModel:
         try:
             import onnxruntime as ort
         except ImportError as error:
-            raise ImportError("the onnxruntime backend needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
+            raise MissingExtraError("the onnxruntime backend needs the 'onnx' extra: pip install 'fast_style[onnx]'") from error
         self.device = torch.device(device)
         providers = ["CPUExecutionProvider"]
         if self.device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise ValueError("onnxruntime has no CUDAExecutionProvider here; install onnxruntime-gpu or use --device cpu")
+                raise InvalidValueError(
+                    "onnxruntime has no CUDAExecutionProvider here; install onnxruntime-gpu or use --device cpu")
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -21,12 +21,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+from fast_style import zoo
+from fast_style.errors import InvalidValueError
 from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
 from fast_style.infer.tiling import tile_elements
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
@@ -42,66 +42,38 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``None``/``"auto"`` → CUDA when available, else CPU; ``"cpu"``/``"cuda[:n]"`` as given.
 
     Raises:
-        ValueError: for an unknown device, or ``cuda`` on a machine without CUDA.
+        InvalidValueError: for an unknown device, or ``cuda`` on a machine without CUDA.
     """
     if device is None or (isinstance(device, str) and device == "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as error:
-        raise ValueError(f"unknown device {device!r}; allowed: {', '.join(DEVICES)}") from error
+        raise InvalidValueError(f"unknown device {device!r}; allowed: {', '.join(DEVICES)}") from error
     if resolved.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {device!r}; allowed: {', '.join(DEVICES)}")
+        raise InvalidValueError(f"unsupported device {device!r}; allowed: {', '.join(DEVICES)}")
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was requested but CUDA is not available; use --device cpu or auto")
+        raise InvalidValueError(f"device {device!r} was requested but CUDA is not available; use --device cpu or auto")
     return resolved
 
 
-def resolve_checkpoint(source: str | os.PathLike) -> Path:
-    """The file behind ``source``: an existing checkpoint file, or the name of a shipped style.
-
-    A file wins over a zoo name, so ``load_model("candy")`` takes ``./candy`` if such a file exists.
-
-    Raises:
-        FileNotFoundError: if ``source`` is neither a file nor a shipped style (the message
-            lists the shipped styles).
-    """
-    from fast_style.zoo import UnknownStyleError, available_styles, zoo_path
-
-    path = Path(source)
-    if path.is_file():
-        return path
-    if isinstance(source, str) and source and "/" not in source and "\\" not in source and not path.suffix:
-        try:
-            return zoo_path(source)
-        except UnknownStyleError:
-            pass
-    shipped = ", ".join(available_styles()) or "none"
-    raise FileNotFoundError(
-        f"checkpoint {str(source)!r} does not exist and is not a shipped style (shipped: {shipped})"
-    )
-
-
-def load_model(source: str | os.PathLike, device: str | torch.device | None = None) -> TransformerNet:
+def load_model(source: str | os.PathLike | zoo.ResolvedStyle, device: str | torch.device | None = None) -> TransformerNet:
     """Rebuild a trained TransformerNet, in eval mode, on ``device``.
 
     Args:
-        source: the name of a shipped style (``"candy"``, see :func:`fast_style.zoo.available_styles`),
-            a slim ``checkpoints/<style>.pth`` or a Lightning ``.ckpt``. Weights are float32
-            whatever the file stores (zoo files keep float16).
+        source: what :func:`fast_style.zoo.resolve` takes: a checkpoint file (a slim
+            ``checkpoints/<style>.pth`` or a Lightning ``.ckpt``; a file wins over a zoo name), the
+            name of a shipped style (``"candy"``, see :func:`fast_style.zoo.available_styles`) or a
+            resolved spec. Weights are float32 whatever the file stores (zoo files keep float16).
         device: ``None``/``"auto"``, ``"cpu"``, ``"cuda"``.
 
     Returns:
         The network; ``model.style_name`` holds the style's name (or ``None``).
 
     Raises:
-        FileNotFoundError, CheckpointError: see :func:`resolve_checkpoint` and
-            :func:`fast_style.checkpoint.read_checkpoint`.
+        UnknownStyleError, InputFileError, CheckpointError: see :func:`fast_style.zoo.load`.
     """
-    checkpoint = read_checkpoint(resolve_checkpoint(source))
-    model = model_from_checkpoint(checkpoint)
-    model.style_name = checkpoint.style
-    return model.eval().to(resolve_device(device))
+    return zoo.load(source, resolve_device(device))
 
 
 def luminance(images: Tensor) -> Tensor:
@@ -136,11 +108,11 @@ def _autocast(device: torch.device, precision: str) -> Iterator[None]:
 
 
 def check_precision(precision: str, device: torch.device) -> None:
-    """Raise ValueError for an unknown precision, or fp16 on CPU (no fast fp16 convolutions there)."""
+    """Raise InvalidValueError for an unknown precision, or fp16 on CPU (no fast fp16 convolutions there)."""
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
+        raise InvalidValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type != "cuda":
-        raise ValueError("precision 'fp16' needs a CUDA device; on CPU use fp32 (or bf16 on CPUs with AMX/AVX512-BF16)")
+        raise InvalidValueError("precision 'fp16' needs a CUDA device; on CPU use fp32 (or bf16 on CPUs with AMX/AVX512-BF16)")
 
 
 def _model_device(model: Callable[[Tensor], Tensor], fallback: torch.device) -> torch.device:
@@ -171,6 +143,32 @@ def _forward(model: Callable[[Tensor], Tensor], content: Tensor, tile: int | Non
     if _is_channels_last(model):
         content = content.contiguous(memory_format=torch.channels_last)
     return model(content)
+
+
+def check_options(
+    model: Callable[[Tensor], Tensor], *, strength: float = 1.0, tile: int | None = None, precision: str = "fp32",
+    fallback_device: torch.device | None = None,
+) -> torch.device:
+    """Raise InvalidValueError for options :func:`stylize` cannot honour with ``model``, before any work.
+
+    :func:`stylize` calls it; a command calls it once after loading the network so that a bad
+    option stops it before any photo is read.
+
+    Returns:
+        The device ``model`` runs on (``fallback_device``, else CPU, for a callable that does not say).
+    """
+    if not isinstance(strength, (int, float)) or not 0.0 <= float(strength) <= 1.0:
+        raise InvalidValueError(f"strength must be a number in [0, 1], got {strength!r}")
+    if tile is not None and not isinstance(model, TransformerNet):
+        raise InvalidValueError(f"tile={tile} needs a TransformerNet (the torch backend), got {type(model).__name__}")
+    if tile is not None and tile != 0:
+        try:
+            tile_elements(model, tile)  # type: ignore[arg-type]
+        except ValueError as error:
+            raise InvalidValueError(f"{error} (or 0: the network's plain forward, whole image)") from error
+    device = _model_device(model, fallback_device or torch.device("cpu"))
+    check_precision(precision, device)
+    return device
 
 
 def stylize(
@@ -204,23 +202,16 @@ def stylize(
         never modified.
 
     Raises:
-        ValueError: for a bad shape, size, strength, precision or tile.
+        InvalidValueError: for a bad shape, size, strength, precision or tile.
     """
     if not isinstance(images, Tensor) or images.dim() not in (3, 4) or images.shape[-3] != 3:
         shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
-        raise ValueError(f"expected (B, 3, H, W) or (3, H, W) images, got {shape}")
+        raise InvalidValueError(f"expected (B, 3, H, W) or (3, H, W) images, got {shape}")
     if min(images.shape[-2:]) < MIN_SIZE:
-        raise ValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
-    if not isinstance(strength, (int, float)) or not 0.0 <= float(strength) <= 1.0:
-        raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
-    if tile is not None and not isinstance(model, TransformerNet):
-        raise ValueError(f"tile={tile} needs a TransformerNet (the torch backend), got {type(model).__name__}")
-    if tile is not None and tile != 0:
-        tile_elements(model, tile)  # type: ignore[arg-type]  # validates before any work
+        raise InvalidValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
+    device = check_options(model, strength=strength, tile=tile, precision=precision, fallback_device=images.device)
     single = images.dim() == 3
     batch = images.unsqueeze(0) if single else images
-    device = _model_device(model, batch.device)
-    check_precision(precision, device)
     content = batch.to(device=device, dtype=torch.float32)
     if strength == 0.0:
         out = content.clone()
@@ -237,12 +228,13 @@ def stylize(
 
 
 __all__ = [
+    "DEVICES",
     "PRECISIONS",
+    "check_options",
     "check_precision",
     "load_model",
     "luminance",
     "preserve_colors",
-    "resolve_checkpoint",
     "resolve_device",
     "stylize",
 ]

@@ -1,8 +1,8 @@
 """Command line of the inference path: stylise files, folders and globs (``scripts/stylize.py``).
 
 Every good photo is stylised at its own size (or at ``--max-size``); a bad one gets one clear
-line and is skipped; the exit status is 1 when any input failed, 2 on a usage/setup error.
-No Lightning, no Hydra.
+line and is skipped; the exit status is 1 when any input failed, 2 on a usage/setup error
+(:func:`fast_style.cli.run`). No Lightning, no Hydra.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from fast_style.checkpoint import CheckpointError
-from fast_style.infer.stylize import check_precision, load_model, resolve_device, stylize
-from fast_style.infer.tiling import MIN_TILE
+from fast_style import zoo
+from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
+from fast_style.errors import InputFileError, InvalidValueError
+from fast_style.infer.stylize import check_options, load_model, resolve_device, stylize
 from fast_style.io import IMAGE_EXTENSIONS, ImageReadError, Photo, list_images, output_format, read_photo, save_image
 from fast_style.models.transformer import MIN_SIZE
 
@@ -34,10 +35,6 @@ class Job:
 
     source: Path
     target: Path
-
-
-def _has_magic(text: str) -> bool:
-    return glob.has_magic(text)
 
 
 def collect_inputs(specs: Sequence[str], recursive: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -59,7 +56,7 @@ def collect_inputs(specs: Sequence[str], recursive: bool) -> tuple[list[tuple[Pa
             found.extend((f, f.relative_to(path)) for f in files)
         elif path.is_file():
             found.append((path, Path(path.name)))
-        elif _has_magic(spec):
+        elif glob.has_magic(spec):
             matches = sorted(Path(m) for m in glob.glob(spec, recursive=True) if Path(m).is_file())
             if not matches:
                 errors.append(f"{spec}: the pattern matches no file")
@@ -79,14 +76,14 @@ def plan_jobs(inputs: list[tuple[Path, Path]], output: str, overwrite: bool) -> 
     only), otherwise a folder that keeps the inputs' names (and subfolders of folder inputs).
 
     Raises:
-        ValueError: output would replace an input, two inputs map to one output, outputs exist
+        InvalidValueError: output would replace an input, two inputs map to one output, outputs exist
             without ``overwrite``, or a file output is given for several inputs.
     """
     out = Path(output)
     is_file = not out.is_dir() and out.suffix.lower() != "" and out.suffix.lower() in _known_extensions()
     if is_file:
         if len(inputs) != 1:
-            raise ValueError(f"--output {output!r} is a file but {len(inputs)} inputs were given; pass a folder")
+            raise InvalidValueError(f"--output {output!r} is a file but {len(inputs)} inputs were given; pass a folder")
         output_format(out)
         jobs = [Job(inputs[0][0], out)]
     else:
@@ -97,11 +94,11 @@ def plan_jobs(inputs: list[tuple[Path, Path]], output: str, overwrite: bool) -> 
     for job in jobs:
         target = job.target.resolve()
         if target in sources:
-            raise ValueError(
+            raise InvalidValueError(
                 f"output {str(job.target)!r} would overwrite the input {str(job.source)!r}; choose another --output"
             )
         if target in seen:
-            raise ValueError(
+            raise InvalidValueError(
                 f"inputs {str(seen[target])!r} and {str(job.source)!r} would both be written to {str(job.target)!r}"
             )
         seen[target] = job.source
@@ -109,7 +106,7 @@ def plan_jobs(inputs: list[tuple[Path, Path]], output: str, overwrite: bool) -> 
             existing.append(str(job.target))
     if existing and not overwrite:
         shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
-        raise ValueError(f"{len(existing)} output file(s) already exist ({shown}); pass --overwrite to replace them")
+        raise InvalidValueError(f"{len(existing)} output file(s) already exist ({shown}); pass --overwrite to replace them")
     return jobs
 
 
@@ -119,22 +116,18 @@ def _known_extensions() -> set[str]:
     return set(Image.registered_extensions())
 
 
-def build_backend(
-    model: torch.nn.Module, backend: str, device: torch.device, workdir: Path | None = None
-) -> Callable[[Tensor], Tensor]:
-    """The callable that runs the network: eager torch (channels-last), ``torch.compile`` or ONNX Runtime.
+def build_backend(model: torch.nn.Module, backend: str, device: torch.device) -> Callable[[Tensor], Tensor]:
+    """The callable that runs the network: the module itself (see :func:`stylize`), ``torch.compile`` or ONNX Runtime.
 
     Raises:
-        ValueError: unknown backend.
+        InvalidValueError: unknown backend.
         ImportError: onnxruntime backend without the ``onnx`` extra.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+        raise InvalidValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if backend == "onnxruntime":
         from fast_style.infer.export import OnnxRuntimeModel, export_model
 
-        if workdir is not None:
-            return OnnxRuntimeModel(export_model(model, workdir / "model.onnx", "onnx"), device)
         # ONNX Runtime reads the whole file when the session is made, so the export can go at once.
         with tempfile.TemporaryDirectory(prefix="fast_style_") as folder:
             return OnnxRuntimeModel(export_model(model, Path(folder) / "model.onnx", "onnx"), device)
@@ -151,28 +144,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Stylise photos with a trained fast_style network (Johnson et al. 2016): one forward pass per photo.",
     )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--style", help="a shipped style network by name (see --list-styles)")
-    source.add_argument("--ckpt", help="checkpoints/<style>.pth, a Lightning .ckpt, or an exported .onnx")
+    source = add_network_arguments(parser, required=False,
+                                   ckpt_help="checkpoints/<style>.pth, a Lightning .ckpt, or an exported .onnx")
     source.add_argument("--list-styles", action="store_true", help="list the shipped styles and how each was trained")
     parser.add_argument("--input", nargs="+", help="image file(s), folder(s) or glob(s)")
     parser.add_argument("--output", help="output file (one input) or folder (created; names kept)")
     parser.add_argument("--recursive", action="store_true", help="also stylise images in subfolders of input folders")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
-                        help="fp16/bf16 autocast (fp16 needs CUDA)")
+    add_device_argument(parser)
+    add_precision_argument(parser)
     parser.add_argument("--backend", default="torch", choices=BACKENDS,
-                        help="torch (default: the exact fast engine on CPU, see --tile), compiled (torch.compile), "
+                        help="torch (default: the exact fast engine on CPU, see --strip-size), compiled (torch.compile), "
                              "onnxruntime")
     parser.add_argument("--batch-size", type=int, default=1, help="stylise up to this many same-size images at once")
     parser.add_argument("--max-size", type=int, default=None, help="downsize so the longest side is at most this")
     parser.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
     parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours (luminance-only)")
-    parser.add_argument("--tile", type=int, default=None,
-                        help="work in pieces of about N×N pixels with whole-image norm statistics (same "
-                             "result, less memory for smaller N; default on CPU: the fast engine with ~256-pixel "
-                             "pieces; 0 = the network's plain forward on the whole image)")
+    parser.add_argument("--strip-size", "--tile", dest="strip_size", type=int, default=None, metavar="N",
+                        help="compute each layer in row strips of about N×N pixels with whole-image norm statistics "
+                             "(same result, less memory for smaller N; default on CPU: the fast engine with ~256-pixel "
+                             "strips; 0 = the network's plain forward on the whole image); --tile is the old name")
     parser.add_argument("--max-pixels", type=int, default=None,
                         help="decompression-bomb limit in pixels (default: Pillow's, about 89 MP)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -181,14 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def list_styles_text() -> str:
     """One line per shipped style: its name and how it was trained (for ``--list-styles``)."""
-    from fast_style.zoo import available_styles, describe
-
-    names = available_styles()
+    names = zoo.available_styles()
     if not names:
         return "no shipped styles in this installation; train one with scripts/train.py and pass --ckpt"
     lines = [f"{len(names)} shipped style(s); use --style NAME:"]
     for name in names:
-        info = describe(name)
+        info = zoo.describe(name)
         lines.append(
             f"  {name:<16} {info['steps']} steps, {info['crop']} px crops, batch {info['batch']}, "
             f"style weight {info['style_weight']:g} (style image at {info['style_size']} px), "
@@ -199,30 +188,28 @@ def list_styles_text() -> str:
 
 
 def _validate(args: argparse.Namespace) -> None:
+    """The command's own rules (what :func:`stylize` checks, it checks: see :func:`check_options`)."""
     if not (args.style or args.ckpt):
-        raise ValueError("give a network: --style NAME (a shipped style, see --list-styles) or --ckpt FILE")
+        raise InvalidValueError("give a network: --style NAME (a shipped style, see --list-styles) or --ckpt FILE")
     if not args.input or not args.output:
-        raise ValueError("--input and --output are required to stylise")
+        raise InvalidValueError("--input and --output are required to stylise")
     if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+        raise InvalidValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.max_size is not None and args.max_size < MIN_SIZE:
-        raise ValueError(f"--max-size must be at least {MIN_SIZE} pixels, got {args.max_size}")
-    if not 0.0 <= args.strength <= 1.0:
-        raise ValueError(f"--strength must be in [0, 1], got {args.strength}")
-    if args.tile is not None and args.tile != 0 and args.tile < MIN_TILE:
-        raise ValueError(f"--tile must be 0 (plain forward, whole image) or at least {MIN_TILE} pixels, got {args.tile}")
-    if args.tile and args.backend != "torch":
-        raise ValueError(f"--tile works with --backend torch only, got --backend {args.backend}")
+        raise InvalidValueError(f"--max-size must be at least {MIN_SIZE} pixels, got {args.max_size}")
+    if args.strip_size and args.backend != "torch":
+        raise InvalidValueError(f"--strip-size works with --backend torch only, got --backend {args.backend}")
     if args.max_pixels is not None and args.max_pixels < 1:
-        raise ValueError(f"--max-pixels must be positive, got {args.max_pixels}")
+        raise InvalidValueError(f"--max-pixels must be positive, got {args.max_pixels}")
+    if args.backend == "onnxruntime" and args.precision != "fp32":
+        raise InvalidValueError(f"--backend onnxruntime runs fp32 only, got --precision {args.precision}")
 
 
 class _Runner:
     """Groups same-size photos into batches, stylises them and writes the results."""
 
-    def __init__(self, args: argparse.Namespace, network: Callable[[Tensor], Tensor], device: torch.device,
-                 report: Callable[[str], None]) -> None:
-        self.args, self.network, self.device, self.report = args, network, device, report
+    def __init__(self, args: argparse.Namespace, network: Callable[[Tensor], Tensor], report: Callable[[str], None]) -> None:
+        self.args, self.network, self.report = args, network, report
         self.pending: dict[tuple[int, int], list[tuple[Job, Photo]]] = {}
         self.done = 0
         self.failed = 0
@@ -266,7 +253,7 @@ class _Runner:
                 batch,
                 strength=self.args.strength,
                 preserve_color=self.args.preserve_color,
-                tile=self.args.tile if self.args.backend == "torch" else None,
+                tile=self.args.strip_size if self.args.backend == "torch" else None,
                 precision=self.args.precision,
             )
         except (RuntimeError, ValueError, MemoryError) as error:
@@ -283,6 +270,36 @@ class _Runner:
             self.progress(1)
 
 
+def _network(args: argparse.Namespace, resolved: zoo.ResolvedStyle, device: torch.device) -> Callable[[Tensor], Tensor]:
+    """The network ``--style``/``--ckpt`` names, run the way ``--backend`` asks; options checked against it."""
+    if resolved.network is None and resolved.path.suffix.lower() == ".onnx":
+        if args.backend != "onnxruntime":
+            raise InvalidValueError(f"{str(resolved.path)!r} is an ONNX file: use --backend onnxruntime")
+        from fast_style.infer.export import OnnxRuntimeModel
+
+        network = OnnxRuntimeModel(resolved.path, device)
+    else:
+        network = build_backend(load_model(resolved, device), args.backend, device)
+    check_options(network, strength=args.strength, tile=args.strip_size if args.backend == "torch" else None,
+                  precision=args.precision, fallback_device=device)
+    return network
+
+
+def _plan(args: argparse.Namespace) -> tuple[list[Job], list[str], Callable[[Tensor], Tensor]]:
+    """Everything checked before any photo is read: the jobs, the inputs that matched nothing, the network."""
+    _validate(args)
+    resolved = resolve_network(args)  # an unknown name stops here, before any input is read
+    device = resolve_device(args.device)
+    inputs, input_errors = collect_inputs(args.input, args.recursive)
+    if not inputs:
+        for line in input_errors:
+            print(f"error: {line}", file=sys.stderr)
+        raise InputFileError("no input image found")
+    jobs = plan_jobs(inputs, args.output, args.overwrite)
+    return jobs, input_errors, _network(args, resolved, device)
+
+
+@command
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 all good, 1 some input failed, 2 usage/setup error)."""
     args = build_parser().parse_args(argv)
@@ -290,38 +307,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(list_styles_text())
         return 0
     started = time.perf_counter()
-    try:
-        _validate(args)
-        if args.style:
-            from fast_style.zoo import zoo_path
-
-            args.ckpt = str(zoo_path(args.style))  # an unknown name stops here, before any input is read
-        device = resolve_device(args.device)
-        check_precision(args.precision, device)
-        if args.backend == "onnxruntime" and args.precision != "fp32":
-            raise ValueError(f"--backend onnxruntime runs fp32 only, got --precision {args.precision}")
-        inputs, input_errors = collect_inputs(args.input, args.recursive)
-        if not inputs:
-            for line in input_errors:
-                print(f"error: {line}", file=sys.stderr)
-            raise ValueError("no input image found")
-        jobs = plan_jobs(inputs, args.output, args.overwrite)
-        if Path(args.ckpt).suffix.lower() == ".onnx":
-            if args.backend != "onnxruntime":
-                raise ValueError(f"{args.ckpt!r} is an ONNX file: use --backend onnxruntime")
-            from fast_style.infer.export import OnnxRuntimeModel
-
-            network = OnnxRuntimeModel(args.ckpt, device)
-        else:
-            network = build_backend(load_model(args.ckpt, device), args.backend, device)
-    except (ValueError, FileNotFoundError, ImportError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    jobs, input_errors, network = _plan(args)
 
     from tqdm import tqdm
 
     bar = tqdm(total=len(jobs), unit="img", disable=args.quiet or len(jobs) < 2, file=sys.stderr)
-    runner = _Runner(args, network, device, lambda line: tqdm.write(line, file=sys.stderr))
+    runner = _Runner(args, network, lambda line: tqdm.write(line, file=sys.stderr))
     runner.progress = bar.update
     for line in input_errors:
         runner.fail("", line)
@@ -331,9 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bar.close()
     total = len(jobs) + len(input_errors)
     elapsed = time.perf_counter() - started
-    target = args.output
     print(
-        f"{runner.done} of {total} stylised into {target!r}, {runner.failed} failed ({elapsed:.1f} s)",
+        f"{runner.done} of {total} stylised into {args.output!r}, {runner.failed} failed ({elapsed:.1f} s)",
         file=sys.stderr if runner.failed else sys.stdout,
     )
     return 1 if runner.failed else 0

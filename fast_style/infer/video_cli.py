@@ -1,7 +1,8 @@
 """Command line of video stylisation (``scripts/stylize_video.py``): one clip in, one clip out.
 
-Exit status: 0 written, 1 the input could not be stylised (not a video, no frames, ...), 2 a
-usage or setup error. The output appears only when complete. No Lightning, no Hydra.
+Exit status (:func:`fast_style.cli.run`): 0 written, 1 the input could not be stylised (not a
+video, no frames, ...), 2 a usage or setup error. The output appears only when complete. No
+Lightning, no Hydra.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from fast_style.checkpoint import CheckpointError
-from fast_style.infer.stylize import PRECISIONS, check_precision, load_model, resolve_device
+from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
+from fast_style.errors import EXIT_PARTIAL, InvalidValueError
+from fast_style.infer.stylize import check_options, load_model, resolve_device
 from fast_style.infer.video import DEFAULT_CUT_THRESHOLD, VideoError, expected_frames, output_container_format, stylize_video
 
 
@@ -21,17 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Stylise a video with a trained fast_style network, frame by frame, keeping the sound.",
     )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--style", help="a shipped style network by name (see scripts/stylize.py --list-styles)")
-    source.add_argument("--ckpt", help="checkpoints/<style>.pth or a Lightning .ckpt")
+    add_network_arguments(parser)
     parser.add_argument("--input", required=True, help="the video to stylise (anything FFmpeg reads)")
     parser.add_argument("--output", required=True, help="output .mp4/.m4v/.mov/.mkv (H.264, yuv420p, audio copied)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     parser.add_argument("--max-size", type=int, default=None, help="downsize so the longest side is at most this")
     parser.add_argument("--strength", type=float, default=1.0, help="0 = the video, 1 = full style (default 1)")
     parser.add_argument("--preserve-color", action="store_true", help="keep the video's colours (luminance-only)")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="fp16/bf16 autocast (fp16 needs CUDA)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_precision_argument(parser)
+    add_device_argument(parser)
     parser.add_argument("--start", type=float, default=0.0, help="first second to stylise (default 0)")
     parser.add_argument("--duration", type=float, default=None, help="seconds to stylise (default: to the end)")
     parser.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (memory grows with it)")
@@ -51,29 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
 def _validate(args: argparse.Namespace) -> None:
     output_container_format(args.output)
     if Path(args.output).exists() and not args.overwrite:
-        raise ValueError(f"{args.output!r} exists; pass --overwrite to replace it")
+        raise InvalidValueError(f"{args.output!r} exists; pass --overwrite to replace it")
     if Path(args.output).resolve() == Path(args.input).resolve():
-        raise ValueError("--output must differ from --input")
-    if not 0.0 <= args.strength <= 1.0:
-        raise ValueError(f"--strength must be in [0, 1], got {args.strength}")
+        raise InvalidValueError("--output must differ from --input")
     if not 0.0 <= args.temporal_smoothing < 1.0:
-        raise ValueError(f"--temporal-smoothing must be in [0, 1), got {args.temporal_smoothing}")
+        raise InvalidValueError(f"--temporal-smoothing must be in [0, 1), got {args.temporal_smoothing}")
     if not 0.0 <= args.temporal_blend < 1.0:
-        raise ValueError(f"--temporal-blend must be in [0, 1), got {args.temporal_blend}")
+        raise InvalidValueError(f"--temporal-blend must be in [0, 1), got {args.temporal_blend}")
 
 
+@command
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 written, 1 bad input video, 2 usage/setup error)."""
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
-    try:
-        _validate(args)
-        device = resolve_device(args.device)
-        check_precision(args.precision, device)
-        model = load_model(args.style or args.ckpt, device)
-    except (ValueError, FileNotFoundError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    _validate(args)
+    resolved = resolve_network(args)
+    device = resolve_device(args.device)
+    model = load_model(resolved, device)
+    check_options(model, strength=args.strength, precision=args.precision)
 
     from tqdm import tqdm
 
@@ -88,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cut_threshold=args.cut_threshold, crf=args.crf, progress=bar.update,
             )
     except VideoError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        error.exit_code = EXIT_PARTIAL  # the command line was fine; the input video is what failed
+        raise
     elapsed = time.perf_counter() - started
     sound = "audio copied" if result.audio else "no audio in the input"
     print(f"{result.frames} frames ({result.duration:.2f} s at {float(result.fps):.3g} fps, {result.width}×{result.height}, "

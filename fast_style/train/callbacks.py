@@ -110,7 +110,7 @@ class PreviewImages(Callback):
     def __init__(self, every_n_steps: int = 100) -> None:
         super().__init__()
         if int(every_n_steps) < 0:
-            raise ValueError(f"every_n_steps must be >= 0 (0: never), got {every_n_steps}")
+            raise InvalidValueError(f"every_n_steps must be >= 0 (0: never), got {every_n_steps}")
         self.every_n_steps = int(every_n_steps)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,

@@ -66,16 +66,18 @@ def style_loss_args(style: str, config_dir: str | os.PathLike) -> tuple[str, dic
         ``(name, loss arguments)``: the config name or the image file's stem.
 
     Raises:
-        InvalidValueError: if ``style`` is neither a style config name nor an existing image file.
+        UnknownStyleError: if ``style`` is neither a style config name nor an existing image file.
     """
     from hydra import compose, initialize_config_dir
+
+    from fast_style.zoo import UnknownStyleError
 
     register_resolvers()
     config_dir = Path(config_dir).resolve()
     names = sorted(path.stem for path in (config_dir / "style").glob("*.yaml"))
     image = Path(style).expanduser()
     if style not in names and not image.is_file():
-        raise InvalidValueError(f"unknown style {style!r}: neither a style config ({', '.join(names)}) nor an image file")
+        raise UnknownStyleError(f"unknown style {style!r}: neither a style config ({', '.join(names)}) nor an image file")
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
         config = compose("train", overrides=[f"style={style}"] if style in names else [])
     loss = OmegaConf.to_container(config.loss, resolve=True)

@@ -18,6 +18,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from fast_style.errors import InvalidValueError
 from fast_style.io import IMAGE_EXTENSIONS, NoImagesError, list_images, open_rgb, pil_to_tensor
 
 # Smaller crops leave VGG's relu4_3 (1/8 resolution) with no pixels to compare.
@@ -48,7 +49,7 @@ class ImageFolderDataset(Dataset):
         self, root: str | os.PathLike, image_size: int = 256, random_crop: bool = True, limit: int | None = None
     ) -> None:
         if int(image_size) < MIN_IMAGE_SIZE:
-            raise ValueError(f"image_size must be at least {MIN_IMAGE_SIZE} pixels, got {image_size}")
+            raise InvalidValueError(f"image_size must be at least {MIN_IMAGE_SIZE} pixels, got {image_size}")
         self.root = Path(root)
         self.image_size = int(image_size)
         self.random_crop = random_crop

@@ -14,6 +14,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from fast_style.assets import resolve_path_or_asset
+from fast_style.errors import InvalidValueError
 from fast_style.train.data import MIN_IMAGE_SIZE, ImageFolderDataset, preview_batch
 
 
@@ -53,9 +54,9 @@ class StyleDataModule(L.LightningDataModule):
         for label, value, least in (("image_size", image_size, MIN_IMAGE_SIZE), ("batch_size", batch_size, 1),
                                     ("num_workers", num_workers, 0), ("num_preview", num_preview, 0)):
             if int(value) < least:
-                raise ValueError(f"{label} must be >= {least}, got {value}")
+                raise InvalidValueError(f"{label} must be >= {least}, got {value}")
         if preview_size is not None and int(preview_size) < MIN_IMAGE_SIZE:
-            raise ValueError(f"preview_size must be >= {MIN_IMAGE_SIZE} (or None: image_size), got {preview_size}")
+            raise InvalidValueError(f"preview_size must be >= {MIN_IMAGE_SIZE} (or None: image_size), got {preview_size}")
         self.train_dir = resolve_path_or_asset(train_dir)
         self.val_dir = resolve_path_or_asset(val_dir)
         self.image_size = int(image_size)

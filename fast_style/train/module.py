@@ -64,11 +64,12 @@ class StyleTransferModule(L.LightningModule):
     ) -> None:
         super().__init__()
         if lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
+            raise InvalidValueError(f"unknown lr_schedule {lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
         if not 0.0 <= min_lr_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
+            raise InvalidValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
         if optimizer is not None and not callable(optimizer):
-            raise ValueError(f"optimizer must be a callable taking the parameters (a _partial_ config), got {optimizer!r}")
+            raise InvalidValueError(
+                f"optimizer must be a callable taking the parameters (a _partial_ config), got {optimizer!r}")
         if optimizer is not None:
             _check_optimizer(optimizer)
         # The optimiser factory is code, not data: checkpoints are read with weights_only=True, and the

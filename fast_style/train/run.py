@@ -22,6 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fast_style.checkpoint import save_inference_checkpoint
+from fast_style.errors import InvalidValueError
 from fast_style.machine import describe_cpu, native_bf16
 from fast_style.train.resume import AtomicCheckpointIO, resolve_resume_path
 
@@ -86,7 +87,7 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
         cfg.run_dir = str(run_dir)
     max_steps = cfg.trainer.get("max_steps")
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
-        raise ValueError(f"trainer.max_steps must be a positive number of steps, got {max_steps!r}")
+        raise InvalidValueError(f"trainer.max_steps must be a positive number of steps, got {max_steps!r}")
     # Before anything is built: a resume from a file that is not there must not cost a VGG load.
     resume_from = resolve_resume_path(cfg.get("ckpt_path"), run_dir.parent)
     L.seed_everything(int(cfg.get("seed", 0)), workers=True, verbose=False)

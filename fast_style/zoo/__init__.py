@@ -8,19 +8,29 @@ zoo network computes in float32 like any other.
 Training never writes here (its output is ``checkpoints/<style>.pth``); a network joins the zoo
 only through :func:`add_to_zoo` (``scripts/zoo.py add``), after it has been looked at.
 
+The zoo is also the one resolver from what a user types to a network (as timm's
+``create_model``/``list_models``): :func:`resolve` turns a spec (a checkpoint path, or a shipped name,
+variant, style of a multi-style network or blend; grammar in :mod:`fast_style.zoo.spec`) into a
+:class:`ResolvedStyle`, and :func:`load` into the network. :func:`fast_style.infer.stylize.load_model`,
+every command and the web app ask it. The zoo imports nothing from the paths (``fast_style.infer``,
+``fast_style.baseline``): they import it.
+
 Pure torch: no Lightning, no Hydra.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from fast_style.checkpoint import FORMAT, atomic_torch_save, first_non_finite, read_checkpoint
-from fast_style.errors import FastStyleError
+from fast_style.checkpoint import FORMAT, atomic_torch_save, first_non_finite, model_from_checkpoint, read_checkpoint
+from fast_style.errors import FastStyleError, InputFileError, InvalidValueError
+from fast_style.models.transformer import TransformerNet
+from fast_style.zoo.spec import GRAMMAR, StyleSpec, StyleTerm, looks_like_spec, parse_spec
 
 ZOO_DIR = Path(__file__).resolve().parent
 # What a shipped file may weigh (fp16 weights of the default network are 3.22 MB).
@@ -28,7 +38,7 @@ MAX_ZOO_BYTES = 4 * 1024 * 1024
 
 
 class UnknownStyleError(FastStyleError, ValueError):
-    """A style name that the zoo does not ship."""
+    """A style, variant or network that the zoo (or the web app) does not have; the message lists what it has."""
 
 
 def available_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
@@ -47,6 +57,135 @@ def zoo_path(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> Path:
         shipped = ", ".join(available_styles(zoo_dir)) or "none"
         raise UnknownStyleError(f"unknown style {name!r}; shipped styles: {shipped}")
     return path
+
+
+@dataclass(frozen=True)
+class ResolvedStyle:
+    """Which network file a spec means, and which of its styles with what weight.
+
+    Attributes:
+        spec: what the user typed (a path or a zoo spec).
+        path: the checkpoint file (a slim ``.pth``, a Lightning ``.ckpt`` or an exported ``.onnx``).
+        network: the shipped network's name (``"candy"``, ``"candy-small"``), or ``None`` for a user's file.
+        styles: ``(style, weight)`` pairs asked for, weights summing to 1; empty for a user's file
+            (its own style, known once it is read).
+    """
+
+    spec: str
+    path: Path
+    network: str | None = None
+    styles: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def style(self) -> str | None:
+        """The one style asked for (``None`` for a user's file or a blend)."""
+        return self.styles[0][0] if len(self.styles) == 1 else None
+
+
+def _shipped_line(zoo_dir: str | os.PathLike) -> str:
+    return f"shipped styles: {', '.join(available_styles(zoo_dir)) or 'none'}"
+
+
+def _network_path(term: StyleTerm, spec: StyleSpec, zoo_dir: Path) -> Path:
+    """The zoo file of ``term``'s network, or an UnknownStyleError saying what the zoo has instead."""
+    path = zoo_dir / f"{term.network}.pth"
+    if path.is_file():
+        return path
+    what = spec.text if len(spec.terms) == 1 and not term.explicit_style else term.network
+    where = "" if what == spec.text else f" in {spec.text!r}"
+    if term.variant is not None:
+        base = term.network.rsplit("-", 1)[0]
+        variants = sorted(p.stem for p in zoo_dir.glob(f"{base}-*.pth")) or ["none"]
+        raise UnknownStyleError(f"unknown style {what!r}{where}: no variant {term.variant!r} of {base!r} is shipped "
+                                f"(variants shipped: {', '.join(variants)}); {_shipped_line(zoo_dir)}")
+    if term.explicit_style:
+        raise UnknownStyleError(f"unknown network {what!r}{where}; {_multi_line(zoo_dir)}")
+    raise UnknownStyleError(f"unknown style {what!r}{where}; {_shipped_line(zoo_dir)}")
+
+
+def network_styles(path: str | os.PathLike) -> tuple[str, ...]:
+    """The styles a network file holds (one for today's networks: the style it was trained on)."""
+    style = read_checkpoint(path).style
+    return (style,) if style else ()
+
+
+def multi_style_networks(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
+    """The shipped networks that hold several styles (the ones a ``STYLE@NETWORK`` spec or a blend can use)."""
+    return [path.stem for path in sorted(Path(zoo_dir).glob("*.pth")) if len(network_styles(path)) > 1]
+
+
+def _multi_line(zoo_dir: str | os.PathLike) -> str:
+    return f"multi-style networks shipped: {', '.join(multi_style_networks(zoo_dir)) or 'none'}"
+
+
+def _resolve_zoo(spec: StyleSpec, zoo_dir: Path) -> ResolvedStyle:
+    """The network and styles of a parsed zoo spec (one network, holding every style asked for)."""
+    paths = {term.network: _network_path(term, spec, zoo_dir) for term in spec.terms}
+    if len(paths) > 1:
+        raise InvalidValueError(
+            f"cannot blend {spec.text!r}: a blend mixes styles of one network that holds them all "
+            f"(STYLE@NETWORK:WEIGHT,...), and {', '.join(map(repr, paths))} are separate networks; "
+            f"{_multi_line(zoo_dir)}")
+    network, path = next(iter(paths.items()))
+    if spec.is_blend or spec.terms[0].explicit_style:
+        held = network_styles(path)
+        for term in spec.terms:
+            if term.style not in held:
+                raise UnknownStyleError(f"unknown style {term.style!r} in {spec.text!r}: network {network!r} holds "
+                                        f"{', '.join(held) or 'no named style'}; {_multi_line(zoo_dir)}")
+    return ResolvedStyle(spec.text, path, network, tuple((term.style, term.weight) for term in spec.terms))
+
+
+def resolve(
+    spec: str | os.PathLike | ResolvedStyle, *, allow_path: bool = True, zoo_dir: str | os.PathLike = ZOO_DIR
+) -> ResolvedStyle:
+    """The network file and style(s) that ``spec`` names: the one resolver of every command.
+
+    A file path wins over a zoo name (``./candy`` if such a file exists). Otherwise ``spec`` is a
+    zoo spec (:mod:`fast_style.zoo.spec`): ``candy``, ``candy-small``, ``mosaic@styles9``,
+    ``candy:0.7,mosaic:0.3``. Nothing heavy happens: a shipped name is not even opened.
+
+    Args:
+        spec: what the user typed, a path, or an already resolved spec (returned as it is).
+        allow_path: take file paths (``--ckpt``); ``False`` for the zoo only (``--style``).
+        zoo_dir: the zoo folder (the package's by default).
+
+    Raises:
+        UnknownStyleError: a name, variant, network or style the zoo does not have (lists what it has).
+        InvalidValueError: a spec that breaks the grammar, or a blend of separate networks.
+        InputFileError: a path (``allow_path``) that is not a file.
+    """
+    if isinstance(spec, ResolvedStyle):
+        return spec
+    text = os.fspath(spec)
+    if allow_path and (isinstance(spec, os.PathLike) or not looks_like_spec(text) or Path(text).is_file()):
+        if not Path(text).is_file():
+            raise InputFileError(f"checkpoint {text!r} does not exist")
+        return ResolvedStyle(text, Path(text))
+    if not looks_like_spec(text):
+        raise UnknownStyleError(f"unknown style {text!r}; {_shipped_line(zoo_dir)} (a checkpoint file goes to --ckpt)")
+    return _resolve_zoo(parse_spec(text), Path(zoo_dir))
+
+
+def load(spec: str | os.PathLike | ResolvedStyle, device: str | torch.device = "cpu", *,
+         allow_path: bool = True) -> TransformerNet:
+    """The network ``spec`` names (see :func:`resolve`), in eval mode on ``device``, float32 weights.
+
+    ``model.style_name`` holds the style's name as the file records it (or ``None``).
+
+    Raises:
+        UnknownStyleError, InvalidValueError, InputFileError: see :func:`resolve`.
+        InvalidValueError: a blend: no network takes style weights yet (#20).
+        CheckpointError: the file is not a style checkpoint (:func:`fast_style.checkpoint.read_checkpoint`).
+    """
+    resolved = resolve(spec, allow_path=allow_path)
+    if len(resolved.styles) > 1:  # the multi-style network (#20) will take the weights; never drop them silently
+        raise InvalidValueError(f"{resolved.spec!r}: blending styles inside one network is not supported yet; "
+                                "load a one-style network")
+    checkpoint = read_checkpoint(resolved.path)
+    model = model_from_checkpoint(checkpoint)
+    model.style_name = checkpoint.style
+    return model.eval().to(device)
 
 
 def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
@@ -88,23 +227,26 @@ def add_to_zoo(
         The written ``<zoo_dir>/<style>.pth``.
 
     Raises:
-        ValueError: if the checkpoint is not a slim inference checkpoint, has non-finite
+        InputFileError: if the checkpoint file does not exist.
+        InvalidValueError: if the checkpoint is not a slim inference checkpoint, has non-finite
             weights, or the float16 file would exceed :data:`MAX_ZOO_BYTES`.
     """
+    if not Path(checkpoint).is_file():
+        raise InputFileError(f"checkpoint {str(checkpoint)!r} does not exist")
     stored = read_checkpoint(checkpoint)
     if stored.source != "inference":
-        raise ValueError(f"{str(checkpoint)!r} is a {stored.source} checkpoint; the zoo takes the slim "
+        raise InvalidValueError(f"{str(checkpoint)!r} is a {stored.source} checkpoint; the zoo takes the slim "
                          "checkpoints/<style>.pth that training writes (it carries the training config)")
     state = stored.state_dict
     bad = first_non_finite(state)
     if bad is not None:
-        raise ValueError(f"{str(checkpoint)!r}: tensor {bad!r} has non-finite values; it cannot join the zoo")
+        raise InvalidValueError(f"{str(checkpoint)!r}: tensor {bad!r} has non-finite values; it cannot join the zoo")
     for key, value in state.items():
         if value.is_floating_point() and value.abs().max() > torch.finfo(torch.float16).max:
-            raise ValueError(f"{str(checkpoint)!r}: tensor {key!r} does not fit float16")
+            raise InvalidValueError(f"{str(checkpoint)!r}: tensor {key!r} does not fit float16")
     style = stored.style
     if not style:
-        raise ValueError(f"{str(checkpoint)!r} names no style; cannot choose its zoo file name")
+        raise InvalidValueError(f"{str(checkpoint)!r} names no style; cannot choose its zoo file name")
     shipped = {
         "format": FORMAT,
         "model_args": stored.model_args,
@@ -118,8 +260,26 @@ def add_to_zoo(
     size = target.stat().st_size
     if size > MAX_ZOO_BYTES:
         target.unlink()
-        raise ValueError(f"{style}: the float16 file is {size / 2**20:.1f} MB; the zoo allows {MAX_ZOO_BYTES / 2**20:.0f} MB")
+        raise InvalidValueError(
+            f"{style}: the float16 file is {size / 2**20:.1f} MB; the zoo allows {MAX_ZOO_BYTES / 2**20:.0f} MB")
     return target
 
 
-__all__ = ["MAX_ZOO_BYTES", "UnknownStyleError", "ZOO_DIR", "add_to_zoo", "available_styles", "describe", "zoo_path"]
+__all__ = [
+    "GRAMMAR",
+    "MAX_ZOO_BYTES",
+    "ZOO_DIR",
+    "ResolvedStyle",
+    "StyleSpec",
+    "StyleTerm",
+    "UnknownStyleError",
+    "add_to_zoo",
+    "available_styles",
+    "describe",
+    "load",
+    "multi_style_networks",
+    "network_styles",
+    "parse_spec",
+    "resolve",
+    "zoo_path",
+]

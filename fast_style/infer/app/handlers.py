@@ -1,6 +1,6 @@
 """What the web app does when someone presses Stylise: plain functions, testable without a browser.
 
-A photo file in, a stylised picture out (at most ``max_side`` on its longest side, never larger
+A photo file in, a stylised picture out (at most ``max_size`` on its longest side, never larger
 than the photo), written as PNG or JPEG for download. Bad input raises :class:`AppInputError`
 with a message meant for the page; the UI shows it and keeps serving.
 """
@@ -19,13 +19,14 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style.errors import FastStyleError
-from fast_style.infer.app.library import StyleLibrary, UnknownStyleName
+from fast_style.infer.app.library import StyleLibrary
 from fast_style.infer.stylize import stylize
-from fast_style.io import ImageReadError, read_photo, save_image, tensor_to_pil
+from fast_style.io import ImageReadError, Photo, read_photo, save_image, tensor_to_pil
 from fast_style.models.transformer import MIN_SIZE
+from fast_style.zoo import UnknownStyleError
 
 DOWNLOAD_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
-DEFAULT_MAX_SIDE = 1024
+DEFAULT_MAX_SIZE = 1024
 DEFAULT_MAX_PIXELS = 40_000_000  # a 40 MP upload is refused before it is decoded
 
 
@@ -71,14 +72,43 @@ class DownloadFolder:
         return path
 
 
-def stylise_photo(
+def _check_request(photo_path: str | os.PathLike | None, style: str | None, strength: float, max_size: int,
+                   file_format: str) -> None:
+    """Raise AppInputError for a request that cannot be served, before any work."""
+    if photo_path is None:
+        raise AppInputError("Upload a photo first (drag it onto the photo box, paste it, or take a webcam snapshot).")
+    if style is None or style == "":
+        raise AppInputError("Choose a style first.")
+    if file_format not in DOWNLOAD_FORMATS:
+        raise AppInputError(f"Unknown download format {file_format!r}; allowed: {', '.join(DOWNLOAD_FORMATS)}.")
+    if not 0.0 <= float(strength) <= 1.0:
+        raise AppInputError(f"Strength must be between 0 and 1, got {strength}.")
+    if int(max_size) < MIN_SIZE:
+        raise AppInputError(f"Output size must be at least {MIN_SIZE} pixels, got {max_size}.")
+
+
+def _read_upload(photo_path: str | os.PathLike, max_size: int, max_pixels: int) -> Photo:
+    """The uploaded photo, at most ``max_size`` on its longest side, or an AppInputError for the page."""
+    try:
+        photo = read_photo(photo_path, max_size=int(max_size), max_pixels=max_pixels)
+    except ImageReadError as error:
+        # The message names Gradio's temporary copy; the user knows the file by its picture.
+        reason = str(error).replace(repr(str(photo_path)), "the upload").replace(str(photo_path), "the upload")
+        raise AppInputError(f"That upload cannot be used as a photo: {reason}") from None
+    width, height = photo.size
+    if min(width, height) < MIN_SIZE:
+        raise AppInputError(f"The photo is {width}×{height} pixels; each side must be at least {MIN_SIZE}.")
+    return photo
+
+
+def stylize_photo(
     library: StyleLibrary,
     photo_path: str | os.PathLike | None,
     style: str | None,
     *,
     strength: float = 1.0,
-    keep_colours: bool = False,
-    max_side: int = DEFAULT_MAX_SIDE,
+    preserve_color: bool = False,
+    max_size: int = DEFAULT_MAX_SIZE,
     file_format: str = "PNG",
     max_pixels: int = DEFAULT_MAX_PIXELS,
     downloads: DownloadFolder,
@@ -91,8 +121,8 @@ def stylise_photo(
         photo_path: the uploaded file (Gradio's temporary copy), or None if nothing was uploaded.
         style: a name from ``library.names()``.
         strength: 0 = the photo, 1 = full style.
-        keep_colours: luminance-only transfer (the photo's colours).
-        max_side: longest side of the result in pixels; a smaller photo keeps its size.
+        preserve_color: luminance-only transfer (the photo's colours).
+        max_size: longest side of the result in pixels; a smaller photo keeps its size.
         file_format: ``"PNG"`` or ``"JPEG"`` for the download.
         max_pixels: uploads with more pixels are refused (decompression-bomb guard).
         downloads: where the download file is written.
@@ -104,39 +134,24 @@ def stylise_photo(
     Raises:
         AppInputError: no photo, not an image, too big or too small, unknown style, bad option.
     """
-    if photo_path is None:
-        raise AppInputError("Upload a photo first (drag it onto the photo box, paste it, or take a webcam snapshot).")
-    if style is None or style == "":
-        raise AppInputError("Choose a style first.")
-    if file_format not in DOWNLOAD_FORMATS:
-        raise AppInputError(f"Unknown download format {file_format!r}; allowed: {', '.join(DOWNLOAD_FORMATS)}.")
-    if not 0.0 <= float(strength) <= 1.0:
-        raise AppInputError(f"Strength must be between 0 and 1, got {strength}.")
-    if int(max_side) < MIN_SIZE:
-        raise AppInputError(f"Output size must be at least {MIN_SIZE} pixels, got {max_side}.")
+    _check_request(photo_path, style, strength, max_size, file_format)
     progress(0.05, "loading the style network")
     try:
         model = library.model(style)
-    except UnknownStyleName as error:
-        raise AppInputError(str(error.args[0])) from None
+    except UnknownStyleError as error:
+        raise AppInputError(str(error)) from None
     progress(0.15, "reading the photo")
-    try:
-        photo = read_photo(photo_path, max_size=int(max_side), max_pixels=max_pixels)
-    except ImageReadError as error:
-        # The message names Gradio's temporary copy; the user knows the file by its picture.
-        reason = str(error).replace(repr(str(photo_path)), "the upload").replace(str(photo_path), "the upload")
-        raise AppInputError(f"That upload cannot be used as a photo: {reason}") from None
+    photo = _read_upload(photo_path, max_size, max_pixels)
     width, height = photo.size
-    if min(width, height) < MIN_SIZE:
-        raise AppInputError(f"The photo is {width}×{height} pixels; each side must be at least {MIN_SIZE}.")
     progress(0.3, f"stylising {width}×{height} with {style}")
-    out = stylize(model, photo.rgb, strength=float(strength), preserve_color=bool(keep_colours))
+    out = stylize(model, photo.rgb, strength=float(strength), preserve_color=bool(preserve_color))
     progress(0.9, "saving")
     download = downloads.new_path(f"{Path(str(photo_path)).stem}_{style.replace(' ', '_')}", DOWNLOAD_FORMATS[file_format])
     save_image(out, download, alpha=photo.alpha)
-    message = f"{style}: {width}×{height} pixels, strength {float(strength):g}" + (", photo's colours" if keep_colours else "")
+    colors = ", photo's colours" if preserve_color else ""
+    message = f"{style}: {width}×{height} pixels, strength {float(strength):g}{colors}"
     return Result(before=tensor_to_pil(photo.rgb), after=tensor_to_pil(out), download=download, message=message)
 
 
-__all__ = ["DEFAULT_MAX_PIXELS", "DEFAULT_MAX_SIDE", "DOWNLOAD_FORMATS", "AppInputError", "DownloadFolder", "Result",
-           "stylise_photo"]
+__all__ = ["DEFAULT_MAX_PIXELS", "DEFAULT_MAX_SIZE", "DOWNLOAD_FORMATS", "AppInputError", "DownloadFolder", "Result",
+           "stylize_photo"]

@@ -12,18 +12,15 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from fast_style import zoo
 from fast_style.checkpoint import read_checkpoint
 from fast_style.infer.stylize import load_model
 from fast_style.io import load_image, tensor_to_pil
 from fast_style.models.transformer import TransformerNet
 from fast_style.sheets import square_crop
-from fast_style.zoo import available_styles, zoo_path
+from fast_style.zoo import UnknownStyleError
 
 THUMBNAIL = 160  # pixels, the side of a style picker tile
-
-
-class UnknownStyleName(KeyError):
-    """A style name the library does not serve."""
 
 
 class StyleLibrary:
@@ -42,7 +39,7 @@ class StyleLibrary:
         self.device = torch.device(device)
         self.paths: dict[str, Path] = {}
         if include_zoo:
-            self.paths.update({name: zoo_path(name) for name in available_styles()})
+            self.paths.update({name: zoo.resolve(name, allow_path=False).path for name in zoo.available_styles()})
         if models_dir is not None and Path(models_dir).is_dir():
             for path in sorted(Path(models_dir).glob("*.pth")):
                 name = path.stem if path.stem not in self.paths else f"{path.stem} (yours)"
@@ -55,9 +52,14 @@ class StyleLibrary:
         return list(self.paths)
 
     def model(self, name: str) -> TransformerNet:
-        """The network for ``name``, loaded once (CheckpointError/ValueError if the file is broken)."""
+        """The network for ``name``, loaded once.
+
+        Raises:
+            UnknownStyleError: ``name`` is not served (the message lists what is).
+            CheckpointError: the file is broken.
+        """
         if name not in self.paths:
-            raise UnknownStyleName(f"unknown style {name!r}; served: {', '.join(self.paths) or '(none)'}")
+            raise UnknownStyleError(f"unknown style {name!r}; served: {', '.join(self.paths) or '(none)'}")
         with self._lock:
             if name not in self._models:
                 self._models[name] = load_model(self.paths[name], self.device)
@@ -75,4 +77,4 @@ class StyleLibrary:
         return tensor_to_pil(square_crop(picture, THUMBNAIL)[0])
 
 
-__all__ = ["StyleLibrary", "UnknownStyleName"]
+__all__ = ["StyleLibrary"]

@@ -21,17 +21,19 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
+from fast_style.cli import add_device_argument, command
+from fast_style.errors import InvalidValueError
 from fast_style.infer.app.handlers import (
     DEFAULT_MAX_PIXELS,
-    DEFAULT_MAX_SIDE,
+    DEFAULT_MAX_SIZE,
     DOWNLOAD_FORMATS,
     AppInputError,
     DownloadFolder,
-    stylise_photo,
+    stylize_photo,
 )
 from fast_style.infer.app.library import StyleLibrary
 
-MAX_OUTPUT_SIDE = 4096
+MAX_OUTPUT_SIZE = 4096
 
 
 def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 1,
@@ -39,19 +41,19 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
     """The page for ``library``'s styles (a ``gr.Blocks``, queued; call ``.launch()`` to serve).
 
     Raises:
-        ValueError: no style to serve, or a concurrency/queue size below 1.
+        InvalidValueError: no style to serve, or a concurrency/queue size below 1.
     """
     names = library.names()
     if not names:
-        raise ValueError("no style to serve: the package ships none here and the models folder has no *.pth")
+        raise InvalidValueError("no style to serve: the package ships none here and the models folder has no *.pth")
     if concurrency < 1 or queue_size < 1:
-        raise ValueError(f"concurrency and queue size must be at least 1, got {concurrency}, {queue_size}")
+        raise InvalidValueError(f"concurrency and queue size must be at least 1, got {concurrency}, {queue_size}")
     downloads = downloads or DownloadFolder()
 
-    def run(photo, style, strength, keep_colours, max_side, file_format, progress=gr.Progress()):  # noqa: B008
+    def run(photo, style, strength, preserve_color, max_size, file_format, progress=gr.Progress()):  # noqa: B008
         try:
-            result = stylise_photo(library, photo, style, strength=strength, keep_colours=keep_colours,
-                                   max_side=int(max_side), file_format=file_format, max_pixels=max_pixels,
+            result = stylize_photo(library, photo, style, strength=strength, preserve_color=preserve_color,
+                                   max_size=int(max_size), file_format=file_format, max_pixels=max_pixels,
                                    downloads=downloads, progress=lambda fraction, text: progress(fraction, desc=text))
         except AppInputError as error:
             raise gr.Error(str(error), title="Cannot stylise") from None
@@ -72,8 +74,8 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
                                      elem_id="style-gallery")
                 style = gr.Radio(names, value=names[0], label="Style", elem_id="style")
                 strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = the photo, 1 = full style)")
-                keep_colours = gr.Checkbox(False, label="Keep the photo's colours")
-                max_side = gr.Slider(64, MAX_OUTPUT_SIDE, value=DEFAULT_MAX_SIDE, step=16,
+                preserve_color = gr.Checkbox(False, label="Keep the photo's colours")
+                max_size = gr.Slider(64, MAX_OUTPUT_SIZE, value=DEFAULT_MAX_SIZE, step=16,
                                      label="Output size: longest side in pixels (a smaller photo keeps its size)")
                 file_format = gr.Radio(list(DOWNLOAD_FORMATS), value="PNG", label="Download format")
                 button = gr.Button("Stylise", variant="primary", elem_id="stylise")
@@ -82,7 +84,7 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
                 download = gr.File(label="Full-resolution download", elem_id="download")
                 status = gr.Markdown(elem_id="status")
         gallery.select(pick, None, style)
-        button.click(run, [photo, style, strength, keep_colours, max_side, file_format], [result, download, status],
+        button.click(run, [photo, style, strength, preserve_color, max_size, file_format], [result, download, status],
                      concurrency_limit=concurrency, api_name="stylise")
     return app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
 
@@ -94,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", default="checkpoints",
                         help="folder of *.pth checkpoints served beside the shipped styles (default checkpoints/)")
     parser.add_argument("--no-zoo", action="store_true", help="serve only the --models folder")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_device_argument(parser)
     parser.add_argument("--concurrency", type=int, default=1, help="photos stylised at once (default 1)")
     parser.add_argument("--queue-size", type=int, default=64, help="requests waiting at most (default 64)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
@@ -105,20 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@command
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the page until interrupted; 2 on a setup error."""
     args = build_parser().parse_args(argv)
     from fast_style.infer.stylize import resolve_device
 
-    try:
-        if args.concurrency < 1 or args.max_pixels < 1:
-            raise ValueError(f"--concurrency and --max-pixels must be positive, got {args.concurrency}, {args.max_pixels}")
-        library = StyleLibrary(args.models, include_zoo=not args.no_zoo, device=resolve_device(args.device))
-        app = build_app(library, max_pixels=args.max_pixels, concurrency=args.concurrency, queue_size=args.queue_size,
-                        analytics=args.analytics)
-    except (ValueError, ImportError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if args.concurrency < 1 or args.max_pixels < 1:
+        raise InvalidValueError(f"--concurrency and --max-pixels must be positive, got {args.concurrency}, {args.max_pixels}")
+    library = StyleLibrary(args.models, include_zoo=not args.no_zoo, device=resolve_device(args.device))
+    app = build_app(library, max_pixels=args.max_pixels, concurrency=args.concurrency, queue_size=args.queue_size,
+                    analytics=args.analytics)
     print(f"serving {len(library.names())} style(s): {', '.join(library.names())}", flush=True)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True, inbrowser=False,
                max_file_size=args.max_upload, ssr_mode=False, footer_links=[])

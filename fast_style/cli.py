@@ -1,0 +1,120 @@
+"""The one command-line convention: ``run(main)`` and the arguments every command shares.
+
+Every console script and ``scripts/*.py`` goes through :func:`run` (its ``main`` is wrapped with
+:func:`command`): a :class:`fast_style.errors.FastStyleError` (a mistake the user can fix) becomes
+one line ``error: ...`` on stderr and its exit code; any other exception is a bug and keeps its
+traceback. Exit codes (:mod:`fast_style.errors`, the README's table): 0 done, 1 part of the work
+failed (one photo of a folder, a diverged run), 2 nothing was done (bad argument or file,
+unknown style), 130 interrupted (Ctrl-C).
+
+The argument builders take their choices from the library's constants (``DEVICES``, ``PRECISIONS``
+in :mod:`fast_style.infer.stylize`), so no command retypes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from fast_style.errors import FastStyleError
+
+if TYPE_CHECKING:
+    from fast_style.zoo import ResolvedStyle
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
+Main = Callable[[Sequence[str] | None], "int | None"]
+
+
+def run(main: Main, argv: Sequence[str] | None = None) -> int:
+    """Call ``main(argv)`` and return its exit status, turning the user's mistakes into one line.
+
+    Args:
+        main: a command's ``main``; returns its status (``None`` means 0) or raises.
+        argv: its arguments (``None``: ``sys.argv[1:]``).
+
+    Returns:
+        ``main``'s status; a :class:`FastStyleError`'s ``exit_code`` after printing
+        ``error: <message>`` on stderr; 130 after Ctrl-C. Other exceptions propagate (tracebacks
+        are for bugs); so does ``SystemExit`` (argparse's usage errors exit 2 by themselves).
+    """
+    try:
+        status = main(argv)
+    except FastStyleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0 if status is None else int(status)
+
+
+def command(main: Main) -> Callable[[Sequence[str] | None], int]:
+    """Decorate a command's ``main(argv)`` so that every caller (console script, shim, test) runs it through :func:`run`.
+
+    The raising version stays reachable as ``main.__wrapped__`` (``functools.wraps``).
+    """
+
+    @functools.wraps(main)
+    def wrapped(argv: Sequence[str] | None = None) -> int:
+        return run(main, argv)
+
+    return wrapped
+
+
+def add_network_arguments(
+    parser: argparse.ArgumentParser, *, required: bool = True,
+    ckpt_help: str = "checkpoints/<style>.pth or a Lightning .ckpt (or a zoo spec)",
+) -> argparse._MutuallyExclusiveGroup:
+    """``--style SPEC`` (the zoo: ``candy``, ``candy-small``, ``mosaic@styles9``, ``candy:0.7,mosaic:0.3``) or ``--ckpt FILE``.
+
+    Both go to :func:`fast_style.zoo.resolve` (see :func:`resolve_network`). Returns the mutually
+    exclusive group, for commands that add a third way (``--list-styles``).
+    """
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--style", metavar="SPEC", help="a shipped style network by name (see scripts/stylize.py --list-styles)")
+    group.add_argument("--ckpt", metavar="FILE", help=ckpt_help + "; a file wins over a zoo name")
+    return group
+
+
+def resolve_network(args: argparse.Namespace) -> ResolvedStyle:
+    """The network :func:`add_network_arguments`' ``--style``/``--ckpt`` name, by :func:`fast_style.zoo.resolve`.
+
+    ``--style`` names the zoo only (so ``--style candy`` never picks up a file called ``candy``);
+    ``--ckpt`` takes a file first, then a zoo name. Cheap: nothing is loaded.
+
+    Raises:
+        UnknownStyleError, InvalidValueError, InputFileError: see :func:`fast_style.zoo.resolve`.
+    """
+    from fast_style import zoo
+
+    return zoo.resolve(args.style, allow_path=False) if args.style else zoo.resolve(args.ckpt)
+
+
+def add_device_argument(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    """``--device auto|cpu|cuda`` (``auto``: CUDA when available; see :func:`fast_style.infer.stylize.resolve_device`)."""
+    from fast_style.infer.stylize import DEVICES
+
+    parser.add_argument("--device", default=default, choices=DEVICES,
+                        help=f"where to run (default {default}; auto = CUDA when available)")
+
+
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """``--precision fp32|fp16|bf16`` (autocast; fp16 needs CUDA; see :func:`fast_style.infer.stylize.check_precision`)."""
+    from fast_style.infer.stylize import PRECISIONS
+
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="fp16/bf16 autocast (fp16 needs CUDA)")
+
+
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "add_device_argument",
+    "add_network_arguments",
+    "add_precision_argument",
+    "command",
+    "resolve_network",
+    "run",
+]
