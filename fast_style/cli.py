@@ -2,7 +2,8 @@
 
 Every console script and ``scripts/*.py`` goes through :func:`run` (its ``main`` is wrapped with
 :func:`command`): a :class:`fast_style.errors.FastStyleError` (a mistake the user can fix) becomes
-one line ``error: ...`` on stderr and its exit code; any other exception is a bug and keeps its
+one line ``error: ...`` on stderr and its exit code (a :class:`~fast_style.errors.FastStyleWarning`
+one line ``warning: ...``); any other exception is a bug and keeps its
 traceback. Exit codes (:mod:`fast_style.errors`, the README's table): 0 done, 1 part of the work
 failed (one photo of a folder, a diverged run), 2 nothing was done (bad argument or file,
 unknown style), 130 interrupted (Ctrl-C).
@@ -16,10 +17,11 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from fast_style.errors import FastStyleError
+from fast_style.errors import FastStyleError, FastStyleWarning
 
 if TYPE_CHECKING:
     from fast_style.zoo import ResolvedStyle
@@ -42,7 +44,9 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
         are for bugs); so does ``SystemExit`` (argparse's usage errors exit 2 by themselves).
     """
     try:
-        status = main(argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            status = main(argv)
     except FastStyleError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
@@ -50,6 +54,14 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0 if status is None else int(status)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """The project's own warnings as one line ``warning: ...``; any other in Python's usual form."""
+    if issubclass(category, FastStyleWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def command(main: Main) -> Callable[[Sequence[str] | None], int]:

@@ -25,6 +25,10 @@ class FastStyleError(Exception):
     exit_code: int = EXIT_USAGE
 
 
+class FastStyleWarning(UserWarning):
+    """Base of the warnings a user should read (work done, but not all of what was asked); one line in the CLIs."""
+
+
 class InvalidValueError(FastStyleError, ValueError):
     """An argument or config value outside what is allowed."""
 
@@ -33,4 +37,5 @@ class InputFileError(FastStyleError, OSError):
     """A file or folder the user named cannot be read or written as asked."""
 
 
-__all__ = ["EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "FastStyleError", "InputFileError", "InvalidValueError"]
+__all__ = ["EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "FastStyleError", "FastStyleWarning", "InputFileError",
+           "InvalidValueError"]

@@ -36,7 +36,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from fast_style.atomic import atomic_path
-from fast_style.errors import FastStyleError, InvalidValueError
+from fast_style.errors import FastStyleError, FastStyleWarning, InvalidValueError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 RESAMPLE = Image.Resampling.LANCZOS
@@ -116,7 +116,7 @@ def tensor_to_pil(image: Tensor) -> Image.Image:
     return Image.fromarray(array, mode="RGB")
 
 
-class FirstFrameOnlyWarning(UserWarning):
+class FirstFrameOnlyWarning(FastStyleWarning):
     """An animated image (GIF, APNG, WebP, multi-page TIFF) is used by its first frame only."""
 
 

@@ -250,3 +250,18 @@ def test_a_bad_optimizer_setting_is_one_clear_error_before_training(train_config
     with pytest.raises(FastStyleError, match=r"optimizer settings \{'lr': 'abc'\} are not usable: .*optimizer.lr=1e-3"):
         train(train_config("optimizer.lr=abc"), tmp_path / "runs" / "lr")
     assert not (tmp_path / "runs" / "lr").exists()
+
+
+def test_the_cli_stylizes_an_animated_gif_by_its_first_frame_and_says_so_in_one_line(tmp_path: Path, tiny_checkpoint,
+                                                                                    capsys):
+    from PIL import Image
+
+    from fast_style.infer.stylize_cli import main
+
+    path = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ("red", "blue")]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50)
+    assert main(["--ckpt", str(tiny_checkpoint), "--input", str(path), "--output", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: " in err and "anim.gif' has 2 frames; only the first is used" in err and "Warning:" not in err
+    assert len(list((tmp_path / "out").iterdir())) == 1

@@ -79,6 +79,7 @@ def _train_script(tmp_path: Path, *overrides: str) -> int:
     ("data.num_workers=-1", "num_workers must be >= 0"),
     ("style.image=NOT_AN_IMAGE", "is not a readable image"),
     ("data.train_dir=NOWHERE", "does not exist"),
+    ("ckpt_path=NOWHERE", "does not exist (no checkpoints of earlier runs were found); ckpt_path=last takes"),
 ])
 def test_the_script_stops_at_a_bad_setting_with_one_line_and_status_2(
     override: str, message: str, tmp_path: Path, assets_dir: Path, capsys: pytest.CaptureFixture,
@@ -88,7 +89,7 @@ def test_the_script_stops_at_a_bad_setting_with_one_line_and_status_2(
     override = override.replace("NOT_AN_IMAGE", str(not_an_image)).replace("NOWHERE", str(tmp_path / "nowhere"))
     assert _train_script(tmp_path, override) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("train.py: error: ") and message in err and len(err.splitlines()) == 1, err
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "ckpt").exists()
 
 
@@ -99,7 +100,7 @@ def test_the_script_reports_a_divergence_with_status_1_and_where_to_resume(
     assert status == 1
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert "training diverged at step" in last_line and "optimizer.lr" in last_line
-    assert str(tmp_path / "run" / "lightning_checkpoints" / "last.ckpt") in last_line
+    assert "resume from the last good one with ckpt_path=last" in last_line
     assert not (tmp_path / "ckpt" / "candy.pth").exists()
 
 
