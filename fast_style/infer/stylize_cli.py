@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from fast_style.checkpoint import CheckpointError
+from fast_style.infer.fast_forward import MIN_TILE
 from fast_style.infer.stylize import check_precision, load_model, resolve_device, stylize
-from fast_style.infer.tiling import MIN_TILE
 from fast_style.io import IMAGE_EXTENSIONS, ImageReadError, Photo, list_images, output_format, read_photo, save_image
 from fast_style.models.transformer import MIN_SIZE
 
