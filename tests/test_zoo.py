@@ -14,7 +14,6 @@ from fast_style.infer.stylize import load_model, stylize
 from fast_style.infer.stylize_cli import main
 from fast_style.io import load_image
 from fast_style.zoo import MAX_ZOO_BYTES, ZOO_DIR, UnknownStyleError, add_to_zoo, available_styles, describe, zoo_path
-from fast_style.zoo.gallery import gallery_sheet
 
 SHIPPED = available_styles()
 
@@ -133,16 +132,3 @@ def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.Capt
         line = next(line for line in out.splitlines() if line.strip().startswith(name))
         info = describe(name)
         assert f"{info['steps']} steps" in line and f"style weight {info['style_weight']:g}" in line
-
-
-def test_gallery_has_a_row_per_style(tmp_path: Path):
-    photos = []
-    for index in range(2):
-        path = tmp_path / f"p{index}.png"
-        Image.new("RGB", (60, 40), (40 * index, 90, 200)).save(path)
-        photos.append(path)
-    sheet = gallery_sheet(photos, styles=SHIPPED[:1], tile=32)
-    one_row = gallery_sheet(photos[:1], styles=SHIPPED[:1], tile=32)
-    assert sheet.width > one_row.width  # a column per photo plus the style image
-    with pytest.raises(UnknownStyleError):
-        gallery_sheet(photos, styles=["nope"], tile=32)
