@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from fast_style.baseline.gatys import initial_image, optimise_image
+from fast_style.baseline.gatys import initial_image, optimize_image
 from fast_style.baseline.stats import Bound, first_reaching
 from fast_style.io import load_image
 from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss
@@ -161,7 +161,7 @@ def compare_photo(
         photo: image file.
         size: shorter side to resize the photo to.
         iterations: Gatys iterations.
-        optimizer, init, lr, seed: passed to :func:`fast_style.baseline.gatys.optimise_image`.
+        optimizer, init, lr, seed: passed to :func:`fast_style.baseline.gatys.optimize_image`.
         timing_repeats: timed forward passes (median taken).
         on_iteration: progress hook called with (iteration, loss terms).
 
@@ -186,7 +186,7 @@ def compare_photo(
         if on_iteration is not None:
             on_iteration(iteration, terms)
 
-    result = optimise_image(
+    result = optimize_image(
         loss_fn, content, iterations, optimizer=optimizer, init=init, lr=lr, seed=seed, callback=callback
     )
     n_star = first_reaching(result.totals(), target, initial=result.initial["total"])
@@ -255,7 +255,7 @@ def n_star_for_models(
         size: shorter side in pixels.
         iterations: Gatys iterations per photo.
         on_photo: called with the photo index after each photo's Gatys run.
-        gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimise_image` (``optimizer``, ``init``, ...).
+        gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimize_image` (``optimizer``, ``init``, ...).
 
     Returns:
         label → one N* :class:`~fast_style.baseline.report.Bound` per photo (a lower bound where not reached).
@@ -270,7 +270,7 @@ def n_star_for_models(
     for index, photo in enumerate(photos):
         content = load_image(photo, size).to(device)
         content_features = loss_fn.content_features(content)
-        gatys = optimise_image(loss_fn, content, iterations, **gatys_kwargs)
+        gatys = optimize_image(loss_fn, content, iterations, **gatys_kwargs)
         for label, model in models.items():
             with torch.inference_mode():
                 output = model.to(device).eval()(content).clamp(0.0, 1.0)

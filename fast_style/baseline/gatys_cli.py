@@ -45,7 +45,7 @@ def main(argv: list[str] | None, resolve_style: StyleResolver) -> int:
     from tqdm import tqdm
 
     from fast_style.assets import AssetNotFoundError
-    from fast_style.baseline.gatys import optimise_image
+    from fast_style.baseline.gatys import optimize_image
     from fast_style.io import IMAGE_EXTENSIONS, load_image, save_image
     from fast_style.loss.perceptual import build_perceptual_loss
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None, resolve_style: StyleResolver) -> int:
                 loss=f"{terms['total']:.3e}", style=f"{terms['style']:.2e}", content=f"{terms['content']:.2e}"
             )
 
-        result = optimise_image(
+        result = optimize_image(
             loss_fn, content, args.iters, optimizer=args.optimizer, init=args.init, lr=args.lr, seed=args.seed,
             callback=on_iteration,
         )

@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image
 from torch import Tensor
 
-from fast_style.baseline.gatys import optimise_image
+from fast_style.baseline.gatys import optimize_image
 from fast_style.io import load_image
 from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
 from fast_style.sheets import contact_sheet
@@ -99,7 +99,7 @@ def run_sweep(
     init: str = "content",
     on_done: Callable[[SweepSetting, int, dict[str, float]], None] | None = None,
 ) -> list[SweepRow]:
-    """Optimise every photo against every setting's loss (L-BFGS, :func:`~fast_style.baseline.gatys.optimise_image`).
+    """Optimise every photo against every setting's loss (L-BFGS, :func:`~fast_style.baseline.gatys.optimize_image`).
 
     One VGG is built and shared: a setting only changes the loss's weights and the style Grams.
 
@@ -145,7 +145,7 @@ def run_sweep(
         loss_fn.tv_weight = setting.tv_weight
         row = SweepRow(setting)
         for index, content in enumerate(contents):
-            result = optimise_image(loss_fn, content, iterations, init=init)
+            result = optimize_image(loss_fn, content, iterations, init=init)
             final = {name: result.history[-1][name] for name in LOSS_TERMS}
             row.images.append(result.image.cpu())
             row.terms.append(final)
