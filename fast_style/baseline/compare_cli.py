@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from pathlib import Path
 
@@ -49,17 +48,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    import torch
     from tqdm import tqdm
 
     from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
     from fast_style.baseline.compare import run_comparison
-    from fast_style.baseline.gatys import DEFAULT_MAX_STEP
-    from fast_style.baseline.report import plot_loss_curves, plot_side_by_side, render_markdown
+    from fast_style.baseline.report import comparison_settings, plot_loss_curves, plot_side_by_side, render_markdown
     from fast_style.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
     from fast_style.io import NoImagesError, list_images, load_image
     from fast_style.loss.perceptual import build_perceptual_loss
-    from fast_style.machine import describe_cpu
 
     try:
         counts = (("--iters", args.iters), ("--limit", args.limit), ("--timing-repeats", args.timing_repeats))
@@ -115,34 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             on_iteration=on_iteration,
         )
 
-    meta = checkpoint.meta
-    vgg = loss_kwargs["vgg"]
-    settings = {
-        "style": checkpoint.style or "?",
-        "checkpoint": f"`{args.ckpt}` (model {checkpoint.model_args}, trained {meta.get('global_step', '?')} steps)",
-        "loss": (
-            f"VGG {vgg.get('arch', 'vgg16')} weights={vgg.get('weights', 'default')} pool={vgg.get('pool', 'max')}"
-            f"{' (OVERRIDDEN by --vgg-weights: not the training loss)' if args.vgg_weights else ''}; "
-            f"content {loss_kwargs['content_layers']} × {loss_kwargs['content_weight']}; "
-            f"style {loss_kwargs['style_layers']} × {loss_kwargs['style_weight']}; "
-            f"tv × {loss_kwargs['tv_weight']}; "
-            f"style image {loss_kwargs['style_image']!s} at {loss_kwargs['style_size']} px"
-        ),
-        "photos": f"{len(photos)} from `{args.images}`: {', '.join(p.name for p in photos)}",
-        "sizes": f"{args.sizes} (shorter side, aspect kept)",
-        "Gatys": (
-            f"{args.optimizer}, {args.iters} iterations (one optimiser step each"
-            f"{', L-BFGS max_iter=1, no line search' if args.optimizer == 'lbfgs' else ''}), "
-            f"init={args.init}, lr={args.lr if args.lr is not None else 'default'}, "
-            "loss taken of clamp(x, 0, 1)"
-            + (f", L-BFGS steps capped at RMS {DEFAULT_MAX_STEP} per pixel" if args.optimizer == "lbfgs" else "")
-        ),
-        "machine": (
-            f"device {args.device}; {describe_cpu()} (torch threads {torch.get_num_threads()}), "
-            f"torch {torch.__version__}, Python {platform.python_version()}"
-        ),
-        "iterations": args.iters,
-    }
+    settings = comparison_settings(
+        checkpoint, args.ckpt, loss_kwargs, photos, args.images, args.sizes, optimizer=args.optimizer,
+        iterations=args.iters, init=args.init, lr=args.lr, device=args.device, vgg_overridden=bool(args.vgg_weights),
+    )
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     (output / "report.md").write_text(render_markdown(runs, settings), encoding="utf-8")
