@@ -102,8 +102,7 @@ def initial_image(content: Tensor, init: str = "noise", seed: int = 0) -> Tensor
 def optimize_image(
     loss_fn: PerceptualLoss, content: Tensor, iterations: int = 500, optimizer: str = "lbfgs", init: str = "noise",
     lr: float | None = None, seed: int = 0, callback: IterationCallback | None = None,
-    max_step: float | None = DEFAULT_MAX_STEP,
-) -> GatysResult:
+    max_step: float | None = DEFAULT_MAX_STEP) -> GatysResult:
     """Optimise an image against ``loss_fn`` (Gatys et al. 2016, Sec. 2–3).
 
     One iteration is one optimiser step. For L-BFGS each ``step`` runs with ``max_iter=1``,
@@ -131,10 +130,8 @@ def optimize_image(
         :class:`GatysResult` with the final image and one history entry per iteration.
 
     Raises:
-        InvalidValueError: for an unknown optimiser or init, a bad ``content`` shape, ``lr``,
-            ``max_step`` or ``iterations < 1``.
-        FloatingPointError: if the loss stops being finite (the message names the
-            iteration; try a smaller ``lr`` or Adam).
+        InvalidValueError: for an unknown optimiser or init, or a bad ``content`` shape, ``lr``, ``max_step``, ``iterations``.
+        FloatingPointError: if the loss stops being finite (the message names the iteration and what to try).
     """
     content, lr = _checked_arguments(content, iterations, optimizer, init, lr, max_step)
     content = content.to(next(iter(loss_fn.encoder.buffers())).device, torch.float32)
@@ -160,10 +157,8 @@ def optimize_image(
         recorder.step_done(iteration)
     with torch.no_grad():
         image = _to_image(param.detach())
-        terms = {name: float(value) for name, value in loss_fn(image, content_features=content_features).items()}
-    recorder.finish(int(iterations), terms, image)
-    return GatysResult(image=image.clone(), history=recorder.history, initial=recorder.initial, optimizer=optimizer,
-                       init=init)
+        recorder.finish(int(iterations), loss_fn(image, content_features=content_features), image)
+    return GatysResult(image.clone(), recorder.history, recorder.initial, optimizer=optimizer, init=init)
 
 
 def _checked_arguments(
@@ -236,8 +231,9 @@ class _Recorder:
         else:
             self._record(iteration - 1, terms, previous_end, image)
 
-    def finish(self, iteration: int, terms: dict[str, float], image: Tensor) -> None:
-        """Record the last iterate, ``iteration``, from the extra evaluation ``terms`` of ``image``."""
+    def finish(self, iteration: int, loss_terms: dict[str, Tensor], image: Tensor) -> None:
+        """Record the last iterate, ``iteration``, from the extra evaluation ``loss_terms`` of ``image``."""
+        terms = {name: float(value) for name, value in loss_terms.items()}
         _check_finite(terms, iteration)
         self._record(iteration, terms, self.step_end, image)
 

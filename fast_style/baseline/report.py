@@ -187,8 +187,7 @@ def comparison_settings(
         checkpoint: the network's checkpoint (style, model arguments, training steps).
         checkpoint_label: how the user named it (a path or a shipped style's file).
         loss_kwargs: the loss both methods were scored by (``build_perceptual_loss`` arguments).
-        photos: the photo files; ``photo_source`` the folder or asset name they came from.
-        sizes: shorter sides compared at.
+        photos, photo_source, sizes: the photo files, the folder or asset they came from, the shorter sides.
         optimizer, iterations, init, lr: the Gatys run's settings (``lr=None``: the optimiser's default).
         device: where both methods ran.
         vgg_overridden: the VGG weights are not the training loss's (``--vgg-weights``); said loudly.

@@ -208,21 +208,10 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
 
 
 def stylize_video(
-    model: TransformerNet,
-    input_path: str | os.PathLike,
-    output_path: str | os.PathLike,
-    *,
-    max_size: int | None = None,
-    strength: float = 1.0,
-    preserve_color: bool = False,
-    precision: str = "fp32",
-    start: float = 0.0,
-    duration: float | None = None,
-    batch_size: int = 4,
-    temporal_blend: float = 0.0,
-    cut_threshold: float = DEFAULT_CUT_THRESHOLD,
-    crf: int = 18,
-    progress: Callable[[int], None] | None = None,
+    model: TransformerNet, input_path: str | os.PathLike, output_path: str | os.PathLike, *,
+    max_size: int | None = None, strength: float = 1.0, preserve_color: bool = False, precision: str = "fp32",
+    start: float = 0.0, duration: float | None = None, batch_size: int = 4, temporal_blend: float = 0.0,
+    cut_threshold: float = DEFAULT_CUT_THRESHOLD, crf: int = 18, progress: Callable[[int], None] | None = None,
 ) -> VideoResult:
     """Stylise ``input_path`` into ``output_path`` (H.264, yuv420p, the input's frame rate, audio copied).
 
@@ -249,10 +238,8 @@ def stylize_video(
     Raises:
         VideoError: not a video, no video stream, no frame in the range, bad option.
     """
-    _check_options(model, batch_size, start, duration, crf, cut_threshold)
+    device = _checked_device(model, precision, batch_size, start, duration, crf, cut_threshold)
     blend = StillBlend(temporal_blend)
-    device = next(model.parameters()).device
-    check_precision(precision, device)
     output_path = Path(output_path)
     muxer = output_container_format(output_path)
     source = _open_input(Path(input_path))
@@ -281,8 +268,9 @@ def stylize_video(
     return result
 
 
-def _check_options(model: TransformerNet, batch_size: int, start: float, duration: float | None, crf: int,
-                   cut_threshold: float) -> None:
+def _checked_device(model: TransformerNet, precision: str, batch_size: int, start: float, duration: float | None,
+                    crf: int, cut_threshold: float) -> torch.device:
+    """The device ``model`` runs on, once :func:`stylize_video`'s options are checked."""
     if not isinstance(model, TransformerNet):
         raise TypeError(f"stylize_video needs a TransformerNet (load_model), got {type(model).__name__}")
     if batch_size < 1:
@@ -293,6 +281,9 @@ def _check_options(model: TransformerNet, batch_size: int, start: float, duratio
         raise VideoError(f"crf must be in [0, 51], got {crf}")
     if not 0.0 <= cut_threshold:
         raise VideoError(f"cut_threshold must be >= 0, got {cut_threshold}")
+    device = next(model.parameters()).device
+    check_precision(precision, device)
+    return device
 
 
 class _FrameReader:
