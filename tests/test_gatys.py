@@ -45,6 +45,8 @@ def test_lowers_loss_and_keeps_pixels_in_range(real_loss, photo, optimizer):
     assert 0.0 <= float(result.image.min()) and float(result.image.max()) <= 1.0
     seconds = [entry["seconds"] for entry in result.history]
     assert seconds == sorted(seconds) and seconds[0] > 0
+    # No line search: one VGG pass per iteration, counted up to the end of the step that made the image.
+    assert [entry["evaluations"] for entry in result.history] == list(range(1, 13))
     assert all(set(LOSS_TERMS) <= set(entry) for entry in result.history)
 
 
