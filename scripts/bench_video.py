@@ -89,8 +89,8 @@ def flicker(style: str, folder: Path, shot_seconds: float, max_size: int) -> dic
     """Flicker per setting on a panning and a still-camera clip, the cut's smear, and one full 720p demo."""
     from fast_style.infer.stylize import load_model
     from fast_style.infer.video import stylize_video
-    from tests.clips import make_clip
     from fast_style.sheets import contact_sheet, save_sheet
+    from tests.clips import make_clip
 
     clips = {
         "pan": make_clip(_photos(), folder / "pan_720p.mp4", seconds_per_shot=shot_seconds),
