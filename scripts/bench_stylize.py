@@ -96,15 +96,14 @@ class PeakRSS:
 
 
 def _make_runner(name: str, model: TransformerNet, device: torch.device, workdir: Path):
-    from fast_style.infer.fast_forward import FastTransformerNet
-    from fast_style.infer.tiling import tiled_forward
+    from fast_style.infer.fast_forward import FastTransformerNet, tile_elements
 
     if name == "eager":
         return lambda x: model(x)
     if name == "fast":
         return FastTransformerNet(model)
     if name == "tiled":
-        return lambda x: tiled_forward(model, x, 512)
+        return FastTransformerNet(model, strip_elements=tile_elements(model, 512))
     if name in ("channels_last", "compiled"):
         cl = TransformerNet(**model.model_args).eval().to(device)
         cl.load_state_dict(model.state_dict())

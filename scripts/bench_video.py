@@ -1,10 +1,10 @@
-"""Benchmark video stylisation: frames/s, flicker with and without smoothing, the cut, memory vs length.
+"""Benchmark video stylisation: frames/s, flicker with and without the still-blend, the cut, memory vs length.
 
     python scripts/bench_video.py --output bench_video           # everything (about 12 min on 2 cores)
     python scripts/bench_video.py --only speed --seconds 2       # a quick look
 
 Clips are made from the mirrored COCO photos (no video is mirrored): one slow pan-and-zoom shot
-per photo, a hard cut between shots, an AAC tone (:mod:`fast_style.infer.video_synth`). Run it with
+per photo, a hard cut between shots, an AAC tone (``tests/clips.py``). Run it from a checkout, with
 nothing else on the machine: frames/s are wall-clock.
 
 - ``speed``: frames/s at 480p and 720p for the shipped network (``--style``, the default
@@ -12,9 +12,9 @@ nothing else on the machine: frames/s are wall-clock.
 - ``flicker``: two 720p clips made the same way, a panning one with sound (two shots of
   ``--shot-seconds``, one cut) and a still-camera one (nothing moves; 3 levels of sensor noise
   per frame), each stylised at ``--flicker-max-size`` with every setting in ``SETTINGS``
-  (frames alone, moment smoothing, still-blend, both); flicker = mean |Δ output| / mean |Δ input|
+  (frames alone, still-blend at two strengths); flicker = mean |Δ output| / mean |Δ input|
   between consecutive frames (the cut left out). The cut is checked for smear: the first frame
-  after it, with everything on, against the same frame stylised alone, with cut detection on
+  after it, with the blend on, against the same frame stylised alone, with cut detection on
   and off. Then the panning clip is stylised at full 720p with ``--temporal-blend 0.8`` and read
   back (frames, size, duration, streams); ``frames.jpg`` shows frames around the cut.
 - ``memory``: peak resident memory of ``scripts/stylize_video.py`` (whole process, from the
@@ -61,7 +61,7 @@ def speed(style: str, folder: Path, seconds: float) -> list[dict]:
     """Frames/s of stylize_video at 480p and 720p for the shipped network and model=small."""
     from fast_style.infer.stylize import load_model
     from fast_style.infer.video import stylize_video
-    from fast_style.infer.video_synth import make_clip
+    from tests.clips import make_clip
 
     rows = []
     for label, (width, height) in {"480p": (854, 480), "720p": (1280, 720)}.items():
@@ -80,10 +80,8 @@ def speed(style: str, folder: Path, seconds: float) -> list[dict]:
 
 SETTINGS = {
     "each frame alone": {},
-    "--temporal-smoothing 0.9": {"temporal_smoothing": 0.9},
     "--temporal-blend 0.8": {"temporal_blend": 0.8},
     "--temporal-blend 0.95": {"temporal_blend": 0.95},
-    "--temporal-smoothing 0.9 --temporal-blend 0.8": {"temporal_smoothing": 0.9, "temporal_blend": 0.8},
 }
 
 
@@ -91,8 +89,8 @@ def flicker(style: str, folder: Path, shot_seconds: float, max_size: int) -> dic
     """Flicker per setting on a panning and a still-camera clip, the cut's smear, and one full 720p demo."""
     from fast_style.infer.stylize import load_model
     from fast_style.infer.video import stylize_video
-    from fast_style.infer.video_synth import make_clip
     from fast_style.sheets import contact_sheet, save_sheet
+    from tests.clips import make_clip
 
     clips = {
         "pan": make_clip(_photos(), folder / "pan_720p.mp4", seconds_per_shot=shot_seconds),
@@ -107,13 +105,13 @@ def flicker(style: str, folder: Path, shot_seconds: float, max_size: int) -> dic
             result = stylize_video(model, clip, folder / "flicker_out.mp4", max_size=max_size, **options)
             table.setdefault(label, {})[clip_name] = round(result.flicker, 3)
             print(clip_name, label, result.flicker, result.cuts, flush=True)
-    # The first frame after the cut, with everything on, against the frame stylised alone.
+    # The first frame after the cut, with the blend on, against the frame stylised alone.
     cut = stylize_video(model, clips["pan"], folder / "probe.mp4", max_size=64).cuts[0]
     window = {"start": (cut - 5) / 25, "duration": 10 / 25, "max_size": max_size}
-    everything = SETTINGS["--temporal-smoothing 0.9 --temporal-blend 0.8"]
-    runs = {"cut detection on": stylize_video(model, clips["pan"], folder / "reset.mp4", **everything, **window),
+    blend = SETTINGS["--temporal-blend 0.8"]
+    runs = {"cut detection on": stylize_video(model, clips["pan"], folder / "reset.mp4", **blend, **window),
             "cut detection off": stylize_video(model, clips["pan"], folder / "smear.mp4", cut_threshold=float("inf"),
-                                               **everything, **window),
+                                               **blend, **window),
             "alone": stylize_video(model, clips["pan"], folder / "plain.mp4", **window)}
     after = {name: _frames(run.path)[5] for name, run in runs.items()}
     smear = {name: round(float((after[name] - after["alone"]).abs().mean()), 4)
@@ -150,7 +148,7 @@ def _frames(path: Path) -> torch.Tensor:
 
 def memory(style: str, folder: Path, lengths: list[float], max_size: int) -> list[dict]:
     """Peak RSS of the CLI on 1080p clips of several lengths (each run in its own process)."""
-    from fast_style.infer.video_synth import make_clip
+    from tests.clips import make_clip
 
     rows = []
     for seconds in lengths:

@@ -3,7 +3,8 @@
     python scripts/showcase.py --ckpt checkpoints/starry_night.pth \
         --images ../shared/assets/coco/val2017 --count 4 --size 256 --output showcase.jpg
 
-Top row: the style image, then the photos; bottom row: the photos stylised in one forward pass.
+Top row: the style image, then the photos; bottom row: the photos stylised in one forward pass
+(a contact sheet of :mod:`fast_style.sheets`, each row captioned).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
     from fast_style.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
-    from fast_style.io import NoImagesError, list_images, load_image, save_image
-    from fast_style.sheets import square_crop
+    from fast_style.io import NoImagesError, list_images, load_image
+    from fast_style.sheets import contact_sheet, save_sheet, square_crop
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", required=True, help="slim inference checkpoint (checkpoints/<style>.pth) or a shipped style")
@@ -52,13 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     if not checkpoint.style_image:
         raise CheckpointError(f"{args.ckpt!r} does not name its style image; the showcase cannot show it")
     style = square(load_image(resolve_path_or_asset(checkpoint.style_image), size=args.size))
-    blank = torch.ones(1, 3, args.size, args.size)
-    top = torch.cat([style, photos])
-    bottom = torch.cat([blank, stylised])
-    import torchvision
-
-    grid = torchvision.utils.make_grid(torch.cat([top, bottom]), nrow=top.shape[0], padding=4, pad_value=1.0)
-    path = save_image(grid, Path(args.output))
+    rows = [("style image | photos", [style, *photos.split(1)]),
+            (f"stylised by {checkpoint.style or Path(args.ckpt).stem}", [torch.ones(1, 3, args.size, args.size),
+                                                                       *stylised.split(1)])]
+    path = save_sheet(contact_sheet(rows, tile=args.size), Path(args.output))
     print(f"wrote {path} ({len(photos_paths)} photo(s), style {checkpoint.style!r})")
     return 0
 

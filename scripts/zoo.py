@@ -25,9 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.errors import InvalidValueError
     from fast_style.infer.stylize_cli import list_styles_text
     from fast_style.io import list_images
-    from fast_style.sheets import save_sheet
+    from fast_style.sheets import gallery_sheet, save_sheet
     from fast_style.zoo import ZOO_DIR, add_to_zoo
-    from fast_style.zoo.gallery import gallery_sheet
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -7,15 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
 pytest.importorskip("gradio", reason="Gradio is in the 'app' extra, installed by make test")
 
-from fast_style.infer.app.load import free_port, peak_memory_mb, run_load, start_server
-from fast_style.infer.stylize import load_model, stylize
+from fast_style.infer.stylize import load_model
 from fast_style.io import load_image
 from fast_style.zoo import available_styles
+from scripts.bench_app import LoadReport, free_port, peak_memory_mb, random_photos, run_load, start_server, wrong_answers
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -75,18 +74,13 @@ def test_a_browser_stylises_a_photo_with_every_shipped_style(request: pytest.Fix
 
 def test_twenty_requests_from_four_clients_all_come_back_right(server, tiny_checkpoint: Path, tmp_path: Path):
     url, process = server
-    photos = []
-    for index in range(20):  # each its own photo and size, so a mixed-up answer cannot pass
-        array = (torch.rand(40 + index, 64, 3, generator=torch.Generator().manual_seed(index)) * 255).byte().numpy()
-        photos.append(tmp_path / f"photo_{index:02d}.png")
-        Image.fromarray(array).save(photos[-1])
+    photos = random_photos(tmp_path, 20, 64)  # each its own photo and size, so a mixed-up answer cannot pass
     report = run_load(url, photos, "tiny", clients=4)
     assert report.errors == {} and len(report.received) == 20
-    model = load_model(tiny_checkpoint)
-    for index, photo in enumerate(photos):
-        got = load_image(report.received[index])[0]
-        expected = stylize(model, load_image(photo)[0])
-        assert got.shape == expected.shape and (got - expected).abs().max() <= 0.5 / 255 + 1e-6, index
+    assert wrong_answers(report, photos, load_model(tiny_checkpoint)) == []
+    # The check can fail: answers handed back to the wrong requests are caught.
+    swapped = LoadReport(received={0: report.received[1], 1: report.received[0]})
+    assert wrong_answers(swapped, photos[:2], load_model(tiny_checkpoint)) == [0, 1]
     assert report.most_in_flight > 1  # the clients really overlapped
     print(f"load test: 20 requests, 4 clients, {report.seconds:.1f} s, server peak memory "
           f"{peak_memory_mb(process.pid):.0f} MB")

@@ -165,3 +165,22 @@ def test_compare_script_takes_a_shipped_style_by_name(tmp_path, capsys):
     rc = compare_main(["--style", "no_such_style", "--output", str(tmp_path / "o")])
     assert rc == 2
     assert "unknown style 'no_such_style'; shipped styles:" in capsys.readouterr().err
+
+
+def test_report_settings_say_what_was_compared_and_when_the_loss_is_not_the_training_one(tiny_checkpoint, tmp_path):
+    from fast_style.baseline.report import comparison_settings
+
+    checkpoint = read_checkpoint(tiny_checkpoint)
+    loss = {**checkpoint.loss_args, "vgg": {**checkpoint.loss_args["vgg"], "weights": "random"}}
+    photos = [tmp_path / "a.png", tmp_path / "b.png"]
+    common = dict(optimizer="lbfgs", iterations=7, init="noise", lr=None, device="cpu")
+    plain = comparison_settings(checkpoint, "t.pth", loss, photos, "folder", [24, 32], **common)
+    overridden = comparison_settings(checkpoint, "t.pth", loss, photos, "folder", [24, 32], vgg_overridden=True,
+                                     **common)
+    adam = comparison_settings(checkpoint, "t.pth", loss, photos, "folder", [24], **{**common, "optimizer": "adam"})
+    assert plain["style"] == "tiny" and plain["iterations"] == 7 and "`t.pth`" in plain["checkpoint"]
+    assert plain["photos"] == "2 from `folder`: a.png, b.png" and plain["sizes"].startswith("[24, 32]")
+    assert "weights=random" in plain["loss"] and "OVERRIDDEN" not in plain["loss"] and "OVERRIDDEN" in overridden["loss"]
+    assert "capped" in plain["Gatys"] and "no line search" in plain["Gatys"]
+    assert adam["Gatys"].startswith("adam, 7 iterations") and "capped" not in adam["Gatys"]
+    assert render_markdown([_run("p.png", 5e5, [1.5e6] * 6 + [4e5])], plain).count("- **") == len(plain)

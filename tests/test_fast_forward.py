@@ -1,11 +1,15 @@
-"""The fast inference engine gives the module's own outputs, at any size, strip size and norm."""
+"""The fast inference engine gives the module's own outputs, at any size, strip size and norm.
+
+Strips of one layer at a time, normalised over the whole activation, are also the tiled
+inference (``stylize(tile=N)``): the checks below that would fail for per-tile statistics.
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from fast_style.infer.fast_forward import FastTransformerNet, instance_moments
+from fast_style.infer.fast_forward import MIN_TILE, FastTransformerNet, instance_moments, tile_elements
 from fast_style.models import TransformerNet
 
 SHAPES = [(2, 3, 37, 53), (1, 3, 64, 64), (1, 3, 65, 66), (1, 3, 5, 9), (1, 3, 90, 17)]
@@ -111,3 +115,23 @@ def test_bad_strip_budget_is_rejected(strip_elements: object) -> None:
 def test_wraps_only_a_transformer_net() -> None:
     with pytest.raises(TypeError, match="TransformerNet"):
         FastTransformerNet(torch.nn.Conv2d(3, 3, 3))  # type: ignore[arg-type]
+
+
+def test_per_tile_statistics_would_differ_whole_image_strips_do_not() -> None:
+    """Stylising tiles independently (per-tile norm statistics) gives seams; 16×16-pixel strips give none."""
+    torch.manual_seed(5)
+    model = TransformerNet(width=4, num_residual_blocks=1).eval()
+    images = torch.rand(1, 3, 64, 64)
+    images[..., :, 32:] *= 0.3  # two halves with different statistics
+    whole = _reference(model, images)
+    naive = torch.cat([_reference(model, images[..., :32]), _reference(model, images[..., 32:])], dim=-1)
+    assert (naive - whole).abs().max() > 1e-3
+    budget = tile_elements(model, 16)
+    assert budget == 16 * 16 * 4  # a 16×16 piece of the 4-channel full-resolution layers
+    assert (FastTransformerNet(model, strip_elements=budget)(images) - whole).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("tile", [0, 8, MIN_TILE - 1, 2.5, True])
+def test_bad_tile_is_rejected(tile: object) -> None:
+    with pytest.raises(ValueError, match="tile must be"):
+        tile_elements(TransformerNet(width=4), tile)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fast_style.baseline.gatys import initial_image, optimise_image
+from fast_style.baseline.gatys import initial_image, optimize_image
 from fast_style.io import load_image
 from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
 
@@ -37,7 +37,7 @@ def _load_script(name: str):
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_lowers_loss_and_keeps_pixels_in_range(real_loss, photo, optimizer):
-    result = optimise_image(real_loss, photo, iterations=12, optimizer=optimizer, init="noise")
+    result = optimize_image(real_loss, photo, iterations=12, optimizer=optimizer, init="noise")
     assert len(result.history) == 12
     assert [entry["iteration"] for entry in result.history] == list(range(1, 13))
     assert result.history[-1]["total"] < 0.6 * result.initial["total"]
@@ -45,13 +45,15 @@ def test_lowers_loss_and_keeps_pixels_in_range(real_loss, photo, optimizer):
     assert 0.0 <= float(result.image.min()) and float(result.image.max()) <= 1.0
     seconds = [entry["seconds"] for entry in result.history]
     assert seconds == sorted(seconds) and seconds[0] > 0
+    # No line search: one VGG pass per iteration, counted up to the end of the step that made the image.
+    assert [entry["evaluations"] for entry in result.history] == list(range(1, 13))
     assert all(set(LOSS_TERMS) <= set(entry) for entry in result.history)
 
 
 def test_history_is_the_loss_of_the_image_at_that_iteration(real_loss, photo):
     """Losses are recorded one step late internally; each must still belong to its image."""
     images = {}
-    result = optimise_image(
+    result = optimize_image(
         real_loss, photo, iterations=6, callback=lambda i, terms, image: images.__setitem__(i, (terms, image))
     )
     assert sorted(images) == list(range(1, 7))
@@ -67,7 +69,7 @@ def test_history_is_the_loss_of_the_image_at_that_iteration(real_loss, photo):
 
 def test_lbfgs_steps_are_capped(real_loss, photo):
     images = [initial_image(photo, "noise")]
-    optimise_image(real_loss, photo, iterations=8, max_step=0.02, callback=lambda i, t, image: images.append(image))
+    optimize_image(real_loss, photo, iterations=8, max_step=0.02, callback=lambda i, t, image: images.append(image))
     # The clamp can only shrink a step, so the RMS change of the images is within the cap.
     steps = [float((b - a).pow(2).mean().sqrt()) for a, b in zip(images, images[1:])]
     assert max(steps) <= 0.02 + 1e-5
@@ -75,7 +77,7 @@ def test_lbfgs_steps_are_capped(real_loss, photo):
 
 
 def test_content_start_has_no_content_loss(real_loss, photo):
-    result = optimise_image(real_loss, photo, iterations=3, init="content")
+    result = optimize_image(real_loss, photo, iterations=3, init="content")
     assert result.initial["content"] == pytest.approx(0.0, abs=1e-3)
     assert result.history[-1]["total"] < result.initial["total"]
 
@@ -91,7 +93,7 @@ def test_content_start_has_no_content_loss(real_loss, photo):
 )
 def test_bad_arguments_are_named(real_loss, photo, kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        optimise_image(real_loss, photo, **kwargs)
+        optimize_image(real_loss, photo, **kwargs)
 
 
 def test_script_writes_image_and_history(assets_dir, tmp_path, capsys):

@@ -18,8 +18,12 @@ def test_showcase_writes_a_two_row_grid(tiny_checkpoint, photo_dir, tmp_path, as
     out = tmp_path / "grid.png"
     assert load_script().main(["--ckpt", str(tiny_checkpoint), "--images", str(photo_dir), "--count", "3",
                                "--size", "32", "--output", str(out)]) == 0
-    width, height = Image.open(out).size
-    assert (width, height) == (4 * 32 + 5 * 4, 2 * 32 + 3 * 4)  # style + 3 photos, two rows, padding 4
+    sheet = Image.open(out).convert("RGB")
+    # Style + 3 photos across, two captioned rows (fast_style.sheets: gap 4, caption 18).
+    assert sheet.size == (4 * (32 + 4) + 4, 2 * (18 + 32 + 4) + 4)
+    assert sheet.getpixel((4 + 16, 4 + 54 + 18 + 16)) == (255, 255, 255)  # blank under the style image
+    photo, stylised = sheet.getpixel((4 + 36 + 16, 4 + 18 + 16)), sheet.getpixel((4 + 36 + 16, 4 + 54 + 18 + 16))
+    assert photo != stylised
 
 
 def test_showcase_rejects_a_file_that_is_not_a_checkpoint(photo_dir, tmp_path, capsys):

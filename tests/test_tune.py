@@ -11,7 +11,6 @@ from PIL import Image
 from fast_style.baseline.tune import run_sweep, sweep_settings, sweep_table, write_sweep
 from fast_style.io import load_image
 from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
-from fast_style.sheets import contact_sheet
 from fast_style.train.module import cosine_factor
 from fast_style.train.run import resolve_precision
 from tests.helpers import REPO_ROOT
@@ -26,19 +25,6 @@ def test_sweep_settings_cover_every_pair_and_reject_bad_values():
         sweep_settings([-1], [256], 3, 0)
     with pytest.raises(ValueError, match="at least 16"):
         sweep_settings([1], [8], 3, 0)
-
-
-def test_contact_sheet_lays_out_rows_of_tiles():
-    red, blue = torch.zeros(1, 3, 30, 50), torch.zeros(1, 3, 20, 20)
-    red[:, 0] = 1
-    blue[:, 2] = 1
-    sheet = contact_sheet([("a", [red, blue]), ("b", [blue])], tile=16)
-    assert sheet.size == (2 * 20 + 4, 2 * (18 + 16 + 4) + 4)
-    assert sheet.getpixel((4 + 8, 4 + 18 + 8)) == (255, 0, 0)       # row a, first tile
-    assert sheet.getpixel((4 + 20 + 8, 4 + 18 + 8)) == (0, 0, 255)  # row a, second tile
-    assert sheet.getpixel((4 + 20 + 8, 4 + 38 + 18 + 8)) == (255, 255, 255)  # row b has one tile
-    with pytest.raises(ValueError, match="at least 16"):
-        contact_sheet([("a", [red])], tile=8)
 
 
 def test_a_higher_style_weight_moves_the_result_towards_the_style(tmp_path: Path, assets_dir: Path):

@@ -13,11 +13,10 @@ import torch
 
 av = pytest.importorskip("av", reason="PyAV is in the 'video' extra, installed by make test")
 
-from fast_style.infer.fast_forward import FastTransformerNet  # noqa: E402
 from fast_style.infer.stylize import stylize  # noqa: E402
-from fast_style.infer.video import MomentSmoother, StillBlend, VideoError, even_size, stylize_video  # noqa: E402
+from fast_style.infer.video import StillBlend, VideoError, even_size, stylize_video  # noqa: E402
 from fast_style.infer.video_cli import main as video_main  # noqa: E402
-from fast_style.infer.video_synth import make_clip  # noqa: E402
+from tests.clips import make_clip  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,44 +117,6 @@ def test_bad_inputs_raise_and_leave_no_file(tiny_model, clip: Path, tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))) == []
 
 
-def test_smoothing_off_is_the_plain_network_and_batching_does_not_change_it(tiny_model, clip: Path, tmp_path: Path):
-    frames = torch.from_numpy(__import__("numpy").stack(_read(clip)["frames"])).permute(0, 3, 1, 2).float() / 255
-    smoother = MomentSmoother(0.0)
-    smoother.begin([True] + [False] * (len(frames) - 1))
-    plain = stylize(tiny_model, frames)
-    assert torch.allclose(FastTransformerNet(tiny_model, moment_filter=smoother)(frames), plain, atol=1e-5)
-
-    def smoothed(batch: int) -> torch.Tensor:
-        smoother = MomentSmoother(0.8)
-        net = FastTransformerNet(tiny_model, moment_filter=smoother)
-        outputs = []
-        for begin in range(0, len(frames), batch):
-            part = frames[begin:begin + batch]
-            smoother.begin([begin + i in (0, 8) for i in range(len(part))])
-            outputs.append(net(part))
-        return torch.cat(outputs)
-
-    one, five = smoothed(1), smoothed(5)
-    assert torch.allclose(one, five, atol=1e-5)
-    assert not torch.allclose(one[1:8], plain[1:8], atol=1e-3)  # smoothing does something
-    # A reset frame (each shot's first) normalises with its own moments: exactly the plain network.
-    assert torch.allclose(one[[0, 8]], plain[[0, 8]], atol=1e-5)
-
-
-def test_moment_smoother_is_an_exponential_moving_average_reset_at_cuts():
-    smoother, norm = MomentSmoother(0.75), torch.nn.InstanceNorm2d(2)
-    means = torch.tensor([[0.0, 4.0], [4.0, 0.0], [8.0, 8.0], [1.0, 1.0]])
-    smoother.begin([True, False, False, True])
-    mean, var = smoother(norm, means, means + 1)
-    expected = [means[0], 0.75 * means[0] + 0.25 * means[1]]
-    expected += [0.75 * expected[1] + 0.25 * means[2], means[3]]
-    assert torch.allclose(mean, torch.stack(expected)) and torch.allclose(var, torch.stack(expected) + 1)
-    smoother.begin([False])  # the state carries over to the next batch
-    assert torch.allclose(smoother(norm, torch.zeros(1, 2), torch.zeros(1, 2))[0], 0.75 * means[3])
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        MomentSmoother(1.0)
-
-
 def test_still_blend_holds_still_pixels_takes_moving_ones_and_resets_at_cuts():
     frames = torch.zeros(4, 3, 12, 12)
     frames[2, :, :, 6:] = 1.0  # frame 2: the right half changes, the left half stays still
@@ -180,32 +141,51 @@ def test_still_blend_lowers_the_flicker_of_a_still_noisy_shot(tiny_model, tmp_pa
     assert held.flicker < 0.5 * alone.flicker
 
 
-def test_cut_is_not_smeared_but_is_without_cut_detection(tiny_model, clip: Path, tmp_path: Path):
+def test_cut_is_not_smeared_but_is_without_cut_detection(tiny_model, tmp_path: Path):
+    """A still camera, then a cut to a shot that shares the left part of the picture.
+
+    The blend holds whatever part of the input did not change; without the reset at the cut the
+    first shot's stylised pixels would stay on the shared part of the second.
+    """
+    from PIL import Image
+
+    y, x = torch.meshgrid(torch.linspace(0, 1, 90), torch.linspace(0, 1, 120), indexing="ij")
+    first = torch.stack([x, y, (x + y) / 2], dim=-1)
+    second = first.clone()
+    second[:, 72:] = torch.stack([1 - y, 0.2 * x, 1 - x], dim=-1)[:, 72:]
+    photos = [tmp_path / "first.png", tmp_path / "second.png"]
+    for photo, array in zip(photos, (first, second)):
+        Image.fromarray((array * 255).byte().numpy(), "RGB").save(photo)
+    clip = make_clip(photos, tmp_path / "cut.mp4", width=64, height=48, fps=8, seconds_per_shot=1.0, pan=0.0,
+                     zoom=1.0, tone_hz=None)
     plain = _read(Path(stylize_video(tiny_model, clip, tmp_path / "plain.mp4").path))["frames"]
-    both = {"temporal_smoothing": 0.9, "temporal_blend": 0.9}
-    reset = _read(Path(stylize_video(tiny_model, clip, tmp_path / "reset.mp4", **both).path))["frames"]
-    smeared = _read(Path(stylize_video(tiny_model, clip, tmp_path / "smear.mp4", cut_threshold=math.inf,
-                                       **both).path))["frames"]
+    reset = stylize_video(tiny_model, clip, tmp_path / "reset.mp4", temporal_blend=0.9)
+    smeared = stylize_video(tiny_model, clip, tmp_path / "smear.mp4", cut_threshold=math.inf, temporal_blend=0.9)
+    assert reset.cuts == [8] and smeared.cuts == []
 
     def difference(a, b) -> float:
         return float((torch.from_numpy(a).float() - torch.from_numpy(b).float()).abs().mean())
 
-    # After the cut the reset frame is the plain one up to H.264 noise (~2 levels of 255); without
-    # cut detection the first shot's statistics and pixels leak into the second (~16 levels).
-    assert difference(reset[8], plain[8]) < 4.0
-    assert difference(smeared[8], plain[8]) > 3 * difference(reset[8], plain[8])
+    # After the cut the reset frame is the plain one up to H.264 noise (< 1 level of 255); without
+    # cut detection the first shot's pixels stay on the shared part (~8 levels on average).
+    after_reset, after_smear = _read(reset.path)["frames"][8], _read(smeared.path)["frames"][8]
+    assert difference(after_reset, plain[8]) < 2.0
+    assert difference(after_smear, plain[8]) > 2 * difference(after_reset, plain[8]) + 2.0
 
 
 def test_cli_writes_the_clip_and_refuses_what_it_cannot_do(tiny_checkpoint: Path, clip: Path, tmp_path: Path, capsys):
     output = tmp_path / "styled.mp4"
     base = ["--ckpt", str(tiny_checkpoint), "--input", str(clip), "--quiet"]
-    assert video_main([*base, "--output", str(output), "--temporal-smoothing", "0.5", "--temporal-blend", "0.5"]) == 0
+    assert video_main([*base, "--output", str(output), "--temporal-blend", "0.5"]) == 0
     assert "16 frames" in capsys.readouterr().out and len(_read(output)["frames"]) == 16
     assert video_main([*base, "--output", str(output)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert video_main([*base, "--output", str(tmp_path / "styled.avi")]) == 2
     assert ".mp4" in capsys.readouterr().err
-    assert video_main([*base, "--output", str(tmp_path / "x.mp4"), "--temporal-smoothing", "1"]) == 2
+    for removed in (["--temporal-smoothing", "0.9"], ["--temporal-smoothing"]):  # removed: one line, the remedy named
+        assert video_main([*base, "--output", str(tmp_path / "x.mp4"), *removed]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--temporal-blend" in err and not (tmp_path / "x.mp4").exists()
     assert video_main([*base, "--output", str(tmp_path / "x.mp4"), "--temporal-blend", "-0.1"]) == 2
     not_video = tmp_path / "fake.mp4"
     not_video.write_bytes(b"\x00" * 100)

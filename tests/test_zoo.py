@@ -29,7 +29,6 @@ from fast_style.zoo import (
     resolve,
     zoo_path,
 )
-from fast_style.zoo.gallery import gallery_sheet
 from tests.helpers import CONFIG_DIR, REPO_ROOT
 
 SHIPPED = available_styles()
@@ -153,19 +152,6 @@ def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.Capt
         assert f"{info['steps']} steps" in line and f"style weight {info['style_weight']:g}" in line
 
 
-def test_gallery_has_a_row_per_style(tmp_path: Path):
-    photos = []
-    for index in range(2):
-        path = tmp_path / f"p{index}.png"
-        Image.new("RGB", (60, 40), (40 * index, 90, 200)).save(path)
-        photos.append(path)
-    sheet = gallery_sheet(photos, styles=SHIPPED[:1], tile=32)
-    one_row = gallery_sheet(photos[:1], styles=SHIPPED[:1], tile=32)
-    assert sheet.width > one_row.width  # a column per photo plus the style image
-    with pytest.raises(UnknownStyleError):
-        gallery_sheet(photos, styles=["nope"], tile=32)
-
-
 # The resolver: what a user types -> the network file and its style(s).
 
 
@@ -175,8 +161,7 @@ def test_the_zoo_imports_no_path():
 
     import fast_style.zoo
 
-    # gallery.py leaves the zoo in this issue (#18, into the sheets helper); drop it from here when it has.
-    modules = [f"fast_style.zoo.{m.name}" for m in pkgutil.iter_modules(fast_style.zoo.__path__) if m.name != "gallery"]
+    modules = [f"fast_style.zoo.{m.name}" for m in pkgutil.iter_modules(fast_style.zoo.__path__)]
     code = (f"import sys; import fast_style.zoo; import {', '.join(modules)}; "
             "print([m for m in sys.modules if m.startswith(('fast_style.infer', 'fast_style.baseline'))])")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)

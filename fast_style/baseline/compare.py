@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from fast_style.baseline.gatys import initial_image, optimise_image
+from fast_style.baseline.gatys import GatysResult, initial_image, optimize_image
 from fast_style.baseline.stats import Bound, first_reaching
 from fast_style.io import load_image
 from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss
@@ -161,7 +161,7 @@ def compare_photo(
         photo: image file.
         size: shorter side to resize the photo to.
         iterations: Gatys iterations.
-        optimizer, init, lr, seed: passed to :func:`fast_style.baseline.gatys.optimise_image`.
+        optimizer, init, lr, seed: passed to :func:`fast_style.baseline.gatys.optimize_image`.
         timing_repeats: timed forward passes (median taken).
         on_iteration: progress hook called with (iteration, loss terms).
 
@@ -175,9 +175,40 @@ def compare_photo(
     ff_image, ff_seconds = time_forward(model, content, repeats=timing_repeats)
     ff_loss = _terms(loss_fn, ff_image, content_features)
     photo_loss = _terms(loss_fn, content, content_features)
+    gatys, n_star, at_n_star = _gatys_to_reach(loss_fn, content, ff_loss["total"], iterations, on_iteration,
+                                               optimizer=optimizer, init=init, lr=lr, seed=seed)
+    return ComparisonRun(
+        photo=Path(photo).name,
+        size=int(size),
+        shape=(int(content.shape[-2]), int(content.shape[-1])),
+        photo_loss=photo_loss,
+        ff_loss=ff_loss,
+        ff_seconds=ff_seconds,
+        gatys_initial=gatys.initial,
+        gatys_history=gatys.history,
+        n_star=n_star,
+        content_image=content.cpu(),
+        ff_image=ff_image.cpu(),
+        gatys_at_n_star=None if at_n_star is None else at_n_star.cpu(),
+        gatys_final=gatys.image.cpu(),
+    )
 
-    target = ff_loss["total"]
-    snapshot: dict[str, object] = {}
+
+def _gatys_to_reach(
+    loss_fn: PerceptualLoss,
+    content: Tensor,
+    target: float,
+    iterations: int,
+    on_iteration: Callable[[int, dict[str, float]], None] | None,
+    **gatys_kwargs,
+) -> tuple[GatysResult, int | None, Tensor | None]:
+    """A Gatys run on ``content``, the first iteration N* whose loss is at most ``target``, and that image.
+
+    Returns:
+        ``(result, N*, image at N*)``; N* is 0 when the start image already reaches ``target``,
+        and ``None`` (with no image) when no iteration does.
+    """
+    snapshot: dict[str, Tensor] = {}
 
     def callback(iteration: int, terms: dict[str, float], image: Tensor) -> None:
         # Keep the first image that reaches the feed-forward loss (the "Gatys at N*" panel).
@@ -186,30 +217,11 @@ def compare_photo(
         if on_iteration is not None:
             on_iteration(iteration, terms)
 
-    result = optimise_image(
-        loss_fn, content, iterations, optimizer=optimizer, init=init, lr=lr, seed=seed, callback=callback
-    )
+    result = optimize_image(loss_fn, content, iterations, callback=callback, **gatys_kwargs)
     n_star = first_reaching(result.totals(), target, initial=result.initial["total"])
-    at_n_star = None
     if n_star == 0:
-        at_n_star = initial_image(content, init, seed)
-    elif n_star is not None:
-        at_n_star = snapshot.get("image")
-    return ComparisonRun(
-        photo=Path(photo).name,
-        size=int(size),
-        shape=(int(content.shape[-2]), int(content.shape[-1])),
-        photo_loss=photo_loss,
-        ff_loss=ff_loss,
-        ff_seconds=ff_seconds,
-        gatys_initial=result.initial,
-        gatys_history=result.history,
-        n_star=n_star,
-        content_image=content.cpu(),
-        ff_image=ff_image.cpu(),
-        gatys_at_n_star=None if at_n_star is None else at_n_star.cpu(),
-        gatys_final=result.image.cpu(),
-    )
+        return result, 0, initial_image(content, gatys_kwargs.get("init", "noise"), gatys_kwargs.get("seed", 0))
+    return result, n_star, None if n_star is None else snapshot.get("image")
 
 
 def run_comparison(
@@ -255,7 +267,7 @@ def n_star_for_models(
         size: shorter side in pixels.
         iterations: Gatys iterations per photo.
         on_photo: called with the photo index after each photo's Gatys run.
-        gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimise_image` (``optimizer``, ``init``, ...).
+        gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimize_image` (``optimizer``, ``init``, ...).
 
     Returns:
         label → one N* :class:`~fast_style.baseline.report.Bound` per photo (a lower bound where not reached).
@@ -270,7 +282,7 @@ def n_star_for_models(
     for index, photo in enumerate(photos):
         content = load_image(photo, size).to(device)
         content_features = loss_fn.content_features(content)
-        gatys = optimise_image(loss_fn, content, iterations, **gatys_kwargs)
+        gatys = optimize_image(loss_fn, content, iterations, **gatys_kwargs)
         for label, model in models.items():
             with torch.inference_mode():
                 output = model.to(device).eval()(content).clamp(0.0, 1.0)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,44 +99,6 @@ def load_setup(args: argparse.Namespace) -> Setup:
     return Setup(checkpoint, loss_kwargs, style_image, loss_fn, model_from_checkpoint(checkpoint), photos)
 
 
-def run_settings(args: argparse.Namespace, setup: Setup) -> dict[str, Any]:
-    """The report's "Settings" lines: what was compared, with which loss, optimiser and machine."""
-    import torch
-
-    from fast_style.baseline.gatys import DEFAULT_MAX_STEP
-    from fast_style.machine import describe_cpu
-
-    meta, loss_kwargs = setup.checkpoint.meta, setup.loss_kwargs
-    vgg = loss_kwargs["vgg"]
-    lbfgs = args.optimizer == "lbfgs"
-    return {
-        "style": setup.checkpoint.style or "?",
-        "checkpoint": f"`{args.ckpt}` (model {setup.checkpoint.model_args}, trained {meta.get('global_step', '?')} steps)",
-        "loss": (
-            f"VGG {vgg.get('arch', 'vgg16')} weights={vgg.get('weights', 'default')} pool={vgg.get('pool', 'max')}"
-            f"{' (OVERRIDDEN by --vgg-weights: not the training loss)' if args.vgg_weights else ''}; "
-            f"content {loss_kwargs['content_layers']} × {loss_kwargs['content_weight']}; "
-            f"style {loss_kwargs['style_layers']} × {loss_kwargs['style_weight']}; "
-            f"tv × {loss_kwargs['tv_weight']}; "
-            f"style image {loss_kwargs['style_image']!s} at {loss_kwargs['style_size']} px"
-        ),
-        "photos": f"{len(setup.photos)} from `{args.images}`: {', '.join(p.name for p in setup.photos)}",
-        "sizes": f"{args.sizes} (shorter side, aspect kept)",
-        "Gatys": (
-            f"{args.optimizer}, {args.iters} iterations (one optimiser step each"
-            f"{', L-BFGS max_iter=1, no line search' if lbfgs else ''}), "
-            f"init={args.init}, lr={args.lr if args.lr is not None else 'default'}, "
-            "loss taken of clamp(x, 0, 1)"
-            + (f", L-BFGS steps capped at RMS {DEFAULT_MAX_STEP} per pixel" if lbfgs else "")
-        ),
-        "machine": (
-            f"device {args.device}; {describe_cpu()} (torch threads {torch.get_num_threads()}), "
-            f"torch {torch.__version__}, Python {platform.python_version()}"
-        ),
-        "iterations": args.iters,
-    }
-
-
 def _compare(args: argparse.Namespace, setup: Setup) -> list:
     """Both methods on every photo and size, with a progress bar over the Gatys iterations."""
     from tqdm import tqdm
@@ -160,12 +121,15 @@ def _compare(args: argparse.Namespace, setup: Setup) -> list:
 @command
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and write the report; returns the exit status (0 done, 2 bad arguments or inputs)."""
-    from fast_style.baseline.report import plot_loss_curves, plot_side_by_side, render_markdown
+    from fast_style.baseline.report import comparison_settings, plot_loss_curves, plot_side_by_side, render_markdown
 
     args = parse_args(argv)
     setup = load_setup(args)
     runs = _compare(args, setup)
-    settings = run_settings(args, setup)
+    settings = comparison_settings(
+        setup.checkpoint, args.ckpt, setup.loss_kwargs, setup.photos, args.images, args.sizes, optimizer=args.optimizer,
+        iterations=args.iters, init=args.init, lr=args.lr, device=args.device, vgg_overridden=bool(args.vgg_weights),
+    )
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     (output / "report.md").write_text(render_markdown(runs, settings), encoding="utf-8")

@@ -26,11 +26,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import Tensor
 
+from fast_style.errors import InvalidValueError
 from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss
 
 OPTIMIZERS = ("lbfgs", "adam")
@@ -39,13 +39,13 @@ INITS = ("content", "noise")
 # (lr=1 is the textbook full quasi-Newton step); Adam's is in pixel units (neural-style's
 # Adam default of 10 on the 0–255 scale is 0.04).
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
-# Largest root-mean-square pixel change of one L-BFGS iteration (see ``optimise_image``).
+# Largest root-mean-square pixel change of one L-BFGS iteration (see ``optimize_image``).
 DEFAULT_MAX_STEP = 0.05
 
 
 @dataclass
 class GatysResult:
-    """What :func:`optimise_image` returns.
+    """What :func:`optimize_image` returns.
 
     Attributes:
         image: (1, 3, H, W) float32 in [0, 1], the image after the last iteration.
@@ -87,7 +87,7 @@ def initial_image(content: Tensor, init: str = "noise", seed: int = 0) -> Tensor
         (1, 3, H, W) float32 image in [0, 1] (a new tensor).
 
     Raises:
-        ValueError: if ``init`` is not one of ``INITS``.
+        InvalidValueError: if ``init`` is not one of ``INITS``.
     """
     if init == "content":
         return content.detach().float().clamp(0.0, 1.0).clone()
@@ -96,20 +96,13 @@ def initial_image(content: Tensor, init: str = "noise", seed: int = 0) -> Tensor
         noise = torch.rand(content.shape, generator=generator, dtype=torch.float32)
         # Uniform in [0.25, 0.75]: white noise around mid-grey, inside the valid range.
         return (0.25 + 0.5 * noise).to(content.device)
-    raise ValueError(f"unknown init {init!r}; allowed: {', '.join(INITS)}")
+    raise InvalidValueError(f"unknown init {init!r}; allowed: {', '.join(INITS)}")
 
 
-def optimise_image(
-    loss_fn: PerceptualLoss,
-    content: Tensor,
-    iterations: int = 500,
-    optimizer: str = "lbfgs",
-    init: str = "noise",
-    lr: float | None = None,
-    seed: int = 0,
-    callback: IterationCallback | None = None,
-    max_step: float | None = DEFAULT_MAX_STEP,
-) -> GatysResult:
+def optimize_image(
+    loss_fn: PerceptualLoss, content: Tensor, iterations: int = 500, optimizer: str = "lbfgs", init: str = "noise",
+    lr: float | None = None, seed: int = 0, callback: IterationCallback | None = None,
+    max_step: float | None = DEFAULT_MAX_STEP) -> GatysResult:
     """Optimise an image against ``loss_fn`` (Gatys et al. 2016, Sec. 2–3).
 
     One iteration is one optimiser step. For L-BFGS each ``step`` runs with ``max_iter=1``,
@@ -117,12 +110,8 @@ def optimise_image(
     curvature history across steps), the loss is known after each one, and iterations count
     as in Johnson et al.'s Fig. 5. As in Johnson's ``neural-style`` (Torch's ``optim.lbfgs``)
     there is no line search, so every iteration costs exactly one VGG forward and backward
-    pass. (PyTorch's strong-Wolfe search was tried: at this loss's scale, around 1e6, it
-    stalled in place.) Without a line search, a poor early curvature estimate can throw the
-    whole image far outside [0, 1] in one step, where the clamp's gradient is zero and the run
-    never recovers (seen on 40-px photos: loss 2.2e6 → 2.8e8 at iteration 2). So a step whose
-    RMS pixel change exceeds ``max_step`` is shortened, and the optimiser's step length is
-    scaled to match, so its next curvature pair uses the step actually taken.
+    pass (PyTorch's strong-Wolfe search was tried: at this loss's scale, around 1e6, it
+    stalled in place); ``max_step`` guards against the steps that can then run away (:func:`_cap_step`).
 
     Args:
         loss_fn: the perceptual loss (same VGG, layers, Gram normalisation and weights as the
@@ -133,106 +122,140 @@ def optimise_image(
         init: ``"noise"`` or ``"content"`` (see :func:`initial_image`).
         lr: step size; ``None`` takes ``DEFAULT_LR[optimizer]``.
         seed: seed of the noise start.
-        max_step: L-BFGS only: largest RMS pixel change of one iteration (``None``: no cap).
         callback: called after every iteration with ``(iteration, terms, image)``; ``image``
             is the current (1, 3, H, W) image (a detached tensor the callback may keep).
+        max_step: L-BFGS only: largest RMS pixel change of one iteration (``None``: no cap).
 
     Returns:
         :class:`GatysResult` with the final image and one history entry per iteration.
 
     Raises:
-        ValueError: for an unknown optimiser or init, a bad ``content`` shape, or
-            ``iterations < 1``.
-        FloatingPointError: if the loss stops being finite (the message names the
-            iteration; try a smaller ``lr`` or Adam).
+        InvalidValueError: for an unknown optimiser or init, or a bad ``content`` shape, ``lr``, ``max_step``, ``iterations``.
+        FloatingPointError: if the loss stops being finite (the message names the iteration and what to try).
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
-    if init not in INITS:
-        raise ValueError(f"unknown init {init!r}; allowed: {', '.join(INITS)}")
-    if int(iterations) < 1:
-        raise ValueError(f"iterations must be at least 1, got {iterations}")
-    if content.dim() == 3:
-        content = content.unsqueeze(0)
-    if content.dim() != 4 or content.shape[:2] != (1, 3):
-        raise ValueError(f"content must be one (1, 3, H, W) image, got shape {tuple(content.shape)}")
-    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    if max_step is not None and max_step <= 0:
-        raise ValueError(f"max_step must be > 0 or None, got {max_step}")
-
-    device = next(iter(loss_fn.encoder.buffers())).device
-    content = content.to(device, torch.float32)
-    start = time.perf_counter()
+    content, lr = _checked_arguments(content, iterations, optimizer, init, lr, max_step)
+    content = content.to(next(iter(loss_fn.encoder.buffers())).device, torch.float32)
+    recorder = _Recorder(callback)  # the clock starts here: the content features are part of the cost
     content_features = loss_fn.content_features(content)
-    x0 = initial_image(content, init, seed)
-    # L-BFGS views gradients as flat vectors: the parameter must be contiguous (loaded
-    # photos are permuted HWC arrays).
-    param = x0.detach().clone().contiguous().requires_grad_(True)
-    if optimizer == "lbfgs":
-        opt: torch.optim.Optimizer = torch.optim.LBFGS(
-            [param],
-            lr=lr,
-            max_iter=1,
-            history_size=100,
-            # Never stop early: the caller asked for a number of iterations, and losses
-            # under random test weights have gradients far below the default tolerance.
-            tolerance_grad=0.0,
-            tolerance_change=0.0,
-        )
-    else:
-        opt = torch.optim.Adam([param], lr=lr)
-
-    # The first closure call of step i evaluates iterate i - 1: its loss is recorded one
-    # step late, and the last iterate gets one extra evaluation at the end.
-    evaluated: dict[str, Any] = {}
-    evaluations = 0
+    # L-BFGS views gradients as flat vectors: the parameter must be contiguous (loaded photos are permuted HWC arrays).
+    param = initial_image(content, init, seed).contiguous().requires_grad_(True)
+    opt = _make_optimizer(optimizer, param, lr)
 
     def closure() -> Tensor:
-        nonlocal evaluations
         opt.zero_grad(set_to_none=True)
         image = _to_image(param)
         terms = loss_fn(image, content_features=content_features)
         terms["total"].backward()
-        evaluations += 1
-        if "terms" not in evaluated:
-            evaluated.update(terms={name: float(terms[name].detach()) for name in LOSS_TERMS}, image=image.detach())
+        recorder.evaluated(terms, image)
         return terms["total"]
 
-    result = GatysResult(image=x0.clone(), optimizer=optimizer, init=init)
-    # Time spent in the callback (progress bars, snapshots) is not part of the method's cost.
-    paused = 0.0
-    step_end: list[float] = []
-    evals_at: list[int] = []
     for iteration in range(1, int(iterations) + 1):
-        evaluated.clear()
         before = param.detach().clone()
         opt.step(closure)
         if optimizer == "lbfgs" and max_step is not None:
             _cap_step(opt, param, before, max_step)
-        step_end.append(time.perf_counter() - start - paused)
-        evals_at.append(evaluations)
-        terms, image = evaluated["terms"], evaluated["image"]
-        _check_finite(terms, iteration - 1)
-        if iteration == 1:
-            result.initial = terms
-        else:
-            paused += _record(result, iteration - 1, terms, step_end[-2], evals_at[-2], image, callback)
+        recorder.step_done(iteration)
     with torch.no_grad():
         image = _to_image(param.detach())
-        terms = {name: float(value) for name, value in loss_fn(image, content_features=content_features).items()}
-    _check_finite(terms, int(iterations))
-    _record(result, int(iterations), terms, step_end[-1], evals_at[-1], image, callback)
-    result.image = image.clone()
-    return result
+        recorder.finish(int(iterations), loss_fn(image, content_features=content_features), image)
+    return GatysResult(image.clone(), recorder.history, recorder.initial, optimizer=optimizer, init=init)
+
+
+def _checked_arguments(
+    content: Tensor, iterations: int, optimizer: str, init: str, lr: float | None, max_step: float | None
+) -> tuple[Tensor, float]:
+    """``content`` as (1, 3, H, W) and the step size, after checking :func:`optimize_image`'s arguments."""
+    if optimizer not in OPTIMIZERS:
+        raise InvalidValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+    if init not in INITS:
+        raise InvalidValueError(f"unknown init {init!r}; allowed: {', '.join(INITS)}")
+    if int(iterations) < 1:
+        raise InvalidValueError(f"iterations must be at least 1, got {iterations}")
+    if content.dim() == 3:
+        content = content.unsqueeze(0)
+    if content.dim() != 4 or content.shape[:2] != (1, 3):
+        raise InvalidValueError(f"content must be one (1, 3, H, W) image, got shape {tuple(content.shape)}")
+    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
+    if lr <= 0:
+        raise InvalidValueError(f"lr must be > 0, got {lr}")
+    if max_step is not None and max_step <= 0:
+        raise InvalidValueError(f"max_step must be > 0 or None, got {max_step}")
+    return content, lr
+
+
+def _make_optimizer(name: str, param: Tensor, lr: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam([param], lr=lr)
+    # Never stop early (tolerances 0): the caller asked for a number of iterations, and losses
+    # under random test weights have gradients far below the default tolerance.
+    return torch.optim.LBFGS([param], lr=lr, max_iter=1, history_size=100, tolerance_grad=0.0, tolerance_change=0.0)
+
+
+class _Recorder:
+    """The bookkeeping of one run: each iterate's loss terms, when it existed and what it cost.
+
+    The first closure call of step ``i`` evaluates iterate ``i - 1``: its loss is recorded one
+    step late, with the time and the evaluation count at which step ``i - 1`` ended; the last
+    iterate gets one extra evaluation at the end (:meth:`finish`). Time spent in the callback
+    (progress bars, snapshots) is not part of the method's cost.
+
+    Args:
+        callback: called with each entry as it is recorded, see :data:`IterationCallback`.
+    """
+
+    def __init__(self, callback: IterationCallback | None) -> None:
+        self.callback = callback
+        self.history: list[dict[str, float]] = []
+        self.initial: dict[str, float] = {}
+        self.start, self.paused = time.perf_counter(), 0.0
+        self.evaluations = 0
+        self.first: tuple[dict[str, float], Tensor] | None = None  # the current step's first evaluation
+        self.step_end: tuple[float, int] = (0.0, 0)  # (seconds, evaluations) when the last step ended
+
+    def evaluated(self, terms: dict[str, Tensor], image: Tensor) -> None:
+        """One VGG forward and backward pass, of ``image``, gave ``terms``."""
+        self.evaluations += 1
+        if self.first is None:
+            self.first = ({name: float(terms[name].detach()) for name in LOSS_TERMS}, image.detach())
+
+    def step_done(self, iteration: int) -> None:
+        """Optimiser step ``iteration`` ended: record iterate ``iteration - 1`` (the start image for 1)."""
+        if self.first is None:
+            raise RuntimeError(f"optimiser step {iteration} never evaluated the loss")
+        (terms, image), self.first = self.first, None
+        previous_end = self.step_end
+        self.step_end = (time.perf_counter() - self.start - self.paused, self.evaluations)
+        _check_finite(terms, iteration - 1)
+        if iteration == 1:
+            self.initial = terms
+        else:
+            self._record(iteration - 1, terms, previous_end, image)
+
+    def finish(self, iteration: int, loss_terms: dict[str, Tensor], image: Tensor) -> None:
+        """Record the last iterate, ``iteration``, from the extra evaluation ``loss_terms`` of ``image``."""
+        terms = {name: float(value) for name, value in loss_terms.items()}
+        _check_finite(terms, iteration)
+        self._record(iteration, terms, self.step_end, image)
+
+    def _record(self, iteration: int, terms: dict[str, float], end: tuple[float, int], image: Tensor) -> None:
+        entry = {"iteration": iteration, **{name: terms[name] for name in LOSS_TERMS}, "seconds": end[0],
+                 "evaluations": end[1]}
+        self.history.append(entry)
+        if self.callback is not None:
+            begin = time.perf_counter()
+            self.callback(iteration, dict(entry), image)
+            self.paused += time.perf_counter() - begin
 
 
 def _cap_step(opt: torch.optim.Optimizer, param: Tensor, before: Tensor, max_step: float) -> None:
     """Shorten the L-BFGS step just taken to an RMS pixel change of ``max_step``.
 
-    ``torch.optim.LBFGS`` builds its next curvature pair from ``s = t * d`` (its stored step
-    length and direction), so scaling ``t`` by the same factor keeps that pair exact.
+    Without a line search, a poor early curvature estimate can throw the whole image far
+    outside [0, 1] in one step, where the clamp's gradient is zero and the run never recovers
+    (seen on 40-px photos: loss 2.2e6 → 2.8e8 at iteration 2). So a longer step is shortened,
+    and the optimiser's step length scaled to match, so that its next curvature pair uses the
+    step actually taken: ``torch.optim.LBFGS`` builds that pair from ``s = t * d`` (its stored
+    step length and direction), so scaling ``t`` by the same factor keeps it exact.
     """
     with torch.no_grad():
         delta = param - before
@@ -247,30 +270,6 @@ def _cap_step(opt: torch.optim.Optimizer, param: Tensor, before: Tensor, max_ste
 def _to_image(variable: Tensor) -> Tensor:
     """The image the loss sees: the optimiser's unconstrained variable clamped to [0, 1]."""
     return variable.clamp(0.0, 1.0)
-
-
-def _record(
-    result: GatysResult,
-    iteration: int,
-    terms: dict[str, float],
-    seconds: float,
-    evaluations: int,
-    image: Tensor,
-    callback: IterationCallback | None,
-) -> float:
-    """Append one history entry and run the callback; returns the callback's seconds."""
-    entry = {
-        "iteration": iteration,
-        **{name: terms[name] for name in LOSS_TERMS},
-        "seconds": seconds,
-        "evaluations": evaluations,
-    }
-    result.history.append(entry)
-    if callback is None:
-        return 0.0
-    begin = time.perf_counter()
-    callback(iteration, dict(entry), image)
-    return time.perf_counter() - begin
 
 
 def _check_finite(terms: dict[str, float], iteration: int) -> None:

@@ -70,7 +70,7 @@ def _optimize(argv: list[str] | None, resolve_style: StyleResolver) -> int:
     args = parse_args(argv)
     from tqdm import tqdm
 
-    from fast_style.baseline.gatys import optimise_image
+    from fast_style.baseline.gatys import optimize_image
     from fast_style.io import IMAGE_EXTENSIONS, save_image
 
     style_name, loss_fn, content = _loss_and_photo(args, resolve_style)
@@ -85,7 +85,7 @@ def _optimize(argv: list[str] | None, resolve_style: StyleResolver) -> int:
                 loss=f"{terms['total']:.3e}", style=f"{terms['style']:.2e}", content=f"{terms['content']:.2e}"
             )
 
-        result = optimise_image(
+        result = optimize_image(
             loss_fn, content, args.iters, optimizer=args.optimizer, init=args.init, lr=args.lr, seed=args.seed,
             callback=on_iteration,
         )

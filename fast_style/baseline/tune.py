@@ -21,9 +21,10 @@ from typing import Any
 from PIL import Image
 from torch import Tensor
 
-from fast_style.baseline.gatys import optimise_image
+from fast_style.baseline.gatys import optimize_image
+from fast_style.errors import InvalidValueError
 from fast_style.io import load_image
-from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
+from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss, build_perceptual_loss
 from fast_style.sheets import contact_sheet
 
 
@@ -71,18 +72,18 @@ def sweep_settings(
     """Every (style size, style weight) pair, sizes outermost.
 
     Raises:
-        ValueError: for an empty list, a negative weight or a style size under 16 pixels.
+        InvalidValueError: for an empty list, a negative weight or a style size under 16 pixels.
     """
     if not style_weights or not style_sizes:
-        raise ValueError("the sweep needs at least one style weight and one style size")
+        raise InvalidValueError("the sweep needs at least one style weight and one style size")
     bad_weights = [w for w in style_weights if w < 0]
     if bad_weights or content_weight < 0 or tv_weight < 0:
-        raise ValueError(
+        raise InvalidValueError(
             f"weights must be >= 0, got style weights {list(style_weights)}, content {content_weight}, tv {tv_weight}"
         )
     bad_sizes = [s for s in style_sizes if s < 16]
     if bad_sizes:
-        raise ValueError(f"style sizes must be at least 16 pixels, got {bad_sizes}")
+        raise InvalidValueError(f"style sizes must be at least 16 pixels, got {bad_sizes}")
     return [
         SweepSetting(float(weight), int(size), float(content_weight), float(tv_weight))
         for size, weight in itertools.product(style_sizes, style_weights)
@@ -99,7 +100,7 @@ def run_sweep(
     init: str = "content",
     on_done: Callable[[SweepSetting, int, dict[str, float]], None] | None = None,
 ) -> list[SweepRow]:
-    """Optimise every photo against every setting's loss (L-BFGS, :func:`~fast_style.baseline.gatys.optimise_image`).
+    """Optimise every photo against every setting's loss (L-BFGS, :func:`~fast_style.baseline.gatys.optimize_image`).
 
     One VGG is built and shared: a setting only changes the loss's weights and the style Grams.
 
@@ -117,12 +118,12 @@ def run_sweep(
         One :class:`SweepRow` per setting, in order.
 
     Raises:
-        ValueError: for no photos or no settings.
+        InvalidValueError: for no photos or no settings.
     """
     if not photos:
-        raise ValueError("the sweep needs at least one photo")
+        raise InvalidValueError("the sweep needs at least one photo")
     if not settings:
-        raise ValueError("the sweep needs at least one setting")
+        raise InvalidValueError("the sweep needs at least one setting")
     from fast_style.assets import resolve_path_or_asset
 
     style = load_image(resolve_path_or_asset(style_image))
@@ -135,24 +136,34 @@ def run_sweep(
     )
     contents = [load_image(photo, size) for photo in photos]
     rows: list[SweepRow] = []
-    current_size = settings[0].style_size
-    for setting in settings:
-        if setting.style_size != current_size:
+    for previous, setting in zip([settings[0], *settings], settings):
+        if setting.style_size != previous.style_size:  # new style Grams only when the size changes
             loss_fn.set_style(style, setting.style_size)
-            current_size = setting.style_size
         loss_fn.content_weight = setting.content_weight
         loss_fn.style_weight = setting.style_weight
         loss_fn.tv_weight = setting.tv_weight
-        row = SweepRow(setting)
-        for index, content in enumerate(contents):
-            result = optimise_image(loss_fn, content, iterations, init=init)
-            final = {name: result.history[-1][name] for name in LOSS_TERMS}
-            row.images.append(result.image.cpu())
-            row.terms.append(final)
-            if on_done is not None:
-                on_done(setting, index, final)
-        rows.append(row)
+        rows.append(_optimize_photos(loss_fn, contents, setting, iterations, init, on_done))
     return rows
+
+
+def _optimize_photos(
+    loss_fn: PerceptualLoss,
+    contents: Sequence[Tensor],
+    setting: SweepSetting,
+    iterations: int,
+    init: str,
+    on_done: Callable[[SweepSetting, int, dict[str, float]], None] | None,
+) -> SweepRow:
+    """One row of the sweep: every (1, 3, H, W) photo optimised against ``loss_fn`` as ``setting`` set it."""
+    row = SweepRow(setting)
+    for index, content in enumerate(contents):
+        result = optimize_image(loss_fn, content, iterations, init=init)
+        final = {name: result.history[-1][name] for name in LOSS_TERMS}
+        row.images.append(result.image.cpu())
+        row.terms.append(final)
+        if on_done is not None:
+            on_done(setting, index, final)
+    return row
 
 
 def sweep_sheet(

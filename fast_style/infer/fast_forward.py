@@ -23,6 +23,8 @@ runs the same weights with four rewrites that change no result beyond float roun
    (per-tile statistics would). Memory is bounded by two whole-image activations plus one
    strip's temporaries instead of the several full-resolution copies (pads, upsampled
    images) the module's forward keeps alive. Small images run each layer in one strip.
+   This is the tiled inference for images too big for memory: ``stylize(tile=N)`` sets the
+   strip budget to an N × N piece of the widest layer (:func:`tile_elements`).
 
 Every convolution not rewritten is the module's own, so weights are shared, not copied.
 
@@ -37,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fast_style.errors import InvalidValueError
 from fast_style.models.conv_rewrites import space_to_depth_conv, space_to_depth_weights, subpixel_conv, subpixel_weights
 from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet
 
@@ -45,17 +48,19 @@ from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, 
 # 1024² and 4K (scripts/bench_stylize.py): strips this small stay in cache and below glibc's
 # mmap threshold (no page faults per strip), and bound memory to two whole-image activations.
 DEFAULT_STRIP_ELEMENTS = 1 << 21
-
-# (norm module, mean (B, C), variance (B, C)) → the (mean, variance) to normalise with. The hook
-# through which video smoothing (fast_style.infer.video) carries instance-norm statistics across frames.
-MomentFilter = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
+# Smallest piece side accepted from a caller (``stylize(tile=N)``, ``--tile N``).
+MIN_TILE = 16
 
 
-def _block_parts(block: ConvNormAct) -> tuple[int, nn.Conv2d, nn.Module | None, bool]:
-    """(padding, conv, norm or None, relu?) of a reflection-pad → conv → norm → ReLU block."""
-    if not isinstance(block, ConvNormAct):
-        raise TypeError(f"expected a ConvNormAct block, got {type(block).__name__}")
-    return block.padding, block.conv, block.norm, block.relu
+def tile_elements(model: TransformerNet, tile: int) -> int:
+    """Strip budget (elements) of a ``tile × tile`` piece of ``model``'s widest full-resolution layer.
+
+    Raises:
+        InvalidValueError: if ``tile`` is not an integer of at least :data:`MIN_TILE`.
+    """
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < MIN_TILE:
+        raise InvalidValueError(f"tile must be an integer of at least {MIN_TILE} pixels, got {tile!r}")
+    return tile * tile * model.stem.conv.out_channels
 
 
 def instance_moments(x: Tensor, dims: tuple[int, ...] = (2, 3)) -> tuple[Tensor, Tensor]:
@@ -86,16 +91,11 @@ def instance_moments(x: Tensor, dims: tuple[int, ...] = (2, 3)) -> tuple[Tensor,
     return mean, var
 
 
-def _norm_relu_(x: Tensor, norm: nn.Module | None, relu: bool, moment_filter: MomentFilter | None = None) -> Tensor:
-    """Apply ``norm`` (as the module would in eval mode) and ReLU to NCHW ``x`` in place.
-
-    ``moment_filter``, if given, replaces each instance norm's per-image moments before use.
-    """
+def _norm_relu_(x: Tensor, norm: nn.Module | None, relu: bool) -> Tensor:
+    """Apply ``norm`` (as the module would in eval mode) and ReLU to NCHW ``x`` in place."""
     if isinstance(norm, nn.InstanceNorm2d) and not norm.track_running_stats:
         # Per image and channel over H×W, biased variance: InstanceNorm2d's definition.
         mean, var = instance_moments(x)
-        if moment_filter is not None:
-            mean, var = moment_filter(norm, mean, var)
         scale = torch.rsqrt(var + norm.eps)
         if norm.weight is not None:
             scale = scale * norm.weight
@@ -181,7 +181,6 @@ def _conv_block(
     x: Tensor,
     strip_elements: int,
     upsample_to: tuple[int, int] | None = None,
-    moment_filter: MomentFilter | None = None,
 ) -> Tensor:
     """Reflection pad → conv → norm → ReLU over strips of output rows; norm and ReLU in place.
 
@@ -191,12 +190,11 @@ def _conv_block(
         strip_elements: bound on the elements of one strip's input gather or conv output.
         upsample_to: if given, the conv sees ``x`` nearest-upsampled to this (H, W); the
             upsampled image is never materialised (its rows and columns are gathered by index).
-        moment_filter: see :data:`MomentFilter`.
 
     Returns:
         (B, C_out, H_out, W_out); normalisation statistics come from the whole image.
     """
-    pad, conv, norm, relu = _block_parts(block)
+    pad, conv = block.padding, block.conv
     kernel, stride = conv.kernel_size[0], conv.stride[0]
     batch, in_channels, h, w = x.shape
     height, width = upsample_to if upsample_to is not None else (h, w)
@@ -216,7 +214,7 @@ def _conv_block(
         for r0, r1 in _strips(out_h, rows):
             index = row_source[_reflect(torch.arange(r0 * stride - pad, (r1 - 1) * stride + kernel - pad), height)]
             writer.write(r0, conv(x.index_select(2, index.to(x.device)).index_select(3, col_index)))
-    return _norm_relu_(writer.result(), norm, relu, moment_filter)
+    return _norm_relu_(writer.result(), block.norm, block.relu)
 
 
 def _upsample_conv_block(
@@ -225,7 +223,6 @@ def _upsample_conv_block(
     size: tuple[int, int],
     cache: dict,
     strip_elements: int,
-    moment_filter: MomentFilter | None = None,
 ) -> Tensor:
     """Nearest upsample of ``x`` to ``size`` → reflection pad → conv → norm → ReLU.
 
@@ -235,15 +232,14 @@ def _upsample_conv_block(
         size: (H, W) output size; the sub-pixel path runs when (H, W) == (2h, 2w).
         cache: per-model store of the collapsed weights (computed once per block).
         strip_elements: bound on the elements of one strip's input gather or conv output.
-        moment_filter: see :data:`MomentFilter`.
 
     Returns:
         (B, C_out, H, W).
     """
-    pad, conv, norm, relu = _block_parts(block)
+    conv = block.conv
     batch, in_channels, h, w = x.shape
-    if tuple(size) != (2 * h, 2 * w) or pad != 1 or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
-        return _conv_block(block, x, strip_elements, upsample_to=tuple(size), moment_filter=moment_filter)
+    if tuple(size) != (2 * h, 2 * w) or block.padding != 1 or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
+        return _conv_block(block, x, strip_elements, upsample_to=tuple(size))
     weights = _cached(cache, "subpixel", conv, subpixel_weights)
     rows = _rows_per_strip(strip_elements, batch * (w + 2) * max(in_channels, 4 * conv.out_channels))
     whole: Tensor | None = None  # (B, C, h, 2, w, 2): output row 2k + r, column 2l + c at [k, r, l, c]
@@ -263,13 +259,13 @@ def _upsample_conv_block(
             subpixel_conv(padded, weights, out=whole[:, :, k0:k1])
     if whole is None:
         raise RuntimeError(f"no rows to upsample in an input of shape {tuple(x.shape)}")
-    return _norm_relu_(whole.view(batch, conv.out_channels, 2 * h, 2 * w), norm, relu, moment_filter)
+    return _norm_relu_(whole.view(batch, conv.out_channels, 2 * h, 2 * w), block.norm, block.relu)
 
 
 def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int) -> Tensor:
     """The last conv (to RGB, no norm, no ReLU) through the space-to-depth rewrite, in row strips."""
-    pad, conv, norm, relu = _block_parts(block)
-    if norm is not None or relu or conv.out_channels > 4 or conv.stride != (1, 1) or conv.kernel_size[0] % 2 == 0:
+    pad, conv = block.padding, block.conv
+    if block.norm is not None or block.relu or conv.out_channels > 4 or conv.stride != (1, 1) or conv.kernel_size[0] % 2 == 0:
         return _conv_block(block, x, strip_elements)
     batch, in_channels, height, width = x.shape
     weights = _cached(cache, "space_to_depth", conv, space_to_depth_weights)
@@ -312,28 +308,21 @@ class FastTransformerNet(nn.Module):
         model: a TransformerNet (put in eval mode by the caller, as :func:`fast_style.infer.stylize.load_model` does).
         strip_elements: bound on the elements (not bytes) of one strip's temporaries; images
             with a layer smaller than this run that layer in one piece. The default, 2**21
-            (8 MB in fp32), is a 256×256 piece of the default model's widest layer.
-        moment_filter: optional hook on every instance norm's (mean, variance), see
-            :data:`MomentFilter`; ``None`` (default) is the network exactly.
+            (8 MB in fp32), is a 256×256 piece of the default model's widest layer;
+            :func:`tile_elements` gives the budget of a ``tile × tile`` piece.
 
     Shapes:
         forward: (B, 3, H, W) in [0, 1], H, W ≥ 5 → (B, 3, H, W).
     """
 
-    def __init__(
-        self,
-        model: TransformerNet,
-        strip_elements: int = DEFAULT_STRIP_ELEMENTS,
-        moment_filter: MomentFilter | None = None,
-    ) -> None:
+    def __init__(self, model: TransformerNet, strip_elements: int = DEFAULT_STRIP_ELEMENTS) -> None:
         super().__init__()
         if not isinstance(model, TransformerNet):
             raise TypeError(f"FastTransformerNet wraps a TransformerNet, got {type(model).__name__}")
         if isinstance(strip_elements, bool) or not isinstance(strip_elements, int) or strip_elements < 1:
-            raise ValueError(f"strip_elements must be a positive integer, got {strip_elements!r}")
+            raise InvalidValueError(f"strip_elements must be a positive integer, got {strip_elements!r}")
         self.model = model
         self.strip_elements = strip_elements
-        self.moment_filter = moment_filter
         self._weight_cache: dict[tuple, tuple[Tensor, Tensor | None]] = {}
         self.model_args = model.model_args
 
@@ -344,30 +333,30 @@ class FastTransformerNet(nn.Module):
         The caller's tensor is never modified.
         """
         if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"expected (B, 3, H, W) images, got shape {tuple(images.shape)}")
+            raise InvalidValueError(f"expected (B, 3, H, W) images, got shape {tuple(images.shape)}")
         if min(images.shape[-2:]) < MIN_SIZE:
-            raise ValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
-        net, budget, cache, hook = self.model, self.strip_elements, self._weight_cache, self.moment_filter
+            raise InvalidValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
+        net, budget, cache = self.model, self.strip_elements, self._weight_cache
         images = images.to(next(net.parameters()).dtype)
         # Each assignment drops the previous activation: at full and half resolution at most
         # two whole-image activations (a layer's input and output) plus one strip's
         # temporaries are alive; the quarter-resolution residual blocks hold three.
-        x = _conv_block(net.stem, images, budget, moment_filter=hook)
+        x = _conv_block(net.stem, images, budget)
         full = tuple(x.shape[-2:])
-        x = _conv_block(net.down1, x, budget, moment_filter=hook)
+        x = _conv_block(net.down1, x, budget)
         half = tuple(x.shape[-2:])
-        x = _conv_block(net.down2, x, budget, moment_filter=hook)
+        x = _conv_block(net.down2, x, budget)
         for block in net.residuals:
             if not isinstance(block, ResidualBlock):
                 raise TypeError(f"expected ResidualBlocks, got {type(block).__name__}")
-            y = _conv_block(block.body[0], x, budget, moment_filter=hook)
-            y = _conv_block(block.body[1], y, budget, moment_filter=hook)
+            y = _conv_block(block.body[0], x, budget)
+            y = _conv_block(block.body[1], y, budget)
             x = y.add_(x)
             del y
-        x = _upsample_conv_block(net.up1.conv, x, half, cache, budget, hook)
-        x = _upsample_conv_block(net.up2.conv, x, full, cache, budget, hook)
+        x = _upsample_conv_block(net.up1.conv, x, half, cache, budget)
+        x = _upsample_conv_block(net.up2.conv, x, full, cache, budget)
         return net.activate(_head_block(net.head, x, cache, budget))
 
 
-__all__ = ["DEFAULT_STRIP_ELEMENTS", "FastTransformerNet", "MomentFilter", "instance_moments", "space_to_depth_weights",
-           "subpixel_weights"]
+__all__ = ["DEFAULT_STRIP_ELEMENTS", "MIN_TILE", "FastTransformerNet", "instance_moments", "space_to_depth_weights",
+           "subpixel_weights", "tile_elements"]

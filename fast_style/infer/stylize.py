@@ -27,8 +27,7 @@ from torch import Tensor, nn
 
 from fast_style import zoo
 from fast_style.errors import InvalidValueError
-from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
-from fast_style.infer.tiling import tile_elements
+from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet, tile_elements
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -192,7 +191,7 @@ def stylize(
             engine :class:`fast_style.infer.fast_forward.FastTransformerNet` in pieces of about
             256×256 pixels (bounded memory at any size; the fastest CPU path measured by
             ``scripts/bench_stylize.py``); on CUDA, the module's own forward. ``N ≥ 16``: the
-            fast engine in pieces of about N×N pixels on any device (see :mod:`fast_style.infer.tiling`).
+            fast engine in pieces of about N×N pixels on any device (see :func:`fast_style.infer.fast_forward.tile_elements`).
             ``0``: the module's own forward, whole image at once. All give the same result
             (whole-image norm statistics) up to float rounding.
         precision: ``"fp32"``, or ``"fp16"``/``"bf16"`` autocast (fp16 on CUDA only).

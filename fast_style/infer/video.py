@@ -7,18 +7,12 @@ packet, unchanged. Only one batch of frames (plus the codecs' own small buffers)
 so memory does not grow with the video's length.
 
 Flicker: each frame stylised alone answers small changes between frames (motion, sensor noise,
-compression) with visibly different strokes. Two remedies, both reset at scene cuts so that
-one shot never smears into the next:
-
-- ``temporal_smoothing=alpha`` (:class:`MomentSmoother`) replaces every instance norm's
-  per-frame mean and variance (Ulyanov et al. 2016) by an exponential moving average across
-  frames (``m_t = alpha·m_{t-1} + (1-alpha)·x_t``, through the fast engine's
-  :data:`~fast_style.infer.fast_forward.MomentFilter` hook). It steadies colour shifts when the whole
-  picture's statistics jump (lighting, exposure); measured on pans and on noisy still shots
-  (``scripts/bench_video.py``, README) it changes the flicker by 1-2 % (up, not down): the moments of a
-  whole frame barely move there.
-- ``temporal_blend=strength`` (:class:`StillBlend`) keeps the previous stylised pixels where
-  the input is still, which is where the shimmer is most visible.
+compression) with visibly different strokes. The remedy, ``temporal_blend=strength``
+(:class:`StillBlend`), keeps the previous stylised pixels where the input is still, which is
+where the shimmer is most visible; it is reset at scene cuts so that one shot never smears into
+the next. (A moving average of the instance-norm moments across frames was tried and removed:
+measured on pans and noisy still shots it changed the flicker by 1-2 %, up, not down; the
+moments of a whole frame barely move there.)
 
 Flicker is measured as in the video style-transfer literature's simplest form: the mean
 absolute difference between consecutive output frames divided by that of the input frames
@@ -37,11 +31,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from fast_style.atomic import atomic_path
-from fast_style.errors import FastStyleError
-from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet
+from fast_style.errors import FastStyleError, InvalidValueError
 from fast_style.infer.stylize import check_precision, stylize
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
@@ -83,51 +76,12 @@ class VideoResult:
         return self.output_change / self.input_change if self.input_change > 0 else math.nan
 
 
-class MomentSmoother:
-    """Exponential moving average of instance-norm moments across frames, reset at scene cuts.
-
-    Call :meth:`begin` with each batch's cut flags, then run the batch through a
-    :class:`FastTransformerNet` built with ``moment_filter=smoother``. Frames inside a batch are
-    smoothed in order, so the result does not depend on the batch size.
-
-    Args:
-        alpha: weight of the previous frames, in [0, 1). 0 leaves every frame's own moments.
-    """
-
-    def __init__(self, alpha: float) -> None:
-        if not isinstance(alpha, (int, float)) or not 0.0 <= float(alpha) < 1.0:
-            raise ValueError(f"temporal smoothing alpha must be in [0, 1), got {alpha!r}")
-        self.alpha = float(alpha)
-        self._state: dict[int, tuple[Tensor, Tensor]] = {}
-        self._starts: list[bool] = []
-
-    def begin(self, starts_shot: list[bool]) -> None:
-        """Flags for the next batch: ``starts_shot[i]`` resets the averages at frame ``i``."""
-        self._starts = list(starts_shot)
-
-    def __call__(self, norm: nn.Module, mean: Tensor, var: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, C) moments of one norm layer for the batch → the smoothed (B, C) moments."""
-        if len(self._starts) != mean.shape[0]:
-            raise RuntimeError(f"begin() was given {len(self._starts)} flags for a batch of {mean.shape[0]} frames")
-        previous = self._state.get(id(norm))
-        means, variances = [], []
-        for index in range(mean.shape[0]):
-            current = (mean[index], var[index])
-            if previous is not None and not self._starts[index]:
-                current = (torch.lerp(current[0], previous[0], self.alpha), torch.lerp(current[1], previous[1], self.alpha))
-            means.append(current[0])
-            variances.append(current[1])
-            previous = current
-        self._state[id(norm)] = previous
-        return torch.stack(means), torch.stack(variances)
-
-
 class StillBlend:
     """Hold the stylised picture where the input does not change: per-pixel blending with the last output.
 
     The network answers tiny input changes (sensor noise, compression) with visibly different
-    strokes, and instance-norm moments barely move then, so :class:`MomentSmoother` cannot help
-    there. Where the input is still, this keeps the previous output instead:
+    strokes, while the instance-norm moments of the whole frame barely move. Where the input is
+    still, this keeps the previous output instead:
     ``out_t = w·out_{t-1} + (1-w)·styled_t`` with ``w = strength·exp(-(d/tolerance)²)`` and ``d``
     the input's change around each pixel (mean over channels, 5×5 box-averaged). Moving
     regions (``d`` ≫ tolerance) take the new frame, so nothing moving leaves a trail; the
@@ -140,9 +94,9 @@ class StillBlend:
 
     def __init__(self, strength: float, tolerance: float = 0.03) -> None:
         if not isinstance(strength, (int, float)) or not 0.0 <= float(strength) < 1.0:
-            raise ValueError(f"temporal blend strength must be in [0, 1), got {strength!r}")
+            raise InvalidValueError(f"temporal blend strength must be in [0, 1), got {strength!r}")
         if not tolerance > 0:
-            raise ValueError(f"temporal blend tolerance must be > 0, got {tolerance!r}")
+            raise InvalidValueError(f"temporal blend tolerance must be > 0, got {tolerance!r}")
         self.strength, self.tolerance = float(strength), float(tolerance)
         self._previous: tuple[Tensor, Tensor] | None = None
 
@@ -254,22 +208,10 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
 
 
 def stylize_video(
-    model: TransformerNet,
-    input_path: str | os.PathLike,
-    output_path: str | os.PathLike,
-    *,
-    max_size: int | None = None,
-    strength: float = 1.0,
-    preserve_color: bool = False,
-    precision: str = "fp32",
-    start: float = 0.0,
-    duration: float | None = None,
-    batch_size: int = 4,
-    temporal_smoothing: float = 0.0,
-    temporal_blend: float = 0.0,
-    cut_threshold: float = DEFAULT_CUT_THRESHOLD,
-    crf: int = 18,
-    progress: Callable[[int], None] | None = None,
+    model: TransformerNet, input_path: str | os.PathLike, output_path: str | os.PathLike, *,
+    max_size: int | None = None, strength: float = 1.0, preserve_color: bool = False, precision: str = "fp32",
+    start: float = 0.0, duration: float | None = None, batch_size: int = 4, temporal_blend: float = 0.0,
+    cut_threshold: float = DEFAULT_CUT_THRESHOLD, crf: int = 18, progress: Callable[[int], None] | None = None,
 ) -> VideoResult:
     """Stylise ``input_path`` into ``output_path`` (H.264, yuv420p, the input's frame rate, audio copied).
 
@@ -280,14 +222,10 @@ def stylize_video(
         output_path: ``.mp4``/``.m4v``/``.mov``/``.mkv``; written under a temporary name and
             renamed when complete, so a failure never leaves a half-written file under this name.
         max_size: downsize so the longest side is at most this (pixels); both sides are made even.
-        strength: 0 = the input frames, 1 = full style; between blends linearly.
-        preserve_color: keep the frames' colours (luminance-only transfer).
-        precision: ``"fp32"``, ``"bf16"`` (CPUs with native bf16, CUDA) or ``"fp16"`` (CUDA).
+        strength, preserve_color, precision: as :func:`fast_style.infer.stylize.stylize` takes them.
         start: first second to stylise (frames before it are skipped, audio trimmed to match).
         duration: seconds to stylise from ``start`` (default: to the end).
         batch_size: frames per forward pass; memory grows with it, not with the video's length.
-        temporal_smoothing: alpha in [0, 1) of the moving average of instance-norm moments
-            across frames (0 = off, every frame alone); reset at scene cuts.
         temporal_blend: strength in [0, 1) of :class:`StillBlend` (0 = off): where the input is
             still, keep the previous output; reset at scene cuts.
         cut_threshold: mean absolute thumbnail change (in [0, 1]) that starts a new shot.
@@ -300,8 +238,39 @@ def stylize_video(
     Raises:
         VideoError: not a video, no video stream, no frame in the range, bad option.
     """
-    import av
+    device = _checked_device(model, precision, batch_size, start, duration, crf, cut_threshold)
+    blend = StillBlend(temporal_blend)
+    output_path = Path(output_path)
+    muxer = output_container_format(output_path)
+    source = _open_input(Path(input_path))
+    try:
+        reader = _FrameReader(source, start, duration, max_size)
+        result = VideoResult(path=output_path, frames=0, width=reader.width, height=reader.height, fps=reader.rate,
+                             audio=reader.audio is not None)
+        meter = _FlickerMeter(cut_threshold, result)
+        with _as_video_error(f"input {str(input_path)!r}", result), atomic_path(output_path) as partial, \
+                _Encoder(partial, muxer, reader, crf, result) as encoder:
+            for batch in _batches(reader.frames(encoder.copy_audio), batch_size):
+                frames = torch.stack(batch).to(device=device, dtype=torch.float32).div_(255.0)
+                starts = meter.shot_starts(frames)
+                out = blend(frames, stylize(model, frames, strength=strength, preserve_color=preserve_color,
+                                            precision=precision), starts)
+                meter.add(frames, out, starts)
+                encoder.write(out)
+                if progress is not None:
+                    progress(len(batch))
+            if result.frames == 0:
+                raise VideoError(f"input {str(input_path)!r} has no video frame between {start:g} s and "
+                                 f"{'the end' if math.isinf(reader.end) else f'{reader.end:g} s'}")
+            encoder.finish()
+    finally:
+        source.close()
+    return result
 
+
+def _checked_device(model: TransformerNet, precision: str, batch_size: int, start: float, duration: float | None,
+                    crf: int, cut_threshold: float) -> torch.device:
+    """The device ``model`` runs on, once :func:`stylize_video`'s options are checked."""
     if not isinstance(model, TransformerNet):
         raise TypeError(f"stylize_video needs a TransformerNet (load_model), got {type(model).__name__}")
     if batch_size < 1:
@@ -312,85 +281,135 @@ def stylize_video(
         raise VideoError(f"crf must be in [0, 51], got {crf}")
     if not 0.0 <= cut_threshold:
         raise VideoError(f"cut_threshold must be >= 0, got {cut_threshold}")
-    smoother = MomentSmoother(temporal_smoothing)
-    blend = StillBlend(temporal_blend)
     device = next(model.parameters()).device
     check_precision(precision, device)
-    output_path = Path(output_path)
-    muxer = output_container_format(output_path)
-    source = _open_input(Path(input_path))
-    # The fast engine is what carries the smoothing hook; on CPU it is also the fastest path.
-    network = FastTransformerNet(model, DEFAULT_STRIP_ELEMENTS, moment_filter=smoother) if temporal_smoothing else model
-    try:
-        video_in = source.streams.video[0]
-        video_in.thread_type = "AUTO"
-        audio_in = source.streams.audio[0] if source.streams.audio else None
-        rate = _frame_rate(video_in)
-        width, height = even_size(video_in.codec_context.width, video_in.codec_context.height, max_size)
-        end = start + duration if duration is not None else math.inf
+    return device
+
+
+class _FrameReader:
+    """The input's first video stream from ``start`` for ``duration`` seconds, at the output size.
+
+    Args:
+        source: the open input container (its first audio stream, if any, is what gets copied).
+        start, duration, max_size: as :func:`stylize_video` takes them.
+    """
+
+    def __init__(self, source, start: float, duration: float | None, max_size: int | None) -> None:
+        self.source = source
+        self.video = source.streams.video[0]
+        self.video.thread_type = "AUTO"
+        self.audio = source.streams.audio[0] if source.streams.audio else None
+        self.rate = _frame_rate(self.video)
+        self.width, self.height = even_size(self.video.codec_context.width, self.video.codec_context.height, max_size)
+        self.start = start
+        self.end = start + duration if duration is not None else math.inf
         if start > 0:
             source.seek(int(start * 1_000_000), backward=True)  # to the keyframe before; frames are then skipped
-        half_frame = 0.5 / float(rate)
-        result = VideoResult(path=output_path, frames=0, width=width, height=height, fps=rate, audio=audio_in is not None)
-        with _as_video_error(f"input {str(input_path)!r}", result), atomic_path(output_path) as partial:
-            sink = av.open(str(partial), "w", format=muxer)
-            try:
-                video_out = sink.add_stream("libx264", rate=rate)
-                video_out.width, video_out.height, video_out.pix_fmt = width, height, "yuv420p"
-                video_out.options = {"crf": str(crf), "preset": "veryfast"}
-                audio_out = sink.add_stream_from_template(audio_in) if audio_in is not None else None
 
-                def frames_in_range() -> Iterator[Tensor]:
-                    streams = [video_in] + ([audio_in] if audio_in is not None else [])
-                    for packet in source.demux(*streams):
-                        if packet.stream is audio_in:
-                            _copy_audio(packet, audio_out, sink, start, end)
-                            continue
-                        for frame in packet.decode():
-                            time = frame.time if frame.time is not None else 0.0
-                            if time < start - half_frame:
-                                continue
-                            if time >= end - half_frame:
-                                return
-                            array = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
-                            yield torch.from_numpy(array).permute(2, 0, 1)
+    def frames(self, on_audio: Callable[[object, float, float], None]) -> Iterator[Tensor]:
+        """(3, H, W) uint8 frames in [start, end); each audio packet met goes to ``on_audio(packet, start, end)``."""
+        half_frame = 0.5 / float(self.rate)
+        streams = [self.video] + ([self.audio] if self.audio is not None else [])
+        for packet in self.source.demux(*streams):
+            if packet.stream is self.audio:
+                on_audio(packet, self.start, self.end)
+                continue
+            for frame in packet.decode():
+                time = frame.time if frame.time is not None else 0.0
+                if time < self.start - half_frame:
+                    continue
+                if time >= self.end - half_frame:
+                    return
+                array = frame.to_ndarray(format="rgb24", width=self.width, height=self.height, interpolation="AREA")
+                yield torch.from_numpy(array).permute(2, 0, 1)
 
-                previous_in: Tensor | None = None
-                previous_out: Tensor | None = None
-                previous_thumb: Tensor | None = None
-                for batch in _batches(frames_in_range(), batch_size):
-                    frames = torch.stack(batch).to(device=device, dtype=torch.float32).div_(255.0)
-                    thumbs = thumbnails(frames)
-                    thumb_change = mean_abs_change(thumbs, previous_thumb)
-                    starts = [bool(not change <= cut_threshold) for change in thumb_change]  # NaN (first frame) starts
-                    smoother.begin(starts)
-                    out = stylize(network, frames, strength=strength, preserve_color=preserve_color,
-                                  precision=precision)
-                    out = blend(frames, out, starts)
-                    pairs = [i for i, cut in enumerate(starts) if not cut]
-                    result.cuts += [result.frames + i for i, cut in enumerate(starts) if cut and result.frames + i > 0]
-                    if pairs:
-                        result.input_change += float(mean_abs_change(frames, previous_in)[pairs].sum())
-                        result.output_change += float(mean_abs_change(out, previous_out)[pairs].sum())
-                    previous_in, previous_out, previous_thumb = frames[-1], out[-1], thumbs[-1]
-                    pixels = out.mul(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-                    for array in pixels:
-                        frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-                        frame.pts = result.frames
-                        frame.time_base = 1 / rate
-                        sink.mux(video_out.encode(frame))
-                        result.frames += 1
-                    if progress is not None:
-                        progress(len(batch))
-                if result.frames == 0:
-                    raise VideoError(f"input {str(input_path)!r} has no video frame between {start:g} s and "
-                                     f"{'the end' if math.isinf(end) else f'{end:g} s'}")
-                sink.mux(video_out.encode(None))
-            finally:
-                sink.close()
-    finally:
-        source.close()
-    return result
+
+class _FlickerMeter:
+    """Scene cuts (thumbnail change above ``cut_threshold``) and the frame-to-frame change, into ``result``."""
+
+    def __init__(self, cut_threshold: float, result: VideoResult) -> None:
+        self.cut_threshold, self.result = cut_threshold, result
+        self.seen = 0
+        self.thumbs: Tensor | None = None  # the current batch's
+        self.previous: tuple[Tensor, Tensor, Tensor] | None = None  # the last input, output and thumbnail
+
+    def shot_starts(self, frames: Tensor) -> list[bool]:
+        """Per frame of the (B, 3, H, W) batch: does it start a shot? (The very first frame does.)"""
+        self.thumbs = thumbnails(frames)
+        change = mean_abs_change(self.thumbs, None if self.previous is None else self.previous[2])
+        return [bool(not value <= self.cut_threshold) for value in change]  # NaN (first frame) starts
+
+    def add(self, frames: Tensor, out: Tensor, starts: list[bool]) -> None:
+        """Count the batch's cuts and its input and output change (pairs across a cut left out)."""
+        pairs = [i for i, cut in enumerate(starts) if not cut]
+        self.result.cuts += [self.seen + i for i, cut in enumerate(starts) if cut and self.seen + i > 0]
+        if pairs:
+            before_in, before_out = (None, None) if self.previous is None else self.previous[:2]
+            self.result.input_change += float(mean_abs_change(frames, before_in)[pairs].sum())
+            self.result.output_change += float(mean_abs_change(out, before_out)[pairs].sum())
+        self.previous = (frames[-1], out[-1], self.thumbs[-1])
+        self.seen += len(starts)
+
+
+class _Encoder:
+    """H.264 (yuv420p) at the input's frame rate into ``path``, with the input's audio stream copied.
+
+    A context manager: the container is closed on leaving; :meth:`finish` flushes the encoder
+    first. Every frame written is counted in ``result.frames`` at once, so that an FFmpeg error
+    names how far it got.
+    """
+
+    def __init__(self, path: Path, muxer: str, reader: _FrameReader, crf: int, result: VideoResult) -> None:
+        import av
+
+        self.sink = av.open(str(path), "w", format=muxer)
+        self.rate, self.result = reader.rate, result
+        try:
+            self.video = self.sink.add_stream("libx264", rate=reader.rate)
+            self.video.width, self.video.height, self.video.pix_fmt = reader.width, reader.height, "yuv420p"
+            self.video.options = {"crf": str(crf), "preset": "veryfast"}
+            self.audio = self.sink.add_stream_from_template(reader.audio) if reader.audio is not None else None
+        except BaseException:
+            self.sink.close()
+            raise
+
+    def __enter__(self) -> _Encoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sink.close()
+
+    def write(self, out: Tensor) -> None:
+        """Encode (B, 3, H, W) frames in [0, 1]."""
+        import av
+
+        pixels = out.mul(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        for array in pixels:
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame.pts = self.result.frames
+            frame.time_base = 1 / self.rate
+            self.sink.mux(self.video.encode(frame))
+            self.result.frames += 1
+
+    def copy_audio(self, packet, start: float, end: float) -> None:
+        """Remux one audio packet if it lies in [start, end), shifted to start at 0."""
+        if packet.dts is None or packet.pts is None:  # the demuxer's flush packet
+            return
+        time_base = packet.time_base
+        begins = float(packet.pts * time_base)
+        # From the beginning, every packet is kept: AAC's priming packet starts before 0 on purpose.
+        if (start > 0 and begins < start) or begins >= end:
+            return
+        if start > 0:
+            offset = round(start / time_base)
+            packet.pts -= offset
+            packet.dts -= offset
+        packet.stream = self.audio
+        self.sink.mux(packet)
+
+    def finish(self) -> None:
+        """Flush the frames the encoder still holds."""
+        self.sink.mux(self.video.encode(None))
 
 
 @contextlib.contextmanager
@@ -404,27 +423,9 @@ def _as_video_error(what: str, result: VideoResult) -> Iterator[None]:
         raise VideoError(f"{what}: FFmpeg failed after {result.frames} frames: {error}") from None
 
 
-def _copy_audio(packet, audio_out, sink, start: float, end: float) -> None:
-    """Remux one audio packet into the output if it lies in [start, end), shifted to start at 0."""
-    if packet.dts is None or packet.pts is None:  # the demuxer's flush packet
-        return
-    time_base = packet.time_base
-    begins = float(packet.pts * time_base)
-    # From the beginning, every packet is kept: AAC's priming packet starts before 0 on purpose.
-    if (start > 0 and begins < start) or begins >= end:
-        return
-    if start > 0:
-        offset = round(start / time_base)
-        packet.pts -= offset
-        packet.dts -= offset
-    packet.stream = audio_out
-    sink.mux(packet)
-
-
 __all__ = [
     "DEFAULT_CUT_THRESHOLD",
     "OUTPUT_FORMATS",
-    "MomentSmoother",
     "StillBlend",
     "VideoError",
     "VideoResult",

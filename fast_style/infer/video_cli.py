@@ -35,9 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=float, default=0.0, help="first second to stylise (default 0)")
     parser.add_argument("--duration", type=float, default=None, help="seconds to stylise (default: to the end)")
     parser.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (memory grows with it)")
-    parser.add_argument("--temporal-smoothing", type=float, default=0.0, metavar="ALPHA",
-                        help="carry instance-norm statistics across frames (moving average weight in [0, 1), "
-                             "e.g. 0.9; reset at scene cuts); 0 = off")
+    parser.add_argument("--temporal-smoothing", nargs="?", const="", help=argparse.SUPPRESS)  # removed: main says so
     parser.add_argument("--temporal-blend", type=float, default=0.0, metavar="STRENGTH",
                         help="where the input is still, keep the previous stylised pixels (in [0, 1), e.g. 0.8; "
                              "reset at scene cuts): removes the shimmer of static scenes; 0 = off")
@@ -54,8 +52,6 @@ def _validate(args: argparse.Namespace) -> None:
         raise InvalidValueError(f"{args.output!r} exists; pass --overwrite to replace it")
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise InvalidValueError("--output must differ from --input")
-    if not 0.0 <= args.temporal_smoothing < 1.0:
-        raise InvalidValueError(f"--temporal-smoothing must be in [0, 1), got {args.temporal_smoothing}")
     if not 0.0 <= args.temporal_blend < 1.0:
         raise InvalidValueError(f"--temporal-blend must be in [0, 1), got {args.temporal_blend}")
 
@@ -64,6 +60,8 @@ def _validate(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 written, 1 bad input video, 2 usage/setup error)."""
     args = build_parser().parse_args(argv)
+    if args.temporal_smoothing is not None:
+        raise InvalidValueError("--temporal-smoothing was removed (it did not lower the flicker); use --temporal-blend 0.8")
     started = time.perf_counter()
     _validate(args)
     resolved = resolve_network(args)
@@ -79,8 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = stylize_video(
                 model, args.input, args.output, max_size=args.max_size, strength=args.strength,
                 preserve_color=args.preserve_color, precision=args.precision, start=args.start,
-                duration=args.duration, batch_size=args.batch_size, temporal_smoothing=args.temporal_smoothing,
-                temporal_blend=args.temporal_blend,
+                duration=args.duration, batch_size=args.batch_size, temporal_blend=args.temporal_blend,
                 cut_threshold=args.cut_threshold, crf=args.crf, progress=bar.update,
             )
     except VideoError as error:

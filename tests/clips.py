@@ -3,7 +3,10 @@
 No video is mirrored with the assets, so the video path is measured on clips made here from the
 COCO photos: each shot glides a crop window across one photo while zooming in a little (the
 "Ken Burns" move), which gives the small frame-to-frame changes that make stylised video
-flicker, and the change of photo is a hard cut. Used by ``scripts/bench_video.py`` and tests.
+flicker, and the change of photo is a hard cut.
+
+Test tooling, not part of the installed package: ``tests/test_video.py`` imports it as
+``tests.clips`` and ``scripts/bench_video.py`` (run from a checkout, like every bench) the same way.
 """
 
 from __future__ import annotations
@@ -102,17 +105,23 @@ def make_clip(
                 written += 1
         sink.mux(video.encode(None))
         if audio is not None:
-            samples = round(written / fps * AUDIO_RATE)
-            chunk = 1024  # AAC's frame size
-            for begin in range(0, samples, chunk):
-                count = min(chunk, samples - begin)
-                t = (np.arange(begin, begin + count) / AUDIO_RATE).astype(np.float32)
-                tone = (0.2 * np.sin(2 * math.pi * tone_hz * t)).astype(np.float32)[None]
-                frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
-                frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, begin, Fraction(1, AUDIO_RATE)
-                sink.mux(audio.encode(frame))
-            sink.mux(audio.encode(None))
+            _write_tone(sink, audio, round(written / fps * AUDIO_RATE), tone_hz)
     return path
+
+
+def _write_tone(sink, audio, samples: int, tone_hz: float) -> None:
+    """Encode ``samples`` of a mono sine at ``tone_hz`` into the ``audio`` stream of ``sink``."""
+    import av
+
+    chunk = 1024  # AAC's frame size
+    for begin in range(0, samples, chunk):
+        count = min(chunk, samples - begin)
+        t = (np.arange(begin, begin + count) / AUDIO_RATE).astype(np.float32)
+        tone = (0.2 * np.sin(2 * math.pi * tone_hz * t)).astype(np.float32)[None]
+        frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, begin, Fraction(1, AUDIO_RATE)
+        sink.mux(audio.encode(frame))
+    sink.mux(audio.encode(None))
 
 
 __all__ = ["AUDIO_RATE", "make_clip"]

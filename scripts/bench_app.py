@@ -1,12 +1,16 @@
 """Load-test the web app: start it on a local port, send requests from concurrent clients, check every answer.
 
-Used by ``scripts/bench_app.py`` and the test suite. Each request sends its own photo, and its
-answer is checked against that photo stylised locally, so a lost, duplicated or mixed-up
-answer is caught, not just a missing one.
+    python scripts/bench_app.py --style candy --requests 20 --clients 4 --concurrency 2
+
+Each request sends its own photo (random pixels, each its own size), and its answer is checked
+against that photo stylised locally, so a lost, duplicated or mixed-up answer is caught, not
+just a missing one. Prints the seconds for all requests and the server's peak resident memory.
+The test suite (``tests/test_app_served.py``) runs the same functions. Needs the ``app`` extra.
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -18,6 +22,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 APP_MODULE = "fast_style.infer.app.ui"  # what scripts/app.py and fast-style-app run
 
@@ -107,4 +113,71 @@ def run_load(url: str, photos: Sequence[Path], style: str, clients: int, max_sid
     return report
 
 
-__all__ = ["LoadReport", "free_port", "peak_memory_mb", "run_load", "start_server"]
+def wrong_answers(report: LoadReport, photos: Sequence[Path], model) -> list[int]:
+    """Indices of the requests whose answer is missing or not ``model``'s stylisation of their photo.
+
+    The app sends PNGs, so an answer may differ from the local result by half a level of 255 (rounding).
+    """
+    from fast_style.infer.stylize import stylize
+    from fast_style.io import load_image
+
+    wrong = []
+    for index, photo in enumerate(photos):
+        received = report.received.get(index)
+        expected = stylize(model, load_image(photo)[0])
+        got = load_image(received)[0] if received is not None else None
+        if got is None or got.shape != expected.shape or (got - expected).abs().max() > 0.5 / 255 + 1e-6:
+            wrong.append(index)
+    return wrong
+
+
+def random_photos(folder: Path, count: int, side: int) -> list[Path]:
+    """``count`` PNGs of random pixels, ``side - count + i`` × ``side`` pixels: no two alike."""
+    import torch
+    from PIL import Image
+
+    photos = []
+    for index in range(count):
+        array = (torch.rand(side - count + index, side, 3, generator=torch.Generator().manual_seed(index)) * 255)
+        photos.append(folder / f"photo_{index:03d}.png")
+        Image.fromarray(array.byte().numpy()).save(photos[-1])
+    return photos
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--style", default="candy", help="a shipped style (default candy)")
+    parser.add_argument("--requests", type=int, default=20, help="photos sent, one request each (default 20)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--concurrency", type=int, default=2, help="the server's --concurrency (default 2)")
+    parser.add_argument("--size", type=int, default=256, help="photo side in pixels (default 256)")
+    args = parser.parse_args(argv)
+    if min(args.requests, args.clients, args.concurrency) < 1 or args.size - args.requests < 16:
+        parser.error("--requests, --clients and --concurrency must be >= 1, and --size at least --requests + 16")
+    from fast_style.infer.stylize import load_model
+
+    model = load_model(args.style)
+    port = free_port()
+    server = start_server(["--concurrency", str(args.concurrency)], port)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            photos = random_photos(Path(folder), args.requests, args.size)
+            report = run_load(f"http://127.0.0.1:{port}/", photos, args.style, args.clients)
+            wrong = wrong_answers(report, photos, model)
+        memory = peak_memory_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"{args.requests} requests of {args.size} px from {args.clients} clients (server --concurrency "
+          f"{args.concurrency}), style {args.style}: {report.seconds:.1f} s, at most {report.most_in_flight} in "
+          f"flight, server peak memory {memory:.0f} MB; {len(wrong)} wrong or lost")
+    for index, error in sorted(report.errors.items()):
+        print(f"  request {index}: {error}")
+    return 1 if wrong else 0
+
+
+__all__ = ["LoadReport", "free_port", "peak_memory_mb", "random_photos", "run_load", "start_server", "wrong_answers"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
