@@ -78,7 +78,7 @@ class LoadReport:
     most_in_flight: int = 0
 
 
-def run_load(url: str, photos: Sequence[Path], style: str, clients: int, max_side: int = 1024) -> LoadReport:
+def run_load(url: str, photos: Sequence[Path], style: str, clients: int, max_size: int = 1024) -> LoadReport:
     """Send one request per photo from ``clients`` concurrent gradio_client clients.
 
     Returns:
@@ -96,7 +96,7 @@ def run_load(url: str, photos: Sequence[Path], style: str, clients: int, max_sid
             in_flight[0] += 1
             report.most_in_flight = max(report.most_in_flight, in_flight[0])
         try:
-            _, download, _ = local.client.predict(handle_file(str(photos[index])), style, 1.0, False, max_side, "PNG",
+            _, download, _ = local.client.predict(handle_file(str(photos[index])), style, 1.0, False, max_size, "PNG",
                                                   api_name="/stylise")
             report.received[index] = Path(download)
         except Exception as error:  # noqa: BLE001  # every failure is reported per request

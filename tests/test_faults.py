@@ -265,3 +265,21 @@ def test_the_cli_stylizes_an_animated_gif_by_its_first_frame_and_says_so_in_one_
     err = capsys.readouterr().err
     assert "warning: " in err and "anim.gif' has 2 frames; only the first is used" in err and "Warning:" not in err
     assert len(list((tmp_path / "out").iterdir())) == 1
+
+
+def test_a_network_whose_output_is_not_finite_writes_nothing(tiny_checkpoint: Path, tmp_path: Path, capsys):
+    from PIL import Image
+
+    from fast_style.infer.stylize import NonFiniteOutputError, load_model, stylize
+    from fast_style.infer.stylize_cli import main
+
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    payload["state_dict"] = {k: v * 1e30 if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    huge = tmp_path / "huge.pth"
+    torch.save(payload, huge)  # finite weights, so the loader takes them; the output overflows
+    with pytest.raises(NonFiniteOutputError, match="output has NaN/inf values"):
+        stylize(load_model(huge), torch.rand(1, 3, 24, 24))
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (24, 24), "red").save(photo)
+    assert main(["--ckpt", str(huge), "--input", str(photo), "--output", str(tmp_path / "out.png")]) in (1, 2)
+    assert "output has NaN/inf values" in capsys.readouterr().err and not (tmp_path / "out.png").exists()

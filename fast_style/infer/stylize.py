@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from fast_style import zoo
-from fast_style.errors import InvalidValueError
+from fast_style.errors import FastStyleError, InvalidValueError
 from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet, tile_elements
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
@@ -170,6 +170,10 @@ def check_options(
     return device
 
 
+class NonFiniteOutputError(FastStyleError, ValueError):
+    """The network computed NaN/inf for an image (broken weights or a precision overflow)."""
+
+
 def stylize(
     model: Callable[[Tensor], Tensor],
     images: Tensor,
@@ -202,6 +206,7 @@ def stylize(
 
     Raises:
         InvalidValueError: for a bad shape, size, strength, precision or tile.
+        NonFiniteOutputError: if the network's output is not finite.
     """
     if not isinstance(images, Tensor) or images.dim() not in (3, 4) or images.shape[-3] != 3:
         shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
@@ -217,6 +222,10 @@ def stylize(
     else:
         with torch.inference_mode(), _autocast(device, precision):
             out = _forward(model, content, tile)
+        if not torch.isfinite(out).all():
+            # Clamped and saved, NaN becomes a black image: refuse it instead of writing one.
+            raise NonFiniteOutputError("the network's output has NaN/inf values (its weights are out of range, or "
+                                       f"{precision} overflowed); nothing was written for this image")
         out = out.float().clamp(0.0, 1.0).contiguous()
         if preserve_color:
             out = preserve_colors(out, content)
@@ -228,6 +237,7 @@ def stylize(
 
 __all__ = [
     "DEVICES",
+    "NonFiniteOutputError",
     "PRECISIONS",
     "check_options",
     "check_precision",

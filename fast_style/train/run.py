@@ -108,20 +108,19 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
         # so resuming with a larger max_steps continues exactly where this run stopped.
         folder = getattr(trainer.checkpoint_callback, "dirpath", None) or run_dir / "lightning_checkpoints"
         trainer.save_checkpoint(Path(folder) / "last.ckpt", weights_only=False)  # keep optimiser state
-    if not trainer.is_global_zero:
-        return None
+    return _save_slim(trainer, module, cfg, precision) if trainer.is_global_zero else None
+
+
+def _save_slim(trainer: L.Trainer, module: L.LightningModule, cfg: DictConfig, precision: str | int) -> Path:
+    """``<checkpoint_dir>/<style>.pth``: the trained network, the resolved config and how the run went."""
     style_name = str(cfg.style.name)
     target = Path(cfg.get("checkpoint_dir") or "checkpoints") / f"{style_name}.pth"
     metrics = {key: float(value) for key, value in trainer.callback_metrics.items() if key.startswith("train/")}
-    return save_inference_checkpoint(
-        module.model,
-        target,
-        style=style_name,
-        config=OmegaConf.to_container(cfg, resolve=True),
-        meta={
-            "global_step": trainer.global_step,
-            "final_losses": metrics,
-            "precision": str(precision),
-            "machine": describe_cpu() if not torch.cuda.is_available() else torch.cuda.get_device_name(),
-        },
-    )
+    meta = {
+        "global_step": trainer.global_step,
+        "final_losses": metrics,
+        "precision": str(precision),
+        "machine": describe_cpu() if not torch.cuda.is_available() else torch.cuda.get_device_name(),
+    }
+    return save_inference_checkpoint(module.model, target, style=style_name,
+                                     config=OmegaConf.to_container(cfg, resolve=True), meta=meta)
