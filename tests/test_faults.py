@@ -283,3 +283,29 @@ def test_a_network_whose_output_is_not_finite_writes_nothing(tiny_checkpoint: Pa
     Image.new("RGB", (24, 24), "red").save(photo)
     assert main(["--ckpt", str(huge), "--input", str(photo), "--output", str(tmp_path / "out.png")]) in (1, 2)
     assert "output has NaN/inf values" in capsys.readouterr().err and not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("style", ["../../../../x", "a/b", "x.pth", "", "candy small"])
+def test_zoo_add_refuses_a_style_that_is_not_a_plain_name(tiny_model, tmp_path: Path, style):
+    from fast_style.checkpoint import save_inference_checkpoint
+    from fast_style.zoo import add_to_zoo
+
+    zoo = tmp_path / "deep" / "zoo"
+    zoo.mkdir(parents=True)
+    hostile = save_inference_checkpoint(tiny_model, tmp_path / "hostile.pth", style=style, config={})
+    with pytest.raises(FastStyleError, match="a zoo name is letters, digits and _"):
+        add_to_zoo(hostile, zoo)
+    assert list(zoo.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["deep", "hostile.pth"]
+
+
+def test_a_zoo_add_refused_as_too_large_leaves_the_shipped_file_as_it_was(tiny_checkpoint: Path, tmp_path: Path,
+                                                                         monkeypatch):
+    import fast_style.zoo as zoo_module
+
+    zoo = tmp_path / "zoo"
+    shipped = zoo_module.add_to_zoo(tiny_checkpoint, zoo)
+    before = shipped.read_bytes()
+    monkeypatch.setattr(zoo_module, "MAX_ZOO_BYTES", 100)
+    with pytest.raises(FastStyleError, match="the zoo allows"):
+        zoo_module.add_to_zoo(tiny_checkpoint, zoo, note="a second try")
+    assert shipped.read_bytes() == before and [p.name for p in zoo.iterdir()] == ["tiny.pth"]

@@ -20,6 +20,7 @@ Pure torch: no Lightning, no Hydra.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,11 @@ from typing import Any
 
 import torch
 
-from fast_style.checkpoint import FORMAT, atomic_torch_save, first_non_finite, model_from_checkpoint, read_checkpoint
+from fast_style.atomic import atomic_path
+from fast_style.checkpoint import FORMAT, first_non_finite, model_from_checkpoint, read_checkpoint
 from fast_style.errors import FastStyleError, InputFileError, InvalidValueError
 from fast_style.models.transformer import TransformerNet
-from fast_style.zoo.spec import GRAMMAR, StyleSpec, StyleTerm, looks_like_spec, parse_spec
+from fast_style.zoo.spec import GRAMMAR, StyleSpec, StyleTerm, is_network_name, looks_like_spec, parse_spec
 
 ZOO_DIR = Path(__file__).resolve().parent
 # What a shipped file may weigh (fp16 weights of the default network are 3.22 MB).
@@ -229,7 +231,8 @@ def add_to_zoo(
     Raises:
         InputFileError: if the checkpoint file does not exist.
         InvalidValueError: if the checkpoint is not a slim inference checkpoint, has non-finite
-            weights, or the float16 file would exceed :data:`MAX_ZOO_BYTES`.
+            weights, names a style that is not a plain zoo name, or the float16 file would exceed
+            :data:`MAX_ZOO_BYTES` (nothing in the zoo is touched then).
     """
     if not Path(checkpoint).is_file():
         raise InputFileError(f"checkpoint {str(checkpoint)!r} does not exist")
@@ -245,8 +248,10 @@ def add_to_zoo(
         if value.is_floating_point() and value.abs().max() > torch.finfo(torch.float16).max:
             raise InvalidValueError(f"{str(checkpoint)!r}: tensor {key!r} does not fit float16")
     style = stored.style
-    if not style:
-        raise InvalidValueError(f"{str(checkpoint)!r} names no style; cannot choose its zoo file name")
+    if not is_network_name(style):
+        # The style becomes the file name: '../../x' would be written outside the zoo.
+        raise InvalidValueError(f"{str(checkpoint)!r} names its style {style!r}; a zoo name is letters, digits and _ "
+                                "(NAME or NAME-VARIANT), so it cannot be the zoo's file name")
     shipped = {
         "format": FORMAT,
         "model_args": stored.model_args,
@@ -255,13 +260,15 @@ def add_to_zoo(
         "config": stored.config,
         "meta": {**stored.meta, "zoo": {"dtype": "float16", "note": note or ""}},
     }
+    # Sized in memory first: a file that would be refused never replaces (or deletes) a shipped one.
+    buffer = io.BytesIO()
+    torch.save(shipped, buffer)
+    if buffer.tell() > MAX_ZOO_BYTES:
+        raise InvalidValueError(f"{style}: the float16 file is {buffer.tell() / 2**20:.1f} MB; the zoo allows "
+                                f"{MAX_ZOO_BYTES / 2**20:.0f} MB")
     target = Path(zoo_dir) / f"{style}.pth"
-    atomic_torch_save(shipped, target)
-    size = target.stat().st_size
-    if size > MAX_ZOO_BYTES:
-        target.unlink()
-        raise InvalidValueError(
-            f"{style}: the float16 file is {size / 2**20:.1f} MB; the zoo allows {MAX_ZOO_BYTES / 2**20:.0f} MB")
+    with atomic_path(target) as partial:
+        partial.write_bytes(buffer.getvalue())
     return target
 
 

@@ -25,6 +25,7 @@ from fast_style.errors import InvalidValueError
 
 _WORD = r"[A-Za-z0-9_]+"
 _TERM = re.compile(rf"(?:(?P<style>{_WORD})@)?(?P<name>{_WORD})(?:-(?P<variant>{_WORD}))?(?::(?P<weight>[^:,@]*))?")
+_NETWORK = re.compile(rf"{_WORD}(?:-{_WORD})?")
 GRAMMAR = "NAME, NAME-VARIANT, STYLE@NETWORK, or a blend such as candy:0.7,mosaic:0.3"
 
 
@@ -120,4 +121,9 @@ def looks_like_spec(text: str) -> bool:
     return any(mark in text for mark in ":,@") or "." not in text
 
 
-__all__ = ["GRAMMAR", "StyleSpec", "StyleTerm", "looks_like_spec", "parse_spec"]
+def is_network_name(text: str) -> bool:
+    """Whether ``text`` is a plain zoo file stem, ``NAME`` or ``NAME-VARIANT`` (no path, no dots, nothing else)."""
+    return isinstance(text, str) and _NETWORK.fullmatch(text) is not None
+
+
+__all__ = ["GRAMMAR", "StyleSpec", "StyleTerm", "is_network_name", "looks_like_spec", "parse_spec"]
