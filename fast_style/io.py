@@ -24,6 +24,7 @@ Images are float tensors in [0, 1] at every public boundary. Pure Pillow + torch
 
 from __future__ import annotations
 
+import glob
 import os
 import threading
 import warnings
@@ -75,6 +76,21 @@ def list_images(root: str | os.PathLike, recursive: bool = True) -> list[Path]:
         raise FileNotFoundError(f"image folder {str(root)!r} does not exist or is not a folder")
     pattern = "**/*" if recursive else "*"
     return sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def glob_files(pattern: str) -> list[Path]:
+    """Files matching a shell pattern (``photos/**/*.jpg``: ``**`` is any depth), sorted.
+
+    Matched with :meth:`pathlib.Path.glob` from the pattern's longest folder without wildcards,
+    which does not follow symbolic links into folders under ``**``: a link loop costs nothing
+    (``glob.glob(recursive=True)`` follows them and grows exponentially).
+    """
+    parts = Path(pattern).expanduser().parts
+    fixed = next((index for index, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    base, rest = Path(*parts[:fixed]) if fixed else Path("."), parts[fixed:]
+    if not rest:
+        return [base] if base.is_file() else []
+    return sorted(path for path in base.glob(str(Path(*rest))) if path.is_file())
 
 
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:

@@ -309,3 +309,20 @@ def test_a_zoo_add_refused_as_too_large_leaves_the_shipped_file_as_it_was(tiny_c
     with pytest.raises(FastStyleError, match="the zoo allows"):
         zoo_module.add_to_zoo(tiny_checkpoint, zoo, note="a second try")
     assert shipped.read_bytes() == before and [p.name for p in zoo.iterdir()] == ["tiny.pth"]
+
+
+def test_a_recursive_glob_over_a_symlink_loop_finds_each_photo_once(tmp_path: Path):
+    from PIL import Image
+
+    from fast_style.infer.stylize_cli import collect_inputs
+
+    deep = tmp_path / "photos" / "a" / "b"
+    deep.mkdir(parents=True)
+    (deep / "up").symlink_to("..")  # a loop that glob.glob(recursive=True) follows without end
+    (deep / "up2").symlink_to("../..")
+    for path in (tmp_path / "photos" / "a" / "x.png", deep / "y.png"):
+        Image.new("RGB", (8, 8)).save(path)
+    found, errors = collect_inputs([str(tmp_path / "photos" / "**" / "*.png")], recursive=False)
+    assert sorted(source.name for source, _ in found) == ["x.png", "y.png"] and errors == []
+    found, errors = collect_inputs([str(tmp_path / "photos" / "*" / "x.png"), "nothing/**/*.png"], recursive=False)
+    assert [source.name for source, _ in found] == ["x.png"] and errors == ["nothing/**/*.png: the pattern matches no file"]

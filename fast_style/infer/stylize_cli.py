@@ -23,7 +23,16 @@ from fast_style import zoo
 from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
 from fast_style.errors import InputFileError, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device, stylize
-from fast_style.io import IMAGE_EXTENSIONS, ImageReadError, Photo, list_images, output_format, read_photo, save_image
+from fast_style.io import (
+    IMAGE_EXTENSIONS,
+    ImageReadError,
+    Photo,
+    glob_files,
+    list_images,
+    output_format,
+    read_photo,
+    save_image,
+)
 from fast_style.models.transformer import MIN_SIZE
 
 BACKENDS = ("torch", "onnxruntime", "compiled")
@@ -57,7 +66,7 @@ def collect_inputs(specs: Sequence[str], recursive: bool) -> tuple[list[tuple[Pa
         elif path.is_file():
             found.append((path, Path(path.name)))
         elif glob.has_magic(spec):
-            matches = sorted(Path(m) for m in glob.glob(spec, recursive=True) if Path(m).is_file())
+            matches = glob_files(spec)
             if not matches:
                 errors.append(f"{spec}: the pattern matches no file")
             found.extend((m, Path(m.name)) for m in matches)
