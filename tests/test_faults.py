@@ -326,3 +326,39 @@ def test_a_recursive_glob_over_a_symlink_loop_finds_each_photo_once(tmp_path: Pa
     assert sorted(source.name for source, _ in found) == ["x.png", "y.png"] and errors == []
     found, errors = collect_inputs([str(tmp_path / "photos" / "*" / "x.png"), "nothing/**/*.png"], recursive=False)
     assert [source.name for source, _ in found] == ["x.png"] and errors == ["nothing/**/*.png: the pattern matches no file"]
+
+
+@pytest.mark.parametrize("option", [["--start", "nan"], ["--start", "inf"], ["--duration", "nan"], ["--duration", "0"]])
+def test_a_video_time_range_that_is_no_time_is_a_usage_error(tmp_path: Path, capsys, option):
+    pytest.importorskip("av")
+    from fast_style.infer.video_cli import main
+
+    clip = tmp_path / "in.mp4"
+    clip.write_bytes(b"never read")
+    assert main(["--style", "candy", "--input", str(clip), "--output", str(tmp_path / "out.mp4"), *option]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: start must be a finite number >= 0") and len(err.splitlines()) == 1
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_truncated_video_keeps_what_decoded_warns_and_exits_1(tmp_path: Path, tiny_checkpoint: Path, capsys):
+    av = pytest.importorskip("av")
+    from PIL import Image
+
+    from fast_style.infer.video_cli import main
+    from tests.clips import make_clip
+
+    photos = []
+    for index, colour in enumerate(("red", "blue")):
+        photos.append(tmp_path / f"p{index}.png")
+        Image.new("RGB", (120, 90), colour).save(photos[-1])
+    whole = make_clip(photos, tmp_path / "whole.mkv", width=64, height=48, fps=8, seconds_per_shot=2.0, tone_hz=None)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 8 // 10])  # a download cut short
+    output = tmp_path / "out.mkv"
+    assert main(["--ckpt", str(tiny_checkpoint), "--input", str(cut), "--output", str(output), "--quiet"]) == 1
+    warning = capsys.readouterr().err.strip().splitlines()[-1]
+    assert warning.startswith("warning: decoded ") and "of the 32 frames the input announces" in warning
+    with av.open(str(output)) as container:
+        written = sum(1 for _ in container.decode(video=0))
+    assert 0 < written < 32 and f"decoded {written} of" in warning

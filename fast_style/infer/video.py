@@ -174,6 +174,29 @@ def _frame_rate(stream) -> Fraction:
     return Fraction(rate)
 
 
+def check_time_range(start: float, duration: float | None) -> None:
+    """``start`` (s) a finite number >= 0, ``duration`` (s) ``None`` or a finite number > 0.
+
+    Raises:
+        InvalidValueError: otherwise (NaN and infinity included), naming both.
+    """
+    # Written so that NaN fails too (every comparison with NaN is false), and infinity is no time.
+    if not (math.isfinite(start) and start >= 0) or (duration is not None and not (math.isfinite(duration) and duration > 0)):
+        raise InvalidValueError(f"start must be a finite number >= 0 and duration a finite number > 0, got "
+                                f"start={start}, duration={duration}")
+
+
+def missing_frames_warning(written: int, expected: int | None) -> str | None:
+    """A line saying that fewer frames decoded than the container announced (a truncated file), or ``None``.
+
+    A frame or two (or 2 %) short is the metadata's rounding, not a cut file.
+    """
+    if expected is None or expected - written <= max(2, round(0.02 * expected)):
+        return None
+    return (f"decoded {written} of the {expected} frames the input announces (is it truncated?); "
+            f"the output holds the {written} that decoded")
+
+
 def expected_frames(path: str | os.PathLike, start: float = 0.0, duration: float | None = None) -> int | None:
     """Frames :func:`stylize_video` will write (from the container's metadata; None if unknown)."""
     container = _open_input(Path(path))
@@ -275,8 +298,7 @@ def _checked_device(model: TransformerNet, precision: str, batch_size: int, star
         raise TypeError(f"stylize_video needs a TransformerNet (load_model), got {type(model).__name__}")
     if batch_size < 1:
         raise VideoError(f"batch_size must be at least 1, got {batch_size}")
-    if start < 0 or (duration is not None and duration <= 0):
-        raise VideoError(f"start must be >= 0 and duration > 0, got start={start}, duration={duration}")
+    check_time_range(start, duration)
     if not 0 <= crf <= 51:
         raise VideoError(f"crf must be in [0, 51], got {crf}")
     if not 0.0 <= cut_threshold:
@@ -429,9 +451,11 @@ __all__ = [
     "StillBlend",
     "VideoError",
     "VideoResult",
+    "check_time_range",
     "even_size",
     "expected_frames",
     "mean_abs_change",
+    "missing_frames_warning",
     "output_container_format",
     "stylize_video",
     "thumbnails",

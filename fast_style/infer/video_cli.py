@@ -16,7 +16,15 @@ from pathlib import Path
 from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
 from fast_style.errors import EXIT_PARTIAL, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device
-from fast_style.infer.video import DEFAULT_CUT_THRESHOLD, VideoError, expected_frames, output_container_format, stylize_video
+from fast_style.infer.video import (
+    DEFAULT_CUT_THRESHOLD,
+    VideoError,
+    check_time_range,
+    expected_frames,
+    missing_frames_warning,
+    output_container_format,
+    stylize_video,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +60,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise InvalidValueError(f"{args.output!r} exists; pass --overwrite to replace it")
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise InvalidValueError("--output must differ from --input")
+    check_time_range(args.start, args.duration)
     if not 0.0 <= args.temporal_blend < 1.0:
         raise InvalidValueError(f"--temporal-blend must be in [0, 1), got {args.temporal_blend}")
 
@@ -88,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{result.frames} frames ({result.duration:.2f} s at {float(result.fps):.3g} fps, {result.width}×{result.height}, "
           f"{sound}) written to {str(result.path)!r} in {elapsed:.1f} s ({result.frames / elapsed:.2f} frames/s); "
           f"flicker {result.flicker:.2f} (output/input change between frames), {len(result.cuts)} cut(s)")
+    short = missing_frames_warning(result.frames, total)
+    if short is not None:
+        print(f"warning: {short}", file=sys.stderr)
+        return EXIT_PARTIAL
     return 0
 
 
