@@ -27,6 +27,8 @@ _REASONS = {
     errno.EROFS: "the file system is read-only",
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder",
 }
 
 
@@ -87,4 +89,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             partial.unlink(missing_ok=True)
 
 
-__all__ = ["WriteError", "atomic_path", "partial_name", "write_error"]
+def check_writable(folder: str | os.PathLike) -> Path:
+    """Make sure files can be written into ``folder`` (created if missing) before a long run, not after it.
+
+    Raises:
+        WriteError: for a read-only file system, a missing permission or a full disk.
+        InputFileError: if ``folder`` exists and is not a folder.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputFileError(f"{str(folder)!r} is a file, not a folder to write into")
+    probe = partial_name(folder / "write-check")
+    with _reported(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    return folder
+
+
+__all__ = ["WriteError", "atomic_path", "check_writable", "partial_name", "write_error"]

@@ -3,8 +3,8 @@
     python scripts/gatys.py --content photo.jpg --style starry_night --size 512 --iters 500 \\
         --optimizer lbfgs --output out/
 
-``--style`` is a style config name (``configs/style/<name>.yaml``: image, size and loss
-weights) or an image file (the library's default weights); the loss is the training config's
+``--style`` is a style config name (``configs/style/<name>.yaml``: the image and its style
+weight) or an image file (the library's default weights); the loss is the training config's
 ``loss`` composed with ``style=<name>``, so it is the one training uses. ``--output`` is an image file or a folder (then
 ``<photo>_<style>_gatys.png`` is written there). ``--history`` writes the per-iteration loss
 and seconds as JSON.

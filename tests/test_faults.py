@@ -362,3 +362,33 @@ def test_a_truncated_video_keeps_what_decoded_warns_and_exits_1(tmp_path: Path, 
     with av.open(str(output)) as container:
         written = sum(1 for _ in container.decode(video=0))
     assert 0 < written < 32 and f"decoded {written} of" in warning
+
+
+def test_compare_and_gatys_refuse_an_unwritable_output_and_a_bad_photo_before_any_work(tmp_path: Path, capsys,
+                                                                                       monkeypatch):
+    from PIL import Image
+
+    import fast_style.baseline.compare as compare
+    from fast_style.baseline.compare_cli import main as compare_main
+    from tests.helpers import load_script
+
+    def never(*args, **kwargs):
+        raise AssertionError("the comparison ran")
+
+    monkeypatch.setattr(compare, "run_comparison", never)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (32, 32)).save(photos / "good.png")
+    (photos / "bad.png").write_text("not an image")
+    common = ["--style", "candy", "--images", str(photos), "--iters", "1", "--sizes", "32", "--vgg-weights", "random"]
+    assert compare_main([*common, "--output", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "a part of the path is a file, not a folder" in err
+    assert compare_main([*common, "--output", str(tmp_path / "out")]) == 2
+    assert "bad.png" in capsys.readouterr().err.strip().splitlines()[-1]
+    good = str(photos / "good.png")
+    status = load_script("gatys").main(["--content", good, "--style", good, "--iters", "1", "--size", "32",
+                                        "--vgg-weights", "random", "--output", str(blocker / "x.png")])
+    assert status == 2 and capsys.readouterr().err.startswith("error: ")

@@ -75,7 +75,7 @@ def load_setup(args: argparse.Namespace) -> Setup:
     from fast_style.assets import resolve_path_or_asset
     from fast_style.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
     from fast_style.infer.stylize import resolve_device
-    from fast_style.io import NoImagesError, list_images, load_image
+    from fast_style.io import NoImagesError, list_images, load_image, open_rgb
     from fast_style.loss.perceptual import build_perceptual_loss
 
     _check_counts(args)
@@ -96,6 +96,8 @@ def load_setup(args: argparse.Namespace) -> Setup:
     photos = list_images(folder)[: args.limit]
     if not photos:
         raise NoImagesError(f"no images in {str(folder)!r}")
+    for photo in photos:  # an unreadable one stops here, naming it, not part-way through the runs
+        open_rgb(photo).close()
     return Setup(checkpoint, loss_kwargs, style_image, loss_fn, model_from_checkpoint(checkpoint), photos)
 
 
@@ -121,17 +123,17 @@ def _compare(args: argparse.Namespace, setup: Setup) -> list:
 @command
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and write the report; returns the exit status (0 done, 2 bad arguments or inputs)."""
+    from fast_style.atomic import check_writable
     from fast_style.baseline.report import comparison_settings, plot_loss_curves, plot_side_by_side, render_markdown
 
     args = parse_args(argv)
+    output = check_writable(args.output)  # before the comparison, not after it
     setup = load_setup(args)
     runs = _compare(args, setup)
     settings = comparison_settings(
         setup.checkpoint, args.ckpt, setup.loss_kwargs, setup.photos, args.images, args.sizes, optimizer=args.optimizer,
         iterations=args.iters, init=args.init, lr=args.lr, device=args.device, vgg_overridden=bool(args.vgg_weights),
     )
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
     (output / "report.md").write_text(render_markdown(runs, settings), encoding="utf-8")
     plot_loss_curves(runs, output / "loss_vs_iterations.png")
     plot_side_by_side(runs, setup.style_image, output / "side_by_side.png", max_photos=args.side_by_side)

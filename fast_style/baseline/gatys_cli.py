@@ -70,6 +70,7 @@ def _optimize(argv: list[str] | None, resolve_style: StyleResolver) -> int:
     args = parse_args(argv)
     from tqdm import tqdm
 
+    from fast_style.atomic import check_writable
     from fast_style.baseline.gatys import optimize_image
     from fast_style.io import IMAGE_EXTENSIONS, save_image
 
@@ -77,6 +78,7 @@ def _optimize(argv: list[str] | None, resolve_style: StyleResolver) -> int:
     output = Path(args.output)
     if output.suffix.lower() not in IMAGE_EXTENSIONS:
         output = output / f"{Path(args.content).stem}_{style_name}_gatys.png"
+    check_writable(output.parent)  # before the optimisation, not after it
     with tqdm(total=args.iters, desc=f"Gatys {args.optimizer}", unit="it") as bar:
 
         def on_iteration(iteration: int, terms: dict[str, float], image) -> None:
