@@ -35,7 +35,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(arguments: Sequence[str], port: int, timeout: float = 180.0) -> subprocess.Popen:
+def start_server(arguments: Sequence[str], port: int, timeout: float = 180.0,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
     """Run ``scripts/app.py ARGUMENTS --port PORT`` and wait until the page answers.
 
     Raises:
@@ -44,7 +45,8 @@ def start_server(arguments: Sequence[str], port: int, timeout: float = 180.0) ->
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
     log = tempfile.TemporaryFile(mode="w+")  # lives as long as the process
     process = subprocess.Popen([sys.executable, "-m", APP_MODULE, *arguments, "--port", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT, text=True)
+                               stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    process.log = log  # type: ignore[attr-defined]  # for callers that want to read what it said
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -62,6 +62,8 @@ def test_strength_zero_and_preserve_color(library, photo, tmp_path):
     ("unknown_style", "unknown style"),
     ("no_style", "Choose a style"),
     ("bad_format", "download format"),
+    ("nan_size", "Output size must be a number, got nan"),
+    ("text_strength", "Strength must be a number, got 'lots'"),
 ])
 def test_bad_requests_give_a_message_for_the_page(library, photo, tmp_path, case, message):
     path, style, options = photo, "tiny", {}
@@ -82,6 +84,10 @@ def test_bad_requests_give_a_message_for_the_page(library, photo, tmp_path, case
         style = "van_gogh_please"
     elif case == "no_style":
         style = None
+    elif case == "nan_size":
+        options = {"max_size": float("nan")}
+    elif case == "text_strength":
+        options = {"strength": "lots"}
     else:
         options = {"file_format": "GIF"}
     with pytest.raises(AppInputError, match=message) as error:
@@ -120,3 +126,20 @@ def test_page_is_built_with_every_style_and_refuses_an_empty_library(library, tm
     assert radios and [choice[0] for choice in radios[0]["props"]["choices"]] == ["tiny"]
     with pytest.raises(ValueError, match="no style to serve"):
         build_app(StyleLibrary(tmp_path / "empty", include_zoo=False))
+
+
+def test_errors_other_than_the_requests_reach_the_page_without_server_paths(tmp_path):
+    from fast_style.checkpoint import CheckpointError
+    from fast_style.infer.app.handlers import page_message
+
+    broken = CheckpointError(f"'{tmp_path / 'broken.pth'}' is not a readable style checkpoint: bad zip")
+    assert page_message(broken) == "'…' is not a readable style checkpoint: bad zip"
+
+
+def test_an_unreadable_checkpoint_in_the_models_folder_is_left_out_with_a_warning(tiny_checkpoint, tmp_path):
+    from fast_style.infer.app.library import UnservedModelWarning
+
+    (tiny_checkpoint.parent / "broken.pth").write_bytes(b"not a checkpoint")
+    with pytest.warns(UnservedModelWarning, match="not serving .*broken.pth"):
+        library = StyleLibrary(tiny_checkpoint.parent, include_zoo=False)
+    assert library.names() == ["tiny"] and list(library.skipped) == [tiny_checkpoint.parent / "broken.pth"]

@@ -84,3 +84,41 @@ def test_twenty_requests_from_four_clients_all_come_back_right(server, tiny_chec
     assert report.most_in_flight > 1  # the clients really overlapped
     print(f"load test: 20 requests, 4 clients, {report.seconds:.1f} s, server peak memory "
           f"{peak_memory_mb(process.pid):.0f} MB")
+
+
+def test_the_app_keeps_its_own_guards_and_leaves_no_temporary_folder(tiny_checkpoint: Path, tmp_path: Path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    models, temp = tiny_checkpoint.parent, tmp_path / "tmp"
+    temp.mkdir()
+    (models / "broken.pth").write_bytes(b"not a checkpoint")  # one unreadable file must not stop the page
+    env = {key: value for key, value in os.environ.items() if key != "GRADIO_TEMP_DIR"}
+    env["TMPDIR"] = str(temp)  # the app's download folder and Gradio cache go here, to be checked below
+    port = free_port()
+    process = start_server(["--models", str(models), "--no-zoo"], port, env=env)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+
+        def ask(photo: Path, max_size: float | str = 64):
+            return client.predict(handle_file(str(photo)), "tiny", 1.0, False, max_size, "PNG", api_name="/stylise")
+
+        rgba = tmp_path / "rgba.png"
+        Image.new("RGBA", (40, 30), (200, 30, 30, 128)).save(rgba)
+        _, download, _ = ask(rgba)
+        assert Image.open(download).mode == "RGBA"  # the upload reached the app undecoded: alpha kept
+        text = tmp_path / "notes.png"
+        text.write_text("this is not a photo")
+        for photo, max_size, expected in ((text, 64, "That upload cannot be used as a photo"),
+                                          (rgba, "NaN", "has raised an exception")):  # refused by Gradio's slider
+            with pytest.raises(AppError) as error:
+                ask(photo, max_size)
+            message = str(error.value)
+            assert expected in message and str(tmp_path) not in message and "/tmp" not in message, message
+        assert any(path.name.startswith(("fast_style_app_", "fast_style_gradio_")) for path in temp.iterdir())
+    finally:
+        process.terminate()  # SIGTERM, as a service manager stops it
+        process.wait(timeout=30)
+    process.log.seek(0)
+    assert "warning: not serving" in process.log.read()
+    assert [path.name for path in temp.iterdir() if path.name.startswith("fast_style_")] == []

@@ -7,7 +7,9 @@ with a message meant for the page; the UI shows it and keeps serving.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tempfile
 import threading
 import uuid
@@ -28,6 +30,10 @@ from fast_style.zoo import UnknownStyleError
 DOWNLOAD_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
 DEFAULT_MAX_SIZE = 1024
 DEFAULT_MAX_PIXELS = 40_000_000  # a 40 MP upload is refused before it is decoded
+
+
+# A quoted absolute path ('/tmp/gradio/…/x.png', 'C:\\…'): server detail a client has no use for.
+_QUOTED_PATH = re.compile(r"'(?:/|[A-Za-z]:\\)[^']*'")
 
 
 class AppInputError(FastStyleError, ValueError):
@@ -81,10 +87,29 @@ def _check_request(photo_path: str | os.PathLike | None, style: str | None, stre
         raise AppInputError("Choose a style first.")
     if file_format not in DOWNLOAD_FORMATS:
         raise AppInputError(f"Unknown download format {file_format!r}; allowed: {', '.join(DOWNLOAD_FORMATS)}.")
-    if not 0.0 <= float(strength) <= 1.0:
+    if not 0.0 <= _number(strength, "Strength") <= 1.0:
         raise AppInputError(f"Strength must be between 0 and 1, got {strength}.")
-    if int(max_size) < MIN_SIZE:
+    if _number(max_size, "Output size") < MIN_SIZE:
         raise AppInputError(f"Output size must be at least {MIN_SIZE} pixels, got {max_size}.")
+
+
+def _number(value: object, label: str) -> float:
+    """``value`` as a finite number, or an AppInputError (the HTTP API can send anything, NaN included)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise AppInputError(f"{label} must be a number, got {value!r}.")
+    return number
+
+
+def page_message(error: FastStyleError) -> str:
+    """What the page shows for a user-facing error: its message without server paths."""
+    if isinstance(error, AppInputError):
+        return str(error)
+    # Other errors (a broken network file in --models, a network that overflows) name server files.
+    return _QUOTED_PATH.sub("'…'", str(error))
 
 
 def _read_upload(photo_path: str | os.PathLike, max_size: int, max_pixels: int) -> Photo:

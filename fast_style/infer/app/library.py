@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from pathlib import Path
 
 import torch
@@ -14,6 +15,7 @@ from PIL import Image
 
 from fast_style import zoo
 from fast_style.checkpoint import read_checkpoint
+from fast_style.errors import FastStyleError, FastStyleWarning
 from fast_style.infer.stylize import load_model
 from fast_style.io import load_image, tensor_to_pil
 from fast_style.models.transformer import TransformerNet
@@ -21,6 +23,10 @@ from fast_style.sheets import square_crop
 from fast_style.zoo import UnknownStyleError
 
 THUMBNAIL = 160  # pixels, the side of a style picker tile
+
+
+class UnservedModelWarning(FastStyleWarning):
+    """A checkpoint of the models folder cannot be read and is not served."""
 
 
 class StyleLibrary:
@@ -40,8 +46,15 @@ class StyleLibrary:
         self.paths: dict[str, Path] = {}
         if include_zoo:
             self.paths.update({name: zoo.resolve(name, allow_path=False).path for name in zoo.available_styles()})
+        self.skipped: dict[Path, str] = {}
         if models_dir is not None and Path(models_dir).is_dir():
             for path in sorted(Path(models_dir).glob("*.pth")):
+                try:
+                    read_checkpoint(path)  # one unreadable file is left out, not the whole page
+                except (FastStyleError, OSError) as error:
+                    self.skipped[path] = str(error)
+                    warnings.warn(f"not serving {str(path)!r}: {error}", UnservedModelWarning, stacklevel=2)
+                    continue
                 name = path.stem if path.stem not in self.paths else f"{path.stem} (yours)"
                 self.paths[name] = path
         self._models: dict[str, TransformerNet] = {}

@@ -12,28 +12,54 @@ everybody gets their picture in turn. No share link and no analytics unless aske
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
+import signal
 import sys
 from collections.abc import Sequence
-
-# Gradio reads this when it is imported; --analytics turns analytics on per app instead.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
 from fast_style.cli import add_device_argument, command
-from fast_style.errors import InvalidValueError
+from fast_style.errors import FastStyleError, InvalidValueError
+from fast_style.infer.app import OWN_GRADIO_CACHE
 from fast_style.infer.app.handlers import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SIZE,
     DOWNLOAD_FORMATS,
-    AppInputError,
     DownloadFolder,
+    page_message,
     stylize_photo,
 )
 from fast_style.infer.app.library import StyleLibrary
 
 MAX_OUTPUT_SIZE = 4096
+
+
+def upload_as_is(image: gr.Image) -> gr.Image:
+    """Make ``image`` hand an uploaded file to the handler as it is, undecoded.
+
+    ``gr.Image`` opens every upload with Pillow before the handler runs (its decompression-bomb
+    check, its own error text with a server path) and, with an ``image_mode``, decodes and
+    re-saves it (alpha dropped, 16-bit clipped). The app's own reader
+    (:func:`fast_style.io.read_photo`, behind ``--max-pixels``) is then the first to look at it.
+    A webcam or clipboard picture sent as a data URL goes Gradio's usual way. (The instance's
+    method is replaced, not the class subclassed: Gradio writes a ``.pyi`` stub beside every
+    module that subclasses a component.)
+    """
+    gradio_preprocess = image.preprocess
+
+    def preprocess(payload):  # Gradio's ImageData (a file on the server) or None
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return str(payload.path)
+        return gradio_preprocess(payload)
+
+    image.preprocess = preprocess
+    return image
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM as Ctrl-C: Gradio's serving loop then closes the server and main's clean-up runs.
+    raise KeyboardInterrupt
 
 
 def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 1,
@@ -55,8 +81,8 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
             result = stylize_photo(library, photo, style, strength=strength, preserve_color=preserve_color,
                                    max_size=int(max_size), file_format=file_format, max_pixels=max_pixels,
                                    downloads=downloads, progress=lambda fraction, text: progress(fraction, desc=text))
-        except AppInputError as error:
-            raise gr.Error(str(error), title="Cannot stylise") from None
+        except FastStyleError as error:
+            raise gr.Error(page_message(error), title="Cannot stylise") from None
         return (result.before, result.after), str(result.download), result.message
 
     def pick(event: gr.SelectData):
@@ -67,8 +93,8 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
                     "one pass of a trained network per photo.")
         with gr.Row():
             with gr.Column():
-                photo = gr.Image(type="filepath", sources=["upload", "clipboard", "webcam"], label="Photo",
-                                 elem_id="photo")
+                photo = upload_as_is(gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
+                                              label="Photo", elem_id="photo"))
                 gallery = gr.Gallery([(library.thumbnail(name), name) for name in names], label="Styles (click one)",
                                      columns=min(len(names), 5), rows=2, allow_preview=False, height=300, object_fit="cover",
                                      elem_id="style-gallery")
@@ -116,11 +142,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.concurrency < 1 or args.max_pixels < 1:
         raise InvalidValueError(f"--concurrency and --max-pixels must be positive, got {args.concurrency}, {args.max_pixels}")
     library = StyleLibrary(args.models, include_zoo=not args.no_zoo, device=resolve_device(args.device))
-    app = build_app(library, max_pixels=args.max_pixels, concurrency=args.concurrency, queue_size=args.queue_size,
-                    analytics=args.analytics)
-    print(f"serving {len(library.names())} style(s): {', '.join(library.names())}", flush=True)
-    app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True, inbrowser=False,
-               max_file_size=args.max_upload, ssr_mode=False, footer_links=[])
+    downloads = DownloadFolder()
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        app = build_app(library, max_pixels=args.max_pixels, concurrency=args.concurrency, queue_size=args.queue_size,
+                        downloads=downloads, analytics=args.analytics)
+        print(f"serving {len(library.names())} style(s): {', '.join(library.names())}", flush=True)
+        app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False, inbrowser=False,
+                   max_file_size=args.max_upload, ssr_mode=False, footer_links=[])
+    finally:
+        shutil.rmtree(downloads.root, ignore_errors=True)
+        if OWN_GRADIO_CACHE:
+            shutil.rmtree(OWN_GRADIO_CACHE, ignore_errors=True)
     return 0
 
 
