@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -43,6 +45,10 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
         ``error: <message>`` on stderr; 130 after Ctrl-C. Other exceptions propagate (tracebacks
         are for bugs); so does ``SystemExit`` (argparse's usage errors exit 2 by themselves).
     """
+    # SIGTERM (a service manager, `kill`) as Ctrl-C: every writer's clean-up runs, so no temporary
+    # file is left beside its target; training's goes through Lightning's graceful shutdown.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -53,7 +59,14 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0 if status is None else int(status)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

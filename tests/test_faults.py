@@ -392,3 +392,21 @@ def test_compare_and_gatys_refuse_an_unwritable_output_and_a_bad_photo_before_an
     status = load_script("gatys").main(["--content", good, "--style", good, "--iters", "1", "--size", "32",
                                         "--vgg-weights", "random", "--output", str(blocker / "x.png")])
     assert status == 2 and capsys.readouterr().err.startswith("error: ")
+
+
+def test_sigterm_in_any_command_leaves_no_temporary_file_and_exits_130(tmp_path: Path, capsys):
+    import os
+
+    from fast_style.cli import EXIT_INTERRUPTED, run
+
+    target = tmp_path / "out.png"
+
+    def main(argv):
+        with atomic_path(target) as partial:
+            partial.write_bytes(b"half an image")
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or a service manager would
+            partial.write_bytes(b"never reached")
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert run(main, []) == EXIT_INTERRUPTED and "interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [] and signal.getsignal(signal.SIGTERM) is before

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -55,11 +54,6 @@ def upload_as_is(image: gr.Image) -> gr.Image:
 
     image.preprocess = preprocess
     return image
-
-
-def _terminate(signum: int, frame: object) -> None:
-    # SIGTERM as Ctrl-C: Gradio's serving loop then closes the server and main's clean-up runs.
-    raise KeyboardInterrupt
 
 
 def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 1,
@@ -143,7 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InvalidValueError(f"--concurrency and --max-pixels must be positive, got {args.concurrency}, {args.max_pixels}")
     library = StyleLibrary(args.models, include_zoo=not args.no_zoo, device=resolve_device(args.device))
     downloads = DownloadFolder()
-    signal.signal(signal.SIGTERM, _terminate)
     try:
         app = build_app(library, max_pixels=args.max_pixels, concurrency=args.concurrency, queue_size=args.queue_size,
                         downloads=downloads, analytics=args.analytics)
