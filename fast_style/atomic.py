@@ -35,6 +35,9 @@ _REASONS = {
 class WriteError(InputFileError):
     """A file could not be written for a reason the user can fix (full disk, read-only, permissions)."""
 
+    def __str__(self) -> str:
+        return str(self.strerror)  # the message names the file and the reason; no "[Errno 28]" before it
+
 
 def write_error(path: Path, error: OSError) -> OSError:
     """``error`` as a :class:`WriteError` naming ``path`` and the reason, or ``error`` itself if it is not one of those."""

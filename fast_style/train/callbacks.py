@@ -17,6 +17,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from fast_style.atomic import WriteError
 from fast_style.errors import EXIT_PARTIAL, FastStyleError, InvalidValueError
 from fast_style.loss.perceptual import LOSS_TERMS
 
@@ -84,8 +85,8 @@ class ResumableOnException(Callback):
         return self.dirpath / f"{self.filename}_step{step:07d}.ckpt"
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if isinstance(exception, TrainingDivergedError) or trainer.global_step == 0:
-            return
+        if isinstance(exception, (TrainingDivergedError, WriteError)) or trainer.global_step == 0:
+            return  # (a full disk: another save would fail too, and hide which file could not be written)
         path = self.checkpoint_path(trainer.global_step)
         if not path.exists():
             trainer.save_checkpoint(path)
