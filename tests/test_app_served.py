@@ -30,7 +30,7 @@ def server(tmp_path: Path, tiny_checkpoint: Path):
 
 
 @pytest.mark.browser
-def test_a_browser_stylises_a_photo_with_every_shipped_style(request: pytest.FixtureRequest, assets_dir: Path,
+def test_a_browser_stylises_a_photo_with_styles_picked_both_ways(request: pytest.FixtureRequest, assets_dir: Path,
                                                              tmp_path: Path):
     if CHROMIUM is None:
         if os.environ.get("CI"):
@@ -52,7 +52,10 @@ def test_a_browser_stylises_a_photo_with_every_shipped_style(request: pytest.Fix
         sync_api.expect(page.get_by_text("rror").first).to_be_visible(timeout=60_000)
         page.reload()
         page.locator("#photo input[type=file]").set_input_files(str(photo))
-        for index, name in enumerate(available_styles()):
+        # The first style by its thumbnail, two more by the radio buttons (every shipped network is
+        # loaded and checked in test_zoo; here it is the page that is under test).
+        styles = available_styles()
+        for index, name in enumerate([styles[0], styles[len(styles) // 2], styles[-1]]):
             if index == 0:
                 page.locator("#style-gallery button").first.click()  # the thumbnail picks the style
             else:
