@@ -23,6 +23,13 @@ def onnx_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[TransformerNet,
     return model, export_model(model, tmp_path_factory.mktemp("onnx") / "tiny.onnx", "onnx")
 
 
+def test_onnx_is_one_self_contained_file(onnx_file: tuple[TransformerNet, Path]) -> None:
+    # A .data file of weights beside it would be named after the temporary file of an atomic
+    # export (export_checked) and lost at the rename.
+    _, path = onnx_file
+    assert [p.name for p in path.parent.iterdir()] == ["tiny.onnx"]
+
+
 @pytest.mark.parametrize("shape", [(1, 3, 37, 45), (3, 3, 64, 33), (1, 3, 5, 9), (1, 3, 120, 81)])
 def test_onnx_reproduces_eager_at_any_size(onnx_file: tuple[TransformerNet, Path], shape: tuple[int, ...]) -> None:
     model, path = onnx_file
