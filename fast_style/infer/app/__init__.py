@@ -3,8 +3,9 @@
 ``library`` and ``handlers`` need only torch and Pillow; ``ui`` imports Gradio (the ``app`` extra).
 Gradio reads its settings from the environment when it is imported, so they are set here, before
 ``ui`` imports it: no analytics (``--analytics`` turns them on per app), and a cache folder of the
-app's own (every upload and result is copied there), removed when the process ends, also after
-SIGTERM and Ctrl-C (``ui.main``), instead of a shared ``/tmp/gradio`` that only grows.
+app's own (every upload and result is copied there), removed when the process ends (``atexit``;
+SIGTERM and Ctrl-C end ``ui.main`` normally through :func:`fast_style.cli.run`), instead of a
+shared ``/tmp/gradio`` that only grows.
 """
 
 from __future__ import annotations

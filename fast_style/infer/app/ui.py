@@ -20,7 +20,6 @@ import gradio as gr
 
 from fast_style.cli import add_device_argument, command
 from fast_style.errors import FastStyleError, InvalidValueError
-from fast_style.infer.app import OWN_GRADIO_CACHE
 from fast_style.infer.app.handlers import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SIZE,
@@ -144,9 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False, inbrowser=False,
                    max_file_size=args.max_upload, ssr_mode=False, footer_links=[])
     finally:
-        shutil.rmtree(downloads.root, ignore_errors=True)
-        if OWN_GRADIO_CACHE:
-            shutil.rmtree(OWN_GRADIO_CACHE, ignore_errors=True)
+        shutil.rmtree(downloads.root, ignore_errors=True)  # (Gradio's own cache: atexit, in app/__init__)
     return 0
 
 
