@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from fast_style.atomic import WriteError, atomic_path
+from fast_style.atomic import WriteError, atomic_path, check_writable
 from fast_style.errors import EXIT_PARTIAL, FastStyleError, InvalidValueError
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
@@ -231,8 +231,7 @@ def export_checked(model: TransformerNet, path: str | os.PathLike, fmt: str, tol
         raise InvalidValueError(f"{str(path)!r} names a {named} file, not {fmt}; use .onnx for onnx and .pt for "
                                 "torchscript")
     needed = sum(p.numel() * 4 for p in model.parameters()) + _EXPORT_OVERHEAD_BYTES
-    path.parent.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(path.parent).free
+    free = shutil.disk_usage(check_writable(path.parent)).free
     if free < needed:
         raise WriteError(errno.ENOSPC, f"cannot write {str(path)!r}: no space left on the device "
                                        f"({free / 2**20:.1f} MB free, the export needs about {needed / 2**20:.0f} MB)")
