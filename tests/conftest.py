@@ -27,6 +27,11 @@ from tests.helpers import TINY_MODEL_ARGS, compose_train
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
+# CI gives the mirror as a relative path (../shared/assets); tests that change folder (to check
+# where outputs land) must still find it, so it is pinned to an absolute path once, up front.
+if os.environ.get("FAST_STYLE_ASSETS"):
+    os.environ["FAST_STYLE_ASSETS"] = str(Path(os.environ["FAST_STYLE_ASSETS"]).resolve())
+
 
 @pytest.fixture(scope="session")
 def assets_dir() -> Path:
