@@ -11,12 +11,15 @@ Pure torch: no Lightning, no Hydra.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fast_style.errors import InvalidValueError
+from fast_style.models.conditional_norm import ConditionalInstanceNorm2d, StyleChoice, style_weight_vector
 from fast_style.models.conv_rewrites import space_to_depth_conv, upsample2x_conv
 
 NORMS = ("instance", "batch")
@@ -24,9 +27,10 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "clamp", "none")
 MIN_SIZE = 5
 
 
-def _norm_layer(kind: str, channels: int) -> nn.Module:
+def _norm_layer(kind: str, channels: int, num_styles: int = 1) -> nn.Module:
     if kind == "instance":
-        return nn.InstanceNorm2d(channels, affine=True)
+        # One style: the plain norm, so one-style files and their outputs stay exactly as they were.
+        return nn.InstanceNorm2d(channels, affine=True) if num_styles == 1 else ConditionalInstanceNorm2d(channels, num_styles)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     raise ValueError(f"unknown norm {kind!r}; allowed: {', '.join(NORMS)}")
@@ -46,6 +50,7 @@ class ConvNormAct(nn.Sequential):
         stride: int = 1,
         norm: str | None = "instance",
         relu: bool = True,
+        num_styles: int = 1,
     ) -> None:
         layers: list[nn.Module] = [
             # Reflection padding avoids the dark borders zero padding teaches the net.
@@ -53,7 +58,7 @@ class ConvNormAct(nn.Sequential):
             nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride),
         ]
         if norm is not None:
-            layers.append(_norm_layer(norm, out_channels))
+            layers.append(_norm_layer(norm, out_channels, num_styles))
         if relu:
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
@@ -71,7 +76,7 @@ class ConvNormAct(nn.Sequential):
     @property
     def norm(self) -> nn.Module | None:
         """The normalisation layer, or ``None`` (the head has none)."""
-        return next((m for m in self if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d))), None)
+        return next((m for m in self if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d, ConditionalInstanceNorm2d))), None)
 
     @property
     def relu(self) -> bool:
@@ -91,11 +96,11 @@ class ResidualBlock(nn.Module):
     Shapes: (B, C, H, W) → (B, C, H, W).
     """
 
-    def __init__(self, channels: int, norm: str = "instance") -> None:
+    def __init__(self, channels: int, norm: str = "instance", num_styles: int = 1) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            ConvNormAct(channels, channels, 3, norm=norm, relu=True),
-            ConvNormAct(channels, channels, 3, norm=norm, relu=False),
+            ConvNormAct(channels, channels, 3, norm=norm, relu=True, num_styles=num_styles),
+            ConvNormAct(channels, channels, 3, norm=norm, relu=False, num_styles=num_styles),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -111,9 +116,10 @@ class UpsampleConv(nn.Module):
     Shapes: (B, C_in, h, w) → (B, C_out, *size).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, norm: str = "instance") -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, norm: str = "instance",
+                 num_styles: int = 1) -> None:
         super().__init__()
-        self.conv = ConvNormAct(in_channels, out_channels, kernel_size, norm=norm)
+        self.conv = ConvNormAct(in_channels, out_channels, kernel_size, norm=norm, num_styles=num_styles)
 
     def forward(self, x: Tensor, size: tuple[int, int] | list[int]) -> Tensor:
         conv = self.conv.conv
@@ -130,11 +136,16 @@ class UpsampleConv(nn.Module):
 
 
 class TransformerNet(nn.Module):
-    """Feed-forward style network of Johnson et al. 2016.
+    """Feed-forward style network of Johnson et al. 2016, for one style or several.
 
     9×9 conv (width) → 3×3 stride-2 conv (2·width) → 3×3 stride-2 conv (4·width) →
     ``num_residual_blocks`` residual blocks → 2 × (nearest upsample + 3×3 conv) → 9×9 conv to RGB.
     The default (width 32, 5 blocks) is the paper's network, about 1.7 M parameters.
+
+    With ``styles`` the instance norms are conditional (Dumoulin, Shlens & Kudlur, ICLR 2017):
+    the convolutions are shared and every norm layer holds one γ, β row per style;
+    :meth:`for_style` folds a style or a blend into an ordinary one-style network, which every
+    inference path (fast engine, export, video, web page) runs unchanged.
 
     Args:
         width: channels of the first layer; the network uses width, 2·width and 4·width.
@@ -144,6 +155,8 @@ class TransformerNet(nn.Module):
             ``"sigmoid"`` (default, always in (0, 1)), ``"tanh"`` ((tanh + 1) / 2),
             ``"clamp"`` (identity while training, clamped to [0, 1] at eval),
             ``"none"`` (raw output).
+        styles: names of the styles of a multi-style network (two or more, distinct), in row
+            order; ``None`` (default) for a one-style network.
 
     Shapes:
         forward: (B, 3, H, W) in [0, 1] → (B, 3, H, W); any H, W ≥ 5 (the 9×9
@@ -156,6 +169,7 @@ class TransformerNet(nn.Module):
         num_residual_blocks: int = 5,
         norm: str = "instance",
         output_activation: str = "sigmoid",
+        styles: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(width, int) or width < 1:
@@ -174,21 +188,45 @@ class TransformerNet(nn.Module):
             "norm": norm,
             "output_activation": output_activation,
         }
+        self.style_names: tuple[str, ...] = _check_styles(styles, norm)
+        if styles is not None:
+            # Only for a multi-style network: one-style model_args stay exactly what the shipped files hold.
+            self.model_args["styles"] = list(self.style_names)
         self.output_activation = output_activation
+        count = max(1, len(self.style_names))
         w1, w2, w3 = width, 2 * width, 4 * width
-        self.stem = ConvNormAct(3, w1, 9, norm=norm)
-        self.down1 = ConvNormAct(w1, w2, 3, stride=2, norm=norm)
-        self.down2 = ConvNormAct(w2, w3, 3, stride=2, norm=norm)
-        self.residuals = nn.Sequential(*[ResidualBlock(w3, norm=norm) for _ in range(num_residual_blocks)])
-        self.up1 = UpsampleConv(w3, w2, norm=norm)
-        self.up2 = UpsampleConv(w2, w1, norm=norm)
+        self.stem = ConvNormAct(3, w1, 9, norm=norm, num_styles=count)
+        self.down1 = ConvNormAct(w1, w2, 3, stride=2, norm=norm, num_styles=count)
+        self.down2 = ConvNormAct(w2, w3, 3, stride=2, norm=norm, num_styles=count)
+        self.residuals = nn.Sequential(*[ResidualBlock(w3, norm=norm, num_styles=count)
+                                         for _ in range(num_residual_blocks)])
+        self.up1 = UpsampleConv(w3, w2, norm=norm, num_styles=count)
+        self.up2 = UpsampleConv(w2, w1, norm=norm, num_styles=count)
         self.head = ConvNormAct(w1, 3, 9, norm=None, relu=False)
 
-    def forward(self, images: Tensor) -> Tensor:
+    @property
+    def num_styles(self) -> int:
+        """Styles held: 1 for a one-style network."""
+        return max(1, len(self.style_names))
+
+    def conditional_norms(self) -> list[ConditionalInstanceNorm2d]:
+        """The style-conditioned norm layers (none in a one-style network)."""
+        return [module for module in self.modules() if isinstance(module, ConditionalInstanceNorm2d)]
+
+    def style_vector(self, style: StyleChoice, batch: int | None = None) -> Tensor:
+        """Weights over this network's styles for ``style`` (see :func:`style_weight_vector`): (S,) or (B, S)."""
+        if not self.style_names:
+            raise InvalidValueError("this is a one-style network: it takes no style= argument")
+        return style_weight_vector(style, self.style_names, batch)
+
+    def forward(self, images: Tensor, style: StyleChoice | None = None) -> Tensor:
         """Stylise a batch.
 
         Args:
             images: (B, 3, H, W) float tensor in [0, 1].
+            style: for a multi-style network, the style: an index, a name, a mapping
+                name → weight (a blend) or weights (S,) or per image (B, S). ``None`` for a
+                one-style network.
 
         Returns:
             (B, 3, H, W) stylised images (in [0, 1] unless ``output_activation="none"``).
@@ -199,6 +237,22 @@ class TransformerNet(nn.Module):
             raise ValueError(
                 f"TransformerNet needs images of at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}"
             )
+        if style is None and not self.style_names:
+            return self._forward(images)
+        if style is None:
+            raise InvalidValueError(f"this network holds {self.num_styles} styles ({', '.join(self.style_names)}): "
+                                    "pass style= (a name, an index or weights)")
+        weights = self.style_vector(style, images.shape[0]).to(images.device)
+        norms = self.conditional_norms()
+        for norm in norms:
+            norm.style_weights = weights if weights.dim() == 2 else weights.unsqueeze(0)
+        try:
+            return self._forward(images)
+        finally:
+            for norm in norms:
+                norm.style_weights = None
+
+    def _forward(self, images: Tensor) -> Tensor:
         full = self.stem(images)
         half = self.down1(full)
         quarter = self.residuals(self.down2(half))
@@ -211,6 +265,57 @@ class TransformerNet(nn.Module):
             return self.activate(space_to_depth_conv(F.pad(x, (pad,) * 4, mode="reflect"), self.head.conv))
         return self.activate(self.head(x))
 
+    def for_style(self, style: StyleChoice) -> TransformerNet:
+        """The one-style network of ``style`` (a style or a blend of this network's styles).
+
+        Its convolutions are this network's own tensors (shared, not copied); its norms hold
+        ``weights @ γ`` and ``weights @ β``, so its output equals ``self(images, style=style)``.
+
+        Raises:
+            InvalidValueError: a one-style network, or a style this network does not hold.
+        """
+        weights = self.style_vector(style)
+        if weights.dim() != 1:
+            raise InvalidValueError("for_style takes one style or blend for every image, not per-image weights")
+        args = {key: value for key, value in self.model_args.items() if key != "styles"}
+        return self._rebuilt(TransformerNet(**args), lambda table: weights.to(table.dtype) @ table)
+
+    def with_styles(self, names: Sequence[str], init: Mapping[str, StyleChoice] | None = None) -> TransformerNet:
+        """A network with these convolutions (shared) and the styles ``names``, each with its own γ, β.
+
+        Each row is copied from ``init[name]`` (a style or blend of this network) if given, else
+        from this network's style of the same name, else from the mean of its rows (a one-style
+        network has one row). Used to warm-start a multi-style network from a trained one and
+        to add a new style to a shared network.
+
+        Raises:
+            InvalidValueError: fewer than two names, a repeated or bad name, or an ``init`` this
+                network does not hold.
+        """
+        args = {key: value for key, value in self.model_args.items() if key != "styles"}
+        target = TransformerNet(**args, styles=list(names))
+        own = list(self.style_names)
+        sources = []
+        for name in target.style_names:
+            choice = (init or {}).get(name, name if name in own else None)
+            if choice is None or not own:
+                sources.append(torch.full((self.num_styles,), 1.0 / self.num_styles))
+            else:
+                sources.append(self.style_vector(choice))
+        mix = torch.stack(sources)
+        return self._rebuilt(target, lambda table: mix.to(table.dtype) @ (table if table.dim() == 2 else table[None]))
+
+    def _rebuilt(self, target: TransformerNet, norm_rows: Any) -> TransformerNet:
+        """``target`` holding this network's tensors, with its norm tables computed by ``norm_rows``."""
+        state = {}
+        norm_keys = {f"{name}.{key}" for name, module in self.named_modules()
+                     if isinstance(module, (nn.InstanceNorm2d, ConditionalInstanceNorm2d)) for key in ("weight", "bias")}
+        for key, value in self.state_dict(keep_vars=True).items():
+            state[key] = nn.Parameter(norm_rows(value.detach()), requires_grad=value.requires_grad) if key in norm_keys else value
+        target.load_state_dict(state, assign=True)
+        target.train(self.training)
+        return target
+
     def activate(self, x: Tensor) -> Tensor:
         """Map the head's raw output (B, 3, H, W) to images, as ``output_activation`` says."""
         if self.output_activation == "sigmoid":
@@ -220,3 +325,16 @@ class TransformerNet(nn.Module):
         if self.output_activation == "clamp" and not self.training:
             return x.clamp(0.0, 1.0)
         return x
+
+
+def _check_styles(styles: Sequence[str] | None, norm: str) -> tuple[str, ...]:
+    if styles is None:
+        return ()
+    if isinstance(styles, str) or not all(isinstance(name, str) and name for name in styles):
+        raise InvalidValueError(f"styles must be a list of style names, got {styles!r}")
+    names = tuple(styles)
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise InvalidValueError(f"a multi-style network needs two or more distinct style names, got {list(names)}")
+    if norm != "instance":
+        raise InvalidValueError(f"several styles need norm='instance' (conditional instance norm), got {norm!r}")
+    return names
