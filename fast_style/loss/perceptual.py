@@ -226,22 +226,32 @@ def build_perceptual_loss(style_image: str | os.PathLike | Tensor | None = None,
         InvalidValueError: for an unknown setting, a value out of range, no style image, or a style
             image that cannot be read.
     """
-    from fast_style.assets import resolve_path_or_asset
-    from fast_style.io import load_image
-
     if style_image is not None and not isinstance(style_image, Tensor):
         settings["style_image"] = str(style_image)
     config = PerceptualLossSettings.from_mapping(settings)
     if not isinstance(style_image, Tensor):
-        if config.style_image is None:
-            raise InvalidValueError("build_perceptual_loss needs a style image (a tensor, a path or an asset name)")
-        path = resolve_path_or_asset(config.style_image)
-        try:
-            style_image = load_image(path)
-        except OSError as error:
-            raise InvalidValueError(f"style image {str(path)!r} is not a readable image: {error}") from error
+        style_image = read_style_image(config.style_image)
     layers = list(dict.fromkeys([*config.content_layers, *config.style_layers]))
     return PerceptualLoss(VGGEncoder(layers, **config.vgg), style_image, config)
+
+
+def read_style_image(image: str | os.PathLike | None) -> Tensor:
+    """The (1, 3, H, W) style image in [0, 1] from a path or an asset name (``"styles/candy.jpg"``).
+
+    Raises:
+        InvalidValueError: no image given, or a file that is not a readable image.
+        AssetNotFoundError: a name found nowhere (the message lists where it looked).
+    """
+    from fast_style.assets import resolve_path_or_asset
+    from fast_style.io import load_image
+
+    if image is None:
+        raise InvalidValueError("the loss needs a style image (a tensor, a path or an asset name)")
+    path = resolve_path_or_asset(image)
+    try:
+        return load_image(path)
+    except OSError as error:
+        raise InvalidValueError(f"style image {str(path)!r} is not a readable image: {error}") from error
 
 
 def loss_kwargs_from_config(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -93,7 +93,7 @@ class ResumableOnException(Callback):
 
 
 class PreviewImages(Callback):
-    """Log fixed photos (top row) and their stylisations (bottom row) as one TensorBoard image.
+    """Log fixed photos (top row) and their stylisations (a row per style) as one TensorBoard image.
 
     At step 1 (a first look within seconds), every ``every_n_steps`` steps, and at the end of
     training whatever ``max_steps`` was. The photos are the datamodule's ``preview_photos``
@@ -105,7 +105,7 @@ class PreviewImages(Callback):
         every_n_steps: steps between previews; 0 disables them.
 
     Shapes:
-        logged grid: (3, 2 * (S + 2) + 2, N * (S + 2) + 2) for N preview photos of side S.
+        logged grid: (3, (R + 1) * (S + 2) + 2, N * (S + 2) + 2) for N preview photos of side S and R styles.
     """
 
     def __init__(self, every_n_steps: int = 100) -> None:
@@ -140,9 +140,11 @@ class PreviewImages(Callback):
         network = getattr(pl_module, "model", pl_module)
         was_training = network.training
         network.eval()
-        stylised = network(photos).float().clamp(0, 1)
+        # A multi-style module shows one row per style; a one-style network one row.
+        rows = pl_module.preview_rows(photos) if hasattr(pl_module, "preview_rows") else [network(photos)]
         network.train(was_training)
-        grid = torchvision.utils.make_grid(torch.cat([photos, stylised]), nrow=photos.shape[0], padding=2).cpu()
+        stylised = [row.float().clamp(0, 1) for row in rows]
+        grid = torchvision.utils.make_grid(torch.cat([photos, *stylised]), nrow=photos.shape[0], padding=2).cpu()
         for logger in loggers:
             logger.experiment.add_image("preview/stylised", grid, global_step=trainer.global_step)
         log_dir = getattr(loggers[0], "log_dir", None)

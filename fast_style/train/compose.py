@@ -15,6 +15,7 @@ Hydra's compose API. Hydra belongs to the training side and the scripts, never t
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from fast_style.errors import InvalidValueError
 from fast_style.loss.perceptual import PerceptualLossSettings, loss_kwargs_from_config
 
 LOSS_DEFAULT_RESOLVER = "loss_default"
+STYLE_ENTRIES_RESOLVER = "style_entries"
+# The repository's configs/ (style configs are read by name when a multi-style run lists them).
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def loss_default(name: str) -> Any:
@@ -47,10 +51,51 @@ def _loss_default_node(name: str) -> Any:
     return OmegaConf.create(value) if isinstance(value, (list, dict)) else value
 
 
+def style_entry(entry: Any, config_dir: str | os.PathLike = CONFIG_DIR) -> dict[str, Any]:
+    """What a style of a multi-style run is: ``{"name", "image", "style_weight"}``.
+
+    Args:
+        entry: a style config name (``candy``: its tuned image and weight), an image file
+            (its stem names it, with the library's default weight), or a mapping with ``name``,
+            ``image`` and optionally ``style_weight``.
+        config_dir: the ``configs/`` folder.
+
+    Raises:
+        UnknownStyleError: a name that is neither a style config nor an image file.
+        InvalidValueError: a mapping without ``name`` and ``image``.
+    """
+    from fast_style.zoo import UnknownStyleError
+
+    if isinstance(entry, Mapping) or OmegaConf.is_dict(entry):
+        entry = dict(entry)
+        if not isinstance(entry.get("name"), str) or not entry.get("image"):
+            raise InvalidValueError(f"a style given as a mapping needs name and image, got {entry}")
+        return {"name": entry["name"], "image": str(entry["image"]),
+                "style_weight": float(entry.get("style_weight", loss_default("style_weight")))}
+    text = str(entry)
+    config_file = Path(config_dir) / "style" / f"{text}.yaml"
+    if "/" not in text and config_file.is_file():
+        style = OmegaConf.load(config_file)
+        return {"name": str(style.name), "image": str(style.image), "style_weight": float(style.style_weight)}
+    if Path(text).expanduser().is_file():
+        return {"name": Path(text).stem, "image": text, "style_weight": float(loss_default("style_weight"))}
+    names = sorted(path.stem for path in (Path(config_dir) / "style").glob("*.yaml"))
+    raise UnknownStyleError(f"unknown style {text!r}: neither a style config ({', '.join(names)}) nor an image file")
+
+
+def _style_entries(entries: Any) -> list[dict[str, Any]]:
+    """``${style_entries:${styles}}``: each listed style as :func:`style_entry` gives it."""
+    if isinstance(entries, str) or not (OmegaConf.is_list(entries) or isinstance(entries, (list, tuple))):
+        raise InvalidValueError(f"styles must be a list, e.g. styles=[candy,mosaic,udnie], got {entries!r}")
+    return [style_entry(entry) for entry in entries]
+
+
 def register_resolvers() -> None:
-    """Register ``${loss_default:...}`` with OmegaConf (idempotent)."""
+    """Register ``${loss_default:...}`` and ``${style_entries:...}`` with OmegaConf (idempotent)."""
     if not OmegaConf.has_resolver(LOSS_DEFAULT_RESOLVER):
         OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, _loss_default_node)
+    if not OmegaConf.has_resolver(STYLE_ENTRIES_RESOLVER):
+        OmegaConf.register_new_resolver(STYLE_ENTRIES_RESOLVER, _style_entries)
 
 
 def style_loss_args(style: str, config_dir: str | os.PathLike) -> tuple[str, dict[str, Any]]:
