@@ -158,6 +158,19 @@ class StyleCheckpoint:
     meta: dict[str, Any] = field(default_factory=dict)
     loss_args: dict[str, Any] | None = None
 
+    def style_loss_args(self, style: str | None = None) -> dict[str, Any] | None:
+        """The loss ``style`` was trained with: ``loss_args`` for a one-style network; for a
+        multi-style one, the shared settings with that style's own image and weight (from the
+        config's ``module.styles``). ``None`` if the file does not say.
+        """
+        entries = ((self.config.get("module") or {}).get("styles")) or []
+        if not entries or self.loss_args is None:
+            return self.loss_args
+        entry = next((item for item in entries if isinstance(item, dict) and item.get("name") == style), None)
+        if entry is None:
+            return None
+        return {**self.loss_args, "style_image": str(entry["image"]), "style_weight": float(entry["style_weight"])}
+
 
 def _torch_load(path: Path) -> Any:
     # Lightning may store a pathlib path among the hyper-parameters (style_image); allow just

@@ -16,6 +16,7 @@ import torch
 from omegaconf import DictConfig
 from PIL import Image
 
+import fast_style.train  # noqa: F401  (registers ${loss_default:...}: tests compose configs with Hydra directly)
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.models import TransformerNet

@@ -80,14 +80,23 @@ def load_setup(args: argparse.Namespace) -> Setup:
 
     _check_counts(args)
     resolved = resolve_network(args)
+    if len(resolved.styles) > 1:
+        raise InvalidValueError(f"compare.py takes one style, not the blend {resolved.spec!r}: a blend was never "
+                                "trained against a loss, so the Gatys baseline has nothing to optimise")
     args.ckpt = str(resolved.path)
     checkpoint = read_checkpoint(resolved.path)
-    if checkpoint.loss_args is None:
+    model = model_from_checkpoint(checkpoint)
+    style = resolved.style or checkpoint.style
+    if model.style_names:  # one style of a multi-style network: its own loss, its own γ, β
+        style = style if style in model.style_names else model.style_names[0]
+        model = model.for_style(style)
+    loss_args = checkpoint.style_loss_args(style)
+    if loss_args is None:
         raise CheckpointError(
             f"checkpoint {args.ckpt!r} does not say which loss it was trained with (no training config), "
             "so the Gatys baseline cannot use the same one"
         )
-    loss_kwargs = dict(checkpoint.loss_args)
+    loss_kwargs = dict(loss_args)
     if args.vgg_weights is not None:
         loss_kwargs["vgg"] = {**loss_kwargs["vgg"], "weights": args.vgg_weights}
     style_image = load_image(resolve_path_or_asset(loss_kwargs["style_image"]))
@@ -98,7 +107,7 @@ def load_setup(args: argparse.Namespace) -> Setup:
         raise NoImagesError(f"no images in {str(folder)!r}")
     for photo in photos:  # an unreadable one stops here, naming it, not part-way through the runs
         open_rgb(photo).close()
-    return Setup(checkpoint, loss_kwargs, style_image, loss_fn, model_from_checkpoint(checkpoint), photos)
+    return Setup(checkpoint, loss_kwargs, style_image, loss_fn, model.eval(), photos)
 
 
 def _compare(args: argparse.Namespace, setup: Setup) -> list:

@@ -64,6 +64,7 @@ class MultiStyleTransferModule(StyleTransferModule):
         super().__init__(style_name, loss=losses[0], model={**dict(model or {}), "styles": names},
                          optimizer=optimizer, **kwargs)
         self.style_order = names
+        self.history: list[dict[str, Any]] = []
         encoder = self.loss_fn.encoder
         # One VGG for every style: the first style's loss built it; the others reuse it. The ModuleDict keeps the
         # "loss_fn." prefix, so checkpoints still leave the VGG and the Gram targets out (StyleTransferModule).
@@ -111,7 +112,13 @@ class MultiStyleTransferModule(StyleTransferModule):
     def _warm_start(self, path: str) -> None:
         from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
 
-        source = model_from_checkpoint(read_checkpoint(path))
+        checkpoint = read_checkpoint(path)
+        source = model_from_checkpoint(checkpoint)
+        # Where the weights came from, leg by leg: a long run continues over sittings from the committed
+        # network, whose history this run extends; a one-style source is the first entry.
+        self.history = list(checkpoint.meta.get("history") or [
+            {"network": checkpoint.style, "styles": list(source.style_names) or [checkpoint.style],
+             "steps": checkpoint.meta.get("global_step")}])
         ours = {key: value for key, value in self.model.model_args.items() if key != "styles"}
         theirs = {key: value for key, value in source.model_args.items() if key != "styles"}
         if ours != theirs:

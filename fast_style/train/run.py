@@ -20,6 +20,7 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import InterpolationResolutionError
 
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.errors import InvalidValueError
@@ -54,9 +55,13 @@ def build(node: Any, **kwargs: Any) -> Any:
     """
     try:
         return instantiate(node, **kwargs)
-    except InstantiationException as error:
-        if isinstance(error.__cause__, (ValueError, OSError)):
-            raise error.__cause__ from None
+    except (InstantiationException, InterpolationResolutionError) as error:
+        # Also a resolver's own error (an unknown style in styles=[...]), which OmegaConf wraps in turn.
+        cause = error.__cause__ or error.__context__
+        while isinstance(cause, (InstantiationException, InterpolationResolutionError)):
+            cause = cause.__cause__ or cause.__context__
+        if isinstance(cause, (ValueError, OSError)):
+            raise cause from None
         raise
 
 
@@ -122,5 +127,11 @@ def _save_slim(trainer: L.Trainer, module: L.LightningModule, cfg: DictConfig, p
         "precision": str(precision),
         "machine": describe_cpu() if not torch.cuda.is_available() else torch.cuda.get_device_name(),
     }
+    history = getattr(module, "history", None)
+    if history is not None:
+        # A multi-style network's legs: what it started from and the steps of each leg on its styles.
+        leg = {"styles": list(getattr(module, "style_order", [])), "steps": trainer.global_step,
+               "init_from": (cfg.module.get("init_from") if "module" in cfg else None), "machine": meta["machine"]}
+        meta["history"] = [*history, leg]
     return save_inference_checkpoint(module.model, target, style=style_name,
                                      config=OmegaConf.to_container(cfg, resolve=True), meta=meta)

@@ -105,10 +105,18 @@ def _network_path(term: StyleTerm, spec: StyleSpec, zoo_dir: Path) -> Path:
     raise UnknownStyleError(f"unknown style {what!r}{where}; {_shipped_line(zoo_dir)}")
 
 
+_STYLES_CACHE: dict[tuple[str, int, int], tuple[str, ...]] = {}
+
+
 def network_styles(path: str | os.PathLike) -> tuple[str, ...]:
-    """The styles a network file holds (one for today's networks: the style it was trained on)."""
-    style = read_checkpoint(path).style
-    return (style,) if style else ()
+    """The styles a network file holds: a multi-style network's names, or a one-style network's style."""
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _STYLES_CACHE:
+        checkpoint = read_checkpoint(path)
+        styles = (checkpoint.model_args or {}).get("styles")
+        _STYLES_CACHE[key] = tuple(styles) if styles else ((checkpoint.style,) if checkpoint.style else ())
+    return _STYLES_CACHE[key]
 
 
 def multi_style_networks(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
@@ -120,21 +128,54 @@ def _multi_line(zoo_dir: str | os.PathLike) -> str:
     return f"multi-style networks shipped: {', '.join(multi_style_networks(zoo_dir)) or 'none'}"
 
 
+def _holding(styles: list[str], zoo_dir: Path) -> list[str]:
+    """The multi-style networks that hold every one of ``styles``."""
+    return [name for name in multi_style_networks(zoo_dir) if set(styles) <= set(network_styles(zoo_dir / f"{name}.pth"))]
+
+
+def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
+    """The one network file that holds every style of ``spec``.
+
+    ``STYLE@NETWORK`` names it. A plain name is its own file where one is shipped; a style that has no
+    file of its own, and a blend of plain names, use a multi-style network that holds them all (for a
+    blend, a term's own file first when it holds them all: a new style trained on the shared network).
+    """
+    explicit = {term.network for term in spec.terms if term.explicit_style}
+    if explicit:
+        if len(explicit) > 1 or len(explicit) != len({term.network for term in spec.terms}):
+            raise InvalidValueError(
+                f"cannot blend {spec.text!r}: a blend mixes styles of one network that holds them all "
+                f"(STYLE@NETWORK:WEIGHT,...); {_multi_line(zoo_dir)}")
+        return _network_path(spec.terms[0], spec, zoo_dir).stem
+    styles = [term.style for term in spec.terms]
+    own = [term.network for term in spec.terms if (zoo_dir / f"{term.network}.pth").is_file()]
+    if not spec.is_blend and own:
+        return own[0]
+    if any(term.variant for term in spec.terms) and not own:
+        _network_path(next(term for term in spec.terms if term.variant), spec, zoo_dir)
+    for network in own:
+        if set(styles) <= set(network_styles(zoo_dir / f"{network}.pth")):
+            return network
+    holding = _holding(styles, zoo_dir)
+    if holding:
+        return holding[0]
+    missing = [term for term in spec.terms if not (zoo_dir / f"{term.network}.pth").is_file() and not _holding([term.style], zoo_dir)]
+    if missing:
+        _network_path(missing[0], spec, zoo_dir)
+    raise InvalidValueError(
+        f"cannot blend {spec.text!r}: no shipped network holds all of {', '.join(styles)} (a blend mixes the styles "
+        f"inside one network); {_multi_line(zoo_dir)}")
+
+
 def _resolve_zoo(spec: StyleSpec, zoo_dir: Path) -> ResolvedStyle:
     """The network and styles of a parsed zoo spec (one network, holding every style asked for)."""
-    paths = {term.network: _network_path(term, spec, zoo_dir) for term in spec.terms}
-    if len(paths) > 1:
-        raise InvalidValueError(
-            f"cannot blend {spec.text!r}: a blend mixes styles of one network that holds them all "
-            f"(STYLE@NETWORK:WEIGHT,...), and {', '.join(map(repr, paths))} are separate networks; "
-            f"{_multi_line(zoo_dir)}")
-    network, path = next(iter(paths.items()))
-    if spec.is_blend or spec.terms[0].explicit_style:
-        held = network_styles(path)
-        for term in spec.terms:
-            if term.style not in held:
-                raise UnknownStyleError(f"unknown style {term.style!r} in {spec.text!r}: network {network!r} holds "
-                                        f"{', '.join(held) or 'no named style'}; {_multi_line(zoo_dir)}")
+    network = _network_of(spec, zoo_dir)
+    path = zoo_dir / f"{network}.pth"
+    held = network_styles(path)
+    for term in spec.terms:
+        if term.style not in held:
+            raise UnknownStyleError(f"unknown style {term.style!r} in {spec.text!r}: network {network!r} holds "
+                                    f"{', '.join(held) or 'no named style'}; {_multi_line(zoo_dir)}")
     return ResolvedStyle(spec.text, path, network, tuple((term.style, term.weight) for term in spec.terms))
 
 
@@ -173,20 +214,26 @@ def load(spec: str | os.PathLike | ResolvedStyle, device: str | torch.device = "
          allow_path: bool = True) -> TransformerNet:
     """The network ``spec`` names (see :func:`resolve`), in eval mode on ``device``, float32 weights.
 
-    ``model.style_name`` holds the style's name as the file records it (or ``None``).
+    A style or blend of a multi-style network comes folded into a one-style network
+    (:meth:`TransformerNet.for_style`), so every inference path runs it as any other. A multi-style
+    file given as a path comes as its first style. ``model.style_name`` holds the style's name as the
+    file records it, or the spec of a blend.
 
     Raises:
         UnknownStyleError, InvalidValueError, InputFileError: see :func:`resolve`.
-        InvalidValueError: a blend: no network takes style weights yet (#20).
         CheckpointError: the file is not a style checkpoint (:func:`fast_style.checkpoint.read_checkpoint`).
     """
     resolved = resolve(spec, allow_path=allow_path)
-    if len(resolved.styles) > 1:  # the multi-style network (#20) will take the weights; never drop them silently
-        raise InvalidValueError(f"{resolved.spec!r}: blending styles inside one network is not supported yet; "
-                                "load a one-style network")
     checkpoint = read_checkpoint(resolved.path)
     model = model_from_checkpoint(checkpoint)
-    model.style_name = checkpoint.style
+    style_name = checkpoint.style
+    if model.style_names:
+        choice = dict(resolved.styles) or {checkpoint.style if checkpoint.style in model.style_names else model.style_names[0]: 1.0}
+        model = model.for_style(choice)
+        style_name = next(iter(choice)) if len(choice) == 1 else resolved.spec
+    elif len(resolved.styles) > 1:
+        raise InvalidValueError(f"{resolved.spec!r}: {resolved.path.name} holds one style; a blend needs a multi-style network")
+    model.style_name = style_name
     return model.eval().to(device)
 
 

@@ -1,0 +1,86 @@
+"""The zoo with a multi-style network: STYLE@NETWORK, plain names it serves, blends, and load()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from fast_style.checkpoint import save_inference_checkpoint
+from fast_style.errors import InvalidValueError
+from fast_style.models import TransformerNet
+from fast_style.zoo import UnknownStyleError, add_to_zoo, load, multi_style_networks, network_styles, resolve
+from tests.helpers import TINY_MODEL_ARGS
+
+SHARED_STYLES = ["aa", "bb", "cc"]
+
+
+def _network(styles: list[str] | None, seed: int) -> TransformerNet:
+    torch.manual_seed(seed)
+    model = TransformerNet(**TINY_MODEL_ARGS, styles=styles).eval()
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if hasattr(module, "weight") and module.weight is not None and module.weight.dim() <= 2 and "Norm" in type(module).__name__:
+            module.weight.data = 1 + 0.5 * torch.randn(module.weight.shape, generator=generator)
+            module.bias.data = 0.5 * torch.randn(module.bias.shape, generator=generator)
+    return model
+
+
+@pytest.fixture
+def zoo(tmp_path: Path) -> Path:
+    """A zoo of a one-style network 'aa', a three-style network 'shared' (aa, bb, cc) and 'mine' (shared + mine)."""
+    folder = tmp_path / "zoo"
+    shared = _network(SHARED_STYLES, 1)
+    mine = shared.with_styles([*SHARED_STYLES, "mine"])
+    for model, style in [(_network(None, 0), "aa"), (shared, "shared"), (mine, "mine")]:
+        add_to_zoo(save_inference_checkpoint(model, tmp_path / f"{style}.pth", style=style), folder)
+    return folder
+
+
+def test_network_styles_and_multi_style_networks(zoo: Path):
+    assert network_styles(zoo / "aa.pth") == ("aa",)
+    assert network_styles(zoo / "shared.pth") == tuple(SHARED_STYLES)
+    assert multi_style_networks(zoo) == ["mine", "shared"]
+
+
+def test_plain_names_take_their_own_file_and_otherwise_the_network_that_holds_them(zoo: Path):
+    assert resolve("aa", zoo_dir=zoo).network == "aa"  # its own, dedicated file
+    assert resolve("bb", zoo_dir=zoo).network == "mine"  # first (sorted) multi-style network holding bb
+    assert resolve("aa@shared", zoo_dir=zoo).network == "shared"
+    blend = resolve("aa:0.5,bb:0.5", zoo_dir=zoo)
+    assert blend.styles == (("aa", 0.5), ("bb", 0.5)) and blend.network in ("mine", "shared")
+    # A new style's own file holds the shared styles too: a blend with it uses that file.
+    assert resolve("mine:0.7,cc:0.3", zoo_dir=zoo).network == "mine"
+
+
+def test_load_folds_the_style_or_blend_and_weight_one_is_that_style(zoo: Path):
+    photo = torch.rand(1, 3, 20, 22, generator=torch.Generator().manual_seed(0))
+    shared = load(zoo / "shared.pth")  # a path: the network's first style
+    assert not shared.conditional_norms() and shared.style_name == "aa"
+    raw = TransformerNet(**TINY_MODEL_ARGS, styles=SHARED_STYLES)
+    raw.load_state_dict(torch.load(zoo / "shared.pth", weights_only=True)["state_dict"])
+    raw = raw.float().eval()
+    bb = load(resolve("bb@shared", zoo_dir=zoo))
+    assert bb.style_name == "bb"
+    torch.testing.assert_close(bb(photo), raw(photo, style="bb"))
+    blend = load(resolve("aa@shared:0.25,cc@shared:0.75", zoo_dir=zoo))
+    assert blend.style_name == "aa@shared:0.25,cc@shared:0.75"
+    torch.testing.assert_close(blend(photo), raw(photo, style={"aa": 0.25, "cc": 0.75}))
+    pixel_mix = 0.25 * raw(photo, style="aa") + 0.75 * raw(photo, style="cc")
+    assert (blend(photo) - pixel_mix).abs().max() > 1e-3
+    alone = load(resolve("aa@shared:1,cc@shared:0", zoo_dir=zoo))
+    torch.testing.assert_close(alone(photo), raw(photo, style="aa"))
+
+
+@pytest.mark.parametrize("spec, error, message", [
+    ("zz@shared", UnknownStyleError, "network 'shared' holds aa, bb, cc"),
+    ("aa:0.5,zz:0.5", UnknownStyleError, "unknown style 'zz'"),
+    ("aa@shared:0.5,bb@mine:0.5", InvalidValueError, "cannot blend"),
+    ("aa:-1,bb:2", InvalidValueError, "non-negative"),
+    ("aa:0,bb:0", InvalidValueError, "sum to zero"),
+    ("aa:0.5,,bb:0.5", InvalidValueError, "an empty term"),
+])
+def test_bad_blends_are_one_clear_error(zoo: Path, spec: str, error: type, message: str):
+    with pytest.raises(error, match=message):
+        resolve(spec, zoo_dir=zoo)
