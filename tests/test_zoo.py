@@ -29,6 +29,7 @@ from fast_style.zoo import (
     network_styles,
     parse_spec,
     resolve,
+    served_styles,
     zoo_path,
 )
 from tests.helpers import CONFIG_DIR, REPO_ROOT
@@ -148,10 +149,13 @@ def test_cli_unknown_style_and_missing_network_are_usage_errors(tmp_path: Path, 
 def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.CaptureFixture):
     assert main(["--list-styles"]) == 0
     out = capsys.readouterr().out
-    for name in SHIPPED:
-        line = next(line for line in out.splitlines() if line.strip().startswith(name))
+    served = served_styles()
+    for name in served:
+        line = next(line for line in out.splitlines() if line.split()[:1] == [name])
         info = describe(name)
-        assert f"{info['steps']} steps" in line and f"style weight {info['style_weight']:g}" in line
+        columns = line.split()
+        assert columns[1] == info["network"] == served[name].network and columns[2] == str(info["steps"])
+        assert f" {info['style_weight']:g} " in line and info["precision"] in line
 
 
 # The resolver: what a user types -> the network file and its style(s).

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.errors import InvalidValueError
@@ -84,3 +85,30 @@ def test_load_folds_the_style_or_blend_and_weight_one_is_that_style(zoo: Path):
 def test_bad_blends_are_one_clear_error(zoo: Path, spec: str, error: type, message: str):
     with pytest.raises(error, match=message):
         resolve(spec, zoo_dir=zoo)
+
+
+def test_the_web_page_blends_two_styles_of_one_network_and_refuses_others(zoo: Path, tmp_path: Path):
+    from fast_style.infer.app.handlers import AppInputError, DownloadFolder, stylize_photo
+    from fast_style.infer.app.library import StyleLibrary
+    from fast_style.zoo import served_styles
+
+    library = StyleLibrary(include_zoo=False)
+    library.paths.update(served_styles(zoo))
+    assert set(library.names()) >= {"aa", "bb@shared", "mine"}
+    assert "aa@shared" in library.blendable("bb@shared") and library.blendable("aa") == []
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (30, 24), (200, 120, 40)).save(photo)
+    downloads = DownloadFolder(root=tmp_path / "downloads")
+
+    def picture(style: str, blend_with: str | None = None, mix: float = 0.0) -> torch.Tensor:
+        result = stylize_photo(library, photo, style, downloads=downloads, blend_with=blend_with, mix=mix)
+        return torch.tensor(list(result.after.getdata()), dtype=torch.float32)
+
+    half = picture("bb@shared", "cc@shared", 0.5)
+    assert not torch.equal(half, picture("bb@shared")) and not torch.equal(half, picture("cc@shared"))
+    assert torch.equal(picture("bb@shared", "cc@shared", 1.0), picture("cc@shared"))
+    assert torch.equal(picture("bb@shared", "cc@shared", 0.0), picture("bb@shared"))
+    with pytest.raises(AppInputError, match="do not blend"):
+        picture("aa", "bb@shared", 0.5)
+    with pytest.raises(AppInputError, match="between 0 and 1"):
+        picture("bb@shared", "cc@shared", 1.5)

@@ -180,18 +180,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def list_styles_text() -> str:
-    """One line per shipped style: its name and how it was trained (for ``--list-styles``)."""
-    names = zoo.available_styles()
+    """One row per served style, the same columns for every kind of network (for ``--list-styles``)."""
+    names = list(zoo.served_styles())
     if not names:
         return "no shipped styles in this installation; train one with scripts/train.py and pass --ckpt"
-    lines = [f"{len(names)} shipped style(s); use --style NAME:"]
+    lines = [f"{len(names)} shipped style(s); use --style NAME (blend: --style a:0.7,b:0.3 from one network):",
+             f"  {'name':<30} {'network':<16} {'steps':>14} {'style weight':>12}  how it was trained"]
     for name in names:
         info = zoo.describe(name)
+        shared = info["styles_in_network"] > 1
+        steps = f"{info['steps']}" + (f" ({info['steps'] // info['styles_in_network']}/style)" if shared and info["steps"] else "")
+        kind = f"{info['styles_in_network']} styles, " if shared else ""
         lines.append(
-            f"  {name:<16} {info['steps']} steps, {info['crop']} px crops, batch {info['batch']}, "
-            f"style weight {info['style_weight']:g} (style image at {info['style_size']} px), "
-            f"content {info['content_weight']:g}, tv {info['tv_weight']:g}, {info['precision']}; "
-            f"trained on {info['machine']}"
+            f"  {name:<30} {info['network']:<16} {steps:>14} {info['style_weight']:>12g}  "
+            f"{kind}{info['crop']} px crops, batch {info['batch']}, style image at {info['style_size']} px, "
+            f"content {info['content_weight']:g}, tv {info['tv_weight']:g}, {info['precision']}; on {info['machine']}"
         )
     return "\n".join(lines)
 

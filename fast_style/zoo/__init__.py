@@ -237,18 +237,45 @@ def load(spec: str | os.PathLike | ResolvedStyle, device: str | torch.device = "
     return model.eval().to(device)
 
 
+def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedStyle]:
+    """Every style the zoo serves, by the spec that picks it: what ``--style`` and the web page offer.
+
+    A one-style network is its own name. A style of a multi-style network is its plain name where
+    no file of its own is shipped (``mondrian``), else ``STYLE@NETWORK`` (``candy@styles15``), so
+    both networks of a style stay reachable.
+    """
+    served: dict[str, ResolvedStyle] = {}
+    folder = Path(zoo_dir)
+    for name in available_styles(folder):
+        held = network_styles(folder / f"{name}.pth")
+        if len(held) <= 1:
+            served[name] = resolve(name, allow_path=False, zoo_dir=folder)
+    for network in multi_style_networks(folder):
+        for style in network_styles(folder / f"{network}.pth"):
+            own_name = style == network or (style not in served and not (folder / f"{style}.pth").is_file())
+            spec = style if own_name else f"{style}@{network}"
+            served.setdefault(spec, resolve(spec, allow_path=False, zoo_dir=folder))
+    return served
+
+
 def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
-    """How shipped style ``name`` was trained: steps, crop size, weights, precision, losses, machine."""
-    checkpoint = read_checkpoint(zoo_path(name, zoo_dir))
+    """How the network serving ``name`` (a name :func:`served_styles` lists) was trained: its network,
+    steps (a multi-style network's steps count all its styles' turns), crop size, weights, precision, machine."""
+    resolved = resolve(name, allow_path=False, zoo_dir=zoo_dir)
+    checkpoint = read_checkpoint(resolved.path)
     config = checkpoint.config
-    # The loss as trained (read from either config layout), not the style group: a command-line
-    # loss.style_weight=... overrides the style's weight.
-    loss = checkpoint.loss_args or {}
+    style = resolved.style or checkpoint.style
+    # The loss as trained, not the style group: a command-line loss.style_weight=... overrides the style's weight.
+    loss = checkpoint.style_loss_args(style) or {}
     meta = checkpoint.meta
+    styles = network_styles(resolved.path)
+    history = meta.get("history") or []
     return {
         "name": name,
+        "network": resolved.network,
+        "styles_in_network": len(styles),
         "style_image": loss.get("style_image"),
-        "steps": meta.get("global_step"),
+        "steps": sum(leg.get("steps") or 0 for leg in history if leg.get("styles") == list(styles)) or meta.get("global_step"),
         "crop": (config.get("data") or {}).get("image_size"),
         "batch": (config.get("data") or {}).get("batch_size"),
         "content_weight": loss.get("content_weight"),
@@ -335,5 +362,6 @@ __all__ = [
     "network_styles",
     "parse_spec",
     "resolve",
+    "served_styles",
     "zoo_path",
 ]

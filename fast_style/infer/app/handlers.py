@@ -138,6 +138,8 @@ def stylize_photo(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     downloads: DownloadFolder,
     progress: Callable[[float, str], None] = lambda fraction, text: None,
+    blend_with: str | None = None,
+    mix: float = 0.0,
 ) -> Result:
     """Stylise one uploaded photo with a served style.
 
@@ -152,6 +154,8 @@ def stylize_photo(
         max_pixels: uploads with more pixels are refused (decompression-bomb guard).
         downloads: where the download file is written.
         progress: called with (fraction done, what is happening).
+        blend_with: a second style of the same multi-style network, or ``None``/``""``.
+        mix: the second style's share of the blend, 0 (only ``style``) to 1 (only ``blend_with``).
 
     Returns:
         A :class:`Result`.
@@ -161,17 +165,23 @@ def stylize_photo(
     """
     _check_request(photo_path, style, strength, max_size, file_format)
     progress(0.05, "loading the style network")
+    mix = _number(mix, "The mix") if blend_with else 0.0
+    if not 0.0 <= mix <= 1.0:
+        raise AppInputError(f"The mix must be between 0 and 1, got {mix:g}.")
     try:
-        model = library.model(style)
+        model = library.blend(style, blend_with, mix) if blend_with and mix > 0 else library.model(style)
     except UnknownStyleError as error:
         raise AppInputError(str(error)) from None
+    if blend_with and mix > 0:
+        style = f"{style} {1 - mix:.0%} + {blend_with} {mix:.0%}"
     progress(0.15, "reading the photo")
     photo = _read_upload(photo_path, max_size, max_pixels)
     width, height = photo.size
     progress(0.3, f"stylising {width}×{height} with {style}")
     out = stylize(model, photo.rgb, strength=float(strength), preserve_color=bool(preserve_color))
     progress(0.9, "saving")
-    download = downloads.new_path(f"{Path(str(photo_path)).stem}_{style.replace(' ', '_')}", DOWNLOAD_FORMATS[file_format])
+    download = downloads.new_path(f"{Path(str(photo_path)).stem}_{re.sub(r'[^A-Za-z0-9_]+', '_', style)}",
+                                  DOWNLOAD_FORMATS[file_format])
     save_image(out, download, alpha=photo.alpha)
     colors = ", photo's colours" if preserve_color else ""
     message = f"{style}: {width}×{height} pixels, strength {float(strength):g}{colors}"

@@ -43,9 +43,10 @@ class StyleLibrary:
     def __init__(self, models_dir: str | os.PathLike | None = None, include_zoo: bool = True,
                  device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
-        self.paths: dict[str, Path] = {}
+        # name -> what loads it: a shipped style's resolved spec, or a file of the models folder.
+        self.paths: dict[str, zoo.ResolvedStyle | Path] = {}
         if include_zoo:
-            self.paths.update({name: zoo.resolve(name, allow_path=False).path for name in zoo.available_styles()})
+            self.paths.update(zoo.served_styles())
         self.skipped: dict[Path, str] = {}
         if models_dir is not None and Path(models_dir).is_dir():
             for path in sorted(Path(models_dir).glob("*.pth")):
@@ -78,11 +79,50 @@ class StyleLibrary:
                 self._models[name] = load_model(self.paths[name], self.device)
             return self._models[name]
 
+    def blendable(self, name: str) -> list[str]:
+        """The served names that blend with ``name``: the other styles of a multi-style network that holds it."""
+        source = self.paths.get(name)
+        if not isinstance(source, zoo.ResolvedStyle) or source.style is None:
+            return []
+        held = zoo.network_styles(source.path)
+        return [other for other, spec in self.paths.items() if other != name and isinstance(spec, zoo.ResolvedStyle)
+                and spec.style in held and len(held) > 1 and spec.path == source.path]
+
+    def blend(self, first: str, second: str, mix: float) -> TransformerNet:
+        """``first`` and ``second`` mixed inside their shared network (γ, β), ``mix`` of the second, in [0, 1].
+
+        Folded networks of recent blends are kept (a few; the mix slider moves in steps).
+
+        Raises:
+            UnknownStyleError: a name not served, or two styles no one network holds.
+        """
+        for name in (first, second):
+            if name not in self.paths:
+                raise UnknownStyleError(f"unknown style {name!r}; served: {', '.join(self.paths) or '(none)'}")
+        if second not in self.blendable(first):
+            raise UnknownStyleError(f"{first!r} and {second!r} do not blend: a blend mixes styles of one network "
+                                    f"(blends with {first!r}: {', '.join(self.blendable(first)) or 'none'})")
+        source = self.paths[first]
+        network = source.network
+        spec = f"{source.style}@{network}:{1 - mix:g},{self.paths[second].style}@{network}:{mix:g}"
+        with self._lock:
+            if spec not in self._models:
+                blends = [key for key in self._models if ":" in key]
+                for key in blends[: max(0, len(blends) - 7)]:  # keep the last eight blends
+                    del self._models[key]
+                self._models[spec] = zoo.load(zoo.resolve(spec, allow_path=False, zoo_dir=source.path.parent),
+                                              self.device)
+            return self._models[spec]
+
     def thumbnail(self, name: str) -> Image.Image:
         """A square picture of the style image (from the asset mirror), or a grey tile naming it."""
         from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
 
-        image = read_checkpoint(self.paths[name]).style_image
+        source = self.paths[name]
+        if isinstance(source, zoo.ResolvedStyle):
+            image = (read_checkpoint(source.path).style_loss_args(source.style) or {}).get("style_image")
+        else:
+            image = read_checkpoint(source).style_image
         try:
             picture = load_image(resolve_path_or_asset(image), size=THUMBNAIL)
         except (AssetNotFoundError, OSError, TypeError, ValueError):

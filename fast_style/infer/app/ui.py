@@ -55,6 +55,9 @@ def upload_as_is(image: gr.Image) -> gr.Image:
     return image
 
 
+NO_BLEND = "(none)"
+
+
 def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 1,
               queue_size: int = 64, downloads: DownloadFolder | None = None, analytics: bool = False) -> gr.Blocks:
     """The page for ``library``'s styles (a ``gr.Blocks``, queued; call ``.launch()`` to serve).
@@ -69,17 +72,23 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
         raise InvalidValueError(f"concurrency and queue size must be at least 1, got {concurrency}, {queue_size}")
     downloads = downloads or DownloadFolder()
 
-    def run(photo, style, strength, preserve_color, max_size, file_format, progress=gr.Progress()):  # noqa: B008
+    def run(photo, style, strength, preserve_color, max_size, file_format, blend_with, mix,
+            progress=gr.Progress()):  # noqa: B008
         try:
             result = stylize_photo(library, photo, style, strength=strength, preserve_color=preserve_color,
                                    max_size=int(max_size), file_format=file_format, max_pixels=max_pixels,
-                                   downloads=downloads, progress=lambda fraction, text: progress(fraction, desc=text))
+                                   downloads=downloads, progress=lambda fraction, text: progress(fraction, desc=text),
+                                   blend_with=None if blend_with in (None, NO_BLEND) else blend_with, mix=mix)
         except FastStyleError as error:
             raise gr.Error(page_message(error), title="Cannot stylise") from None
         return (result.before, result.after), str(result.download), result.message
 
     def pick(event: gr.SelectData):
         return names[event.index]
+
+    def partners(style):
+        # Only the styles that share a network with this one blend with it.
+        return gr.Dropdown(choices=[NO_BLEND, *library.blendable(style)], value=NO_BLEND)
 
     with gr.Blocks(title="fast_style", analytics_enabled=analytics, delete_cache=(3600, 3600)) as app:
         gr.Markdown("## fast_style: stylise a photo\nFeed-forward style transfer (Johnson et al. 2016): "
@@ -92,6 +101,11 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
                                      columns=min(len(names), 5), rows=2, allow_preview=False, height=300, object_fit="cover",
                                      elem_id="style-gallery")
                 style = gr.Radio(names, value=names[0], label="Style", elem_id="style")
+                with gr.Row():
+                    blend_with = gr.Dropdown([NO_BLEND, *library.blendable(names[0])], value=NO_BLEND,
+                                             label="Blend with a second style (same network)", elem_id="blend-with")
+                    mix = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Mix (0 = first style, 1 = second)",
+                                    elem_id="mix")
                 strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = the photo, 1 = full style)")
                 preserve_color = gr.Checkbox(False, label="Keep the photo's colours")
                 max_size = gr.Slider(64, MAX_OUTPUT_SIZE, value=DEFAULT_MAX_SIZE, step=16,
@@ -103,7 +117,9 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
                 download = gr.File(label="Full-resolution download", elem_id="download")
                 status = gr.Markdown(elem_id="status")
         gallery.select(pick, None, style)
-        button.click(run, [photo, style, strength, preserve_color, max_size, file_format], [result, download, status],
+        style.change(partners, style, blend_with)
+        button.click(run, [photo, style, strength, preserve_color, max_size, file_format, blend_with, mix],
+                     [result, download, status],
                      concurrency_limit=concurrency, api_name="stylise")
     return app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
 
