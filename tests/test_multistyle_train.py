@@ -93,3 +93,25 @@ def test_init_from_a_network_of_another_shape_is_refused(train_config, tmp_path:
     with pytest.raises(InvalidValueError, match="init_from"):
         build(config.module)
     assert MultiStyleTransferModule is type(build(train_config("experiment=multistyle", STYLES).module))
+
+
+def test_new_style_adds_one_painting_to_a_shared_network_and_trains_only_it(train_config, tmp_path, assets_dir):
+    torch.manual_seed(0)
+    shared = TransformerNet(**TINY_MODEL_ARGS, styles=["candy", "mosaic"])
+    config = {"loss": {"style_image": "styles/candy.jpg", "style_weight": 10.0},
+              "module": {"styles": [{"name": "candy", "image": "styles/candy.jpg", "style_weight": 10.0},
+                                    {"name": "mosaic", "image": "styles/mosaic.jpg", "style_weight": 5.0}]}}
+    base = save_inference_checkpoint(shared, tmp_path / "shared.pth", style="shared", config=config)
+    painting = tmp_path / "painting.png"
+    Image.new("RGB", (48, 40), (30, 160, 90)).save(painting)
+    run = train_config("experiment=new_style", f"base_network={base}", "style.name=mine", f"style.image={painting}",
+                       "trainer.max_steps=3")
+    stored = read_checkpoint(train(run, tmp_path / "run"))
+    assert stored.model_args["styles"] == ["candy", "mosaic", "mine"] and stored.style == "mine"
+    # The shared styles keep the images and weights they were trained with; the new one has the documented default.
+    assert stored.style_loss_args("mosaic")["style_weight"] == 5.0
+    assert stored.style_loss_args("mine")["style_weight"] == 10.0
+    trained = model_from_checkpoint(stored)
+    torch.testing.assert_close(trained.stem.conv.weight, shared.stem.conv.weight, rtol=0, atol=0)
+    with pytest.raises(InvalidValueError, match="already a style"):
+        build(train_config("experiment=new_style", f"base_network={base}", "style.name=candy").module)

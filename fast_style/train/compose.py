@@ -90,12 +90,42 @@ def _style_entries(entries: Any) -> list[dict[str, Any]]:
     return [style_entry(entry) for entry in entries]
 
 
+def _new_style_entries(network: Any, name: Any, image: Any, style_weight: Any) -> list[dict[str, Any]]:
+    """``${new_style_entries:NETWORK,name,image,weight}``: a shared network's styles as it was trained on
+    them (each from the file's own record), then the new painting."""
+    from fast_style.checkpoint import read_checkpoint
+    from fast_style.zoo import resolve
+
+    checkpoint = read_checkpoint(resolve(str(network)).path)
+    styles = (checkpoint.model_args or {}).get("styles")
+    if not styles:
+        raise InvalidValueError(f"experiment=new_style starts from a multi-style network; {network!r} holds one style")
+    if str(name) in styles:
+        raise InvalidValueError(f"style.name={name!r} is already a style of {network!r}; give the new painting a new name")
+    entries = []
+    for style in styles:
+        loss = checkpoint.style_loss_args(style) or {}
+        entries.append({"name": style, "image": loss.get("style_image"), "style_weight": loss.get("style_weight")})
+    return [*entries, style_entry({"name": str(name), "image": str(image), "style_weight": float(style_weight)})]
+
+
+def _network_path(network: Any) -> str:
+    """``${network_path:NAME}``: the file of a zoo name (or a path), what ``init_from`` takes."""
+    from fast_style.zoo import resolve
+
+    return str(resolve(str(network)).path)
+
+
 def register_resolvers() -> None:
-    """Register ``${loss_default:...}`` and ``${style_entries:...}`` with OmegaConf (idempotent)."""
+    """Register ``${loss_default:...}``, ``${style_entries:...}`` and ``${new_style_entries:...}`` (idempotent)."""
     if not OmegaConf.has_resolver(LOSS_DEFAULT_RESOLVER):
         OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, _loss_default_node)
     if not OmegaConf.has_resolver(STYLE_ENTRIES_RESOLVER):
         OmegaConf.register_new_resolver(STYLE_ENTRIES_RESOLVER, _style_entries)
+    if not OmegaConf.has_resolver("new_style_entries"):
+        OmegaConf.register_new_resolver("new_style_entries", _new_style_entries)
+    if not OmegaConf.has_resolver("network_path"):
+        OmegaConf.register_new_resolver("network_path", _network_path)
 
 
 def style_loss_args(style: str, config_dir: str | os.PathLike) -> tuple[str, dict[str, Any]]:

@@ -85,7 +85,12 @@ class ResolvedStyle:
 
 
 def _shipped_line(zoo_dir: str | os.PathLike) -> str:
-    return f"shipped styles: {', '.join(available_styles(zoo_dir)) or 'none'}"
+    """The plain style names the zoo serves (one-style networks, then the shared network's own styles)."""
+    folder = Path(zoo_dir)
+    names = [name for name in available_styles(folder) if len(network_styles(folder / f"{name}.pth")) <= 1]
+    for network in multi_style_networks(folder):
+        names += [style for style in network_styles(folder / f"{network}.pth") if style not in names]
+    return f"shipped styles: {', '.join(names) or 'none'}"
 
 
 def _network_path(term: StyleTerm, spec: StyleSpec, zoo_dir: Path) -> Path:
