@@ -122,3 +122,21 @@ def test_style_weight_vector_per_image_checks_the_batch():
     assert style_weight_vector([[1, 1], [0, 2]], ["a", "b"], batch=2).tolist() == [[0.5, 0.5], [0.0, 1.0]]
     with pytest.raises(InvalidValueError, match="do not fit"):
         style_weight_vector([[1, 1], [0, 2]], ["a", "b"], batch=3)
+
+
+@pytest.mark.parametrize("strip_elements", [64, 2**21])
+def test_the_fast_engine_runs_a_folded_style_or_blend_as_the_module_does(multi, strip_elements):
+    from fast_style.infer.fast_forward import FastTransformerNet
+
+    photos = torch.rand(2, 3, 37, 29, generator=torch.Generator().manual_seed(2))
+    for style in ["udnie", {"candy": 0.4, "mosaic": 0.6}]:
+        fast = FastTransformerNet(multi.for_style(style), strip_elements=strip_elements)(photos)
+        torch.testing.assert_close(fast, multi(photos, style=style), atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("fmt, suffix", [("torchscript", ".pt"), ("onnx", ".onnx")])
+def test_a_folded_blend_exports_with_parity(multi, tmp_path, fmt, suffix):
+    from fast_style.infer.export import export_checked
+
+    difference = export_checked(multi.for_style({"candy": 0.5, "udnie": 0.5}), tmp_path / f"blend{suffix}", fmt)
+    assert difference <= 1e-4 and (tmp_path / f"blend{suffix}").is_file()
