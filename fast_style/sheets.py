@@ -94,7 +94,7 @@ def gallery_sheet(
 
     Args:
         photos: photo files.
-        styles: shipped style names (default: all of them).
+        styles: served style specs, e.g. ``candy`` beside ``candy@styles15`` (default: every served style).
         tile: side of each square in pixels.
         zoo_dir: where the networks are (default: the shipped zoo).
 
@@ -106,18 +106,18 @@ def gallery_sheet(
     from fast_style.assets import resolve_path_or_asset
     from fast_style.infer.stylize import load_model, stylize
     from fast_style.io import load_image
-    from fast_style.zoo import ZOO_DIR, available_styles, describe, zoo_path
+    from fast_style.zoo import ZOO_DIR, describe, resolve, served_styles
 
     zoo_dir = ZOO_DIR if zoo_dir is None else zoo_dir
     if not photos:
         raise InvalidValueError("the gallery needs at least one photo")
-    names = list(styles) if styles else available_styles(zoo_dir)
+    names = list(styles) if styles else list(served_styles(zoo_dir))
     if not names:
         raise InvalidValueError(f"no shipped style in {str(zoo_dir)!r}")
     squares = torch.cat([square_crop(load_image(photo, tile), tile) for photo in photos])
     rows = [("photos", [torch.ones(1, 3, tile, tile), *squares.split(1)])]
     for name in names:
-        model = load_model(zoo_path(name, zoo_dir), device="cpu")
+        model = load_model(resolve(name, allow_path=False, zoo_dir=zoo_dir), device="cpu")
         style = load_image(resolve_path_or_asset(describe(name, zoo_dir)["style_image"]), tile)
         rows.append((name, [style, *stylize(model, squares).split(1)]))
     return contact_sheet(rows, tile=tile)

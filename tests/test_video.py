@@ -217,3 +217,16 @@ def test_a_damaged_clip_is_stylised_or_refused_cleanly(tiny_model, clip: Path, t
     else:  # FFmpeg concealed the damage: a playable clip
         assert len(_read(output)["frames"]) == result.frames > 0
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_cli_takes_a_blend_of_the_shared_network(clip: Path, tmp_path: Path, capsys):
+    output = tmp_path / "blend.mp4"
+    assert video_main(["--style", "candy:0.5,udnie:0.5", "--input", str(clip), "--output", str(output), "--quiet"]) == 0
+    frames = _read(output)["frames"]
+    assert len(frames) == 16
+    single = tmp_path / "udnie.mp4"
+    assert video_main(["--style", "udnie@styles15", "--input", str(clip), "--output", str(single), "--quiet"]) == 0
+    mean_levels = abs(frames[0].astype(float) - _read(single)["frames"][0].astype(float)).mean()
+    assert mean_levels > 2.0  # the blend is not udnie alone
+    assert video_main(["--style", "candy:0.5,nope:0.5", "--input", str(clip), "--output", str(tmp_path / "x.mp4")]) == 2
+    assert "unknown style 'nope'" in capsys.readouterr().err

@@ -306,3 +306,20 @@ def test_load_refuses_a_blend_of_a_one_style_file_rather_than_ignoring_its_weigh
     blend = ResolvedStyle("candy:0.5,mosaic:0.5", zoo_path("candy"), "candy", (("candy", 0.5), ("mosaic", 0.5)))
     with pytest.raises(InvalidValueError, match="'candy:0.5,mosaic:0.5': candy.pth holds one style"):
         load(blend)
+
+
+def test_cli_and_python_blend_two_styles_of_the_shipped_shared_network(tmp_path: Path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (40, 32), (180, 90, 60)).save(photo)
+    out = tmp_path / "blend.png"
+    assert main(["--style", "candy:0.5,udnie:0.5", "--input", str(photo), "--output", str(out), "--quiet"]) == 0
+    blend = load_model("candy:0.5,udnie:0.5")
+    assert resolve("candy:0.5,udnie:0.5").network in MULTI
+    expected = stylize(blend, load_image(photo))
+    assert (load_image(out) - expected).abs().max() <= 1 / 255 + 1e-6
+    network = resolve("candy:0.5,udnie:0.5").network
+    ends = [stylize(load_model(f"{style}@{network}"), load_image(photo)) for style in ("candy", "udnie")]
+    assert min((expected - end).abs().mean() for end in ends) > 0.01
+    for bad in ["candy:-1,udnie:2", "candy:0.5,,udnie:0.5", "candy:0.5,nope:0.5"]:
+        assert main(["--style", bad, "--input", str(photo), "--output", str(tmp_path / "x.png")]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
