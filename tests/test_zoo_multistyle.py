@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 from PIL import Image
 
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.errors import InvalidValueError
 from fast_style.models import TransformerNet
+from fast_style.models.conditional_norm import ConditionalInstanceNorm2d
 from fast_style.zoo import UnknownStyleError, add_to_zoo, load, multi_style_networks, network_styles, resolve
 from tests.helpers import TINY_MODEL_ARGS
 
@@ -22,7 +24,7 @@ def _network(styles: list[str] | None, seed: int) -> TransformerNet:
     model = TransformerNet(**TINY_MODEL_ARGS, styles=styles).eval()
     generator = torch.Generator().manual_seed(seed)
     for module in model.modules():
-        if hasattr(module, "weight") and module.weight is not None and module.weight.dim() <= 2 and "Norm" in type(module).__name__:
+        if isinstance(module, (nn.InstanceNorm2d, ConditionalInstanceNorm2d)):
             module.weight.data = 1 + 0.5 * torch.randn(module.weight.shape, generator=generator)
             module.bias.data = 0.5 * torch.randn(module.bias.shape, generator=generator)
     return model

@@ -189,7 +189,8 @@ def list_styles_text() -> str:
     for name in names:
         info = zoo.describe(name)
         shared = info["styles_in_network"] > 1
-        steps = f"{info['steps']}" + (f" ({info['steps'] // info['styles_in_network']}/style)" if shared and info["steps"] else "")
+        per_style = f" ({info['steps'] // info['styles_in_network']}/style)" if shared and info["steps"] else ""
+        steps = f"{info['steps']}{per_style}"
         kind = f"{info['styles_in_network']} styles, " if shared else ""
         lines.append(
             f"  {name:<30} {info['network']:<16} {steps:>14} {info['style_weight']:>12g}  "

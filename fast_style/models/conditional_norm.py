@@ -96,7 +96,8 @@ def style_weight_vector(style: StyleChoice, names: Sequence[str], batch: int | N
             raise InvalidValueError(f"unknown style(s) {', '.join(map(repr, unknown))} in the blend; {held}")
         style = [float(style.get(name, 0.0)) for name in names]
     weights = torch.as_tensor(style, dtype=torch.float32)
-    if weights.dim() not in (1, 2) or weights.shape[-1] != count or (weights.dim() == 2 and batch not in (None, weights.shape[0])):
+    per_image_mismatch = weights.dim() == 2 and batch not in (None, weights.shape[0])
+    if weights.dim() not in (1, 2) or weights.shape[-1] != count or per_image_mismatch:
         raise InvalidValueError(f"style weights of shape {tuple(weights.shape)} do not fit: expected ({count},) "
                                 f"or (batch, {count}); {held}")
     total = weights.sum(-1, keepdim=True)

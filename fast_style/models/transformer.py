@@ -311,7 +311,9 @@ class TransformerNet(nn.Module):
         norm_keys = {f"{name}.{key}" for name, module in self.named_modules()
                      if isinstance(module, (nn.InstanceNorm2d, ConditionalInstanceNorm2d)) for key in ("weight", "bias")}
         for key, value in self.state_dict(keep_vars=True).items():
-            state[key] = nn.Parameter(norm_rows(value.detach()), requires_grad=value.requires_grad) if key in norm_keys else value
+            if key in norm_keys:
+                value = nn.Parameter(norm_rows(value.detach()), requires_grad=value.requires_grad)
+            state[key] = value
         target.load_state_dict(state, assign=True)
         target.train(self.training)
         return target

@@ -59,7 +59,8 @@ class MultiStyleTransferModule(StyleTransferModule):
         if train_styles is not None:
             unknown = [name for name in train_styles if name not in names]
             if unknown or not train_styles:
-                raise InvalidValueError(f"train_styles {list(train_styles)} must name styles of the network: {', '.join(names)}")
+                raise InvalidValueError(f"train_styles {list(train_styles)} must name styles of the network: "
+                                        f"{', '.join(names)}")
             _check_no_weight_decay(optimizer)
         super().__init__(style_name, loss=losses[0], model={**dict(model or {}), "styles": names},
                          optimizer=optimizer, **kwargs)

@@ -164,7 +164,8 @@ def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
     holding = _holding(styles, zoo_dir)
     if holding:
         return holding[0]
-    missing = [term for term in spec.terms if not (zoo_dir / f"{term.network}.pth").is_file() and not _holding([term.style], zoo_dir)]
+    missing = [term for term in spec.terms
+               if not (zoo_dir / f"{term.network}.pth").is_file() and not _holding([term.style], zoo_dir)]
     if missing:
         _network_path(missing[0], spec, zoo_dir)
     raise InvalidValueError(
@@ -233,7 +234,8 @@ def load(spec: str | os.PathLike | ResolvedStyle, device: str | torch.device = "
     model = model_from_checkpoint(checkpoint)
     style_name = checkpoint.style
     if model.style_names:
-        choice = dict(resolved.styles) or {checkpoint.style if checkpoint.style in model.style_names else model.style_names[0]: 1.0}
+        default = checkpoint.style if checkpoint.style in model.style_names else model.style_names[0]
+        choice = dict(resolved.styles) or {default: 1.0}
         model = model.for_style(choice)
         style_name = next(iter(choice)) if len(choice) == 1 else resolved.spec
     elif len(resolved.styles) > 1:

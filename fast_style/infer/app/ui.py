@@ -58,6 +58,19 @@ def upload_as_is(image: gr.Image) -> gr.Image:
 NO_BLEND = "(none)"
 
 
+def _style_controls(library: StyleLibrary, names: list[str]) -> tuple:
+    """The style picker (thumbnails and names) and the blend controls: a second style of the same network and a mix."""
+    gallery = gr.Gallery([(library.thumbnail(name), name) for name in names], label="Styles (click one)",
+                         columns=min(len(names), 5), rows=2, allow_preview=False, height=300, object_fit="cover",
+                         elem_id="style-gallery")
+    style = gr.Radio(names, value=names[0], label="Style", elem_id="style")
+    with gr.Row():
+        blend_with = gr.Dropdown([NO_BLEND, *library.blendable(names[0])], value=NO_BLEND,
+                                 label="Blend with a second style (same network)", elem_id="blend-with")
+        mix = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Mix (0 = first style, 1 = second)", elem_id="mix")
+    return gallery, style, blend_with, mix
+
+
 def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 1,
               queue_size: int = 64, downloads: DownloadFolder | None = None, analytics: bool = False) -> gr.Blocks:
     """The page for ``library``'s styles (a ``gr.Blocks``, queued; call ``.launch()`` to serve).
@@ -97,15 +110,7 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
             with gr.Column():
                 photo = upload_as_is(gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
                                               label="Photo", elem_id="photo"))
-                gallery = gr.Gallery([(library.thumbnail(name), name) for name in names], label="Styles (click one)",
-                                     columns=min(len(names), 5), rows=2, allow_preview=False, height=300, object_fit="cover",
-                                     elem_id="style-gallery")
-                style = gr.Radio(names, value=names[0], label="Style", elem_id="style")
-                with gr.Row():
-                    blend_with = gr.Dropdown([NO_BLEND, *library.blendable(names[0])], value=NO_BLEND,
-                                             label="Blend with a second style (same network)", elem_id="blend-with")
-                    mix = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Mix (0 = first style, 1 = second)",
-                                    elem_id="mix")
+                gallery, style, blend_with, mix = _style_controls(library, names)
                 strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = the photo, 1 = full style)")
                 preserve_color = gr.Checkbox(False, label="Keep the photo's colours")
                 max_size = gr.Slider(64, MAX_OUTPUT_SIZE, value=DEFAULT_MAX_SIZE, step=16,
