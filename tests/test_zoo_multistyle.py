@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 from PIL import Image
+from torch import nn
 
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.errors import InvalidValueError
