@@ -104,7 +104,7 @@ def test_the_web_page_blends_two_styles_of_one_network_and_refuses_others(zoo: P
 
     def picture(style: str, blend_with: str | None = None, mix: float = 0.0) -> torch.Tensor:
         result = stylize_photo(library, photo, style, downloads=downloads, blend_with=blend_with, mix=mix)
-        return torch.tensor(list(result.after.getdata()), dtype=torch.float32)
+        return torch.from_numpy(__import__("numpy").asarray(result.after, dtype="float32"))
 
     half = picture("bb@shared", "cc@shared", 0.5)
     assert not torch.equal(half, picture("bb@shared")) and not torch.equal(half, picture("cc@shared"))
