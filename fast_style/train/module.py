@@ -109,8 +109,12 @@ class StyleTransferModule(L.LightningModule):
         # The terms travel to callbacks (the divergence guard names the one that broke).
         return {"loss": terms["total"], "terms": {name: value.detach() for name, value in terms.items()}}
 
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """What the optimiser updates: the whole network (a subclass may freeze parts)."""
+        return list(self.model.parameters())
+
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(self.model.parameters())
+        optimizer = self.optimizer_factory(self.trainable_parameters())
         if self.lr_schedule == "constant":
             return optimizer
         total = max(1, int(self.trainer.max_steps))

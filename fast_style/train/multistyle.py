@@ -98,17 +98,9 @@ class MultiStyleTransferModule(StyleTransferModule):
         """One row of stylised ``photos`` (B, 3, H, W) per style (what the preview callback shows)."""
         return [self.model(photos, style=name) for name in self.style_order]
 
-    def configure_optimizers(self) -> Any:
-        if self.train_styles is None:
-            return super().configure_optimizers()
-        # Only the norm tables reach the optimiser; their frozen rows get zero gradients (_freeze_all_but).
-        trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
-        original = self.model.parameters
-        self.model.parameters = lambda recurse=True: iter(trainable)  # type: ignore[method-assign]
-        try:
-            return super().configure_optimizers()
-        finally:
-            self.model.parameters = original  # type: ignore[method-assign]
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """The whole network, or with ``train_styles`` only the norm tables (their other rows get zero gradients)."""
+        return [parameter for parameter in self.model.parameters() if parameter.requires_grad]
 
     def _warm_start(self, path: str) -> None:
         from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
