@@ -97,7 +97,12 @@ def test_the_web_page_blends_two_styles_of_one_network_and_refuses_others(zoo: P
     library = StyleLibrary(include_zoo=False)
     library.paths.update(served_styles(zoo))
     assert set(library.names()) >= {"aa", "bb@shared", "mine"}
-    assert "aa@shared" in library.blendable("bb@shared") and library.blendable("aa") == []
+    # One partner per style of the shared network; a dedicated network's style blends through the shared one.
+    def partner_styles(name: str) -> list[str]:
+        return sorted(library.paths[other].style for other in library.blendable(name))
+
+    assert partner_styles("bb@shared") == ["aa", "cc"]
+    assert {"bb", "cc"} <= set(partner_styles("aa"))
     photo = tmp_path / "photo.png"
     Image.new("RGB", (30, 24), (200, 120, 40)).save(photo)
     downloads = DownloadFolder(root=tmp_path / "downloads")
@@ -110,7 +115,8 @@ def test_the_web_page_blends_two_styles_of_one_network_and_refuses_others(zoo: P
     assert not torch.equal(half, picture("bb@shared")) and not torch.equal(half, picture("cc@shared"))
     assert torch.equal(picture("bb@shared", "cc@shared", 1.0), picture("cc@shared"))
     assert torch.equal(picture("bb@shared", "cc@shared", 0.0), picture("bb@shared"))
+    library.paths["alone"] = tmp_path / "alone.pth"  # a file of the models folder: no shared network
     with pytest.raises(AppInputError, match="do not blend"):
-        picture("aa", "bb@shared", 0.5)
+        picture("bb@shared", "alone", 0.5)
     with pytest.raises(AppInputError, match="between 0 and 1"):
         picture("bb@shared", "cc@shared", 1.5)

@@ -79,19 +79,34 @@ class StyleLibrary:
                 self._models[name] = load_model(self.paths[name], self.device)
             return self._models[name]
 
-    def blendable(self, name: str) -> list[str]:
-        """The served names that blend with ``name``: the other styles of a multi-style network that holds it."""
+    def _shared_network(self, name: str) -> Path | None:
+        """The multi-style network a blend with ``name`` uses: its own network, or the shipped one holding its style."""
         source = self.paths.get(name)
         if not isinstance(source, zoo.ResolvedStyle) or source.style is None:
+            return None
+        if len(zoo.network_styles(source.path)) > 1:
+            return source.path
+        holding = [source.path.parent / f"{network}.pth" for network in zoo.multi_style_networks(source.path.parent)
+                   if source.style in zoo.network_styles(source.path.parent / f"{network}.pth")]
+        return holding[0] if holding else None
+
+    def blendable(self, name: str) -> list[str]:
+        """The served names that blend with ``name`` (other styles of the shared network holding it), one per style."""
+        network = self._shared_network(name)
+        if network is None:
             return []
-        held = zoo.network_styles(source.path)
-        return [other for other, spec in self.paths.items() if other != name and isinstance(spec, zoo.ResolvedStyle)
-                and spec.style in held and len(held) > 1 and spec.path == source.path]
+        held, own = zoo.network_styles(network), self.paths[name].style
+        partners: dict[str, str] = {}
+        for other, spec in self.paths.items():
+            if isinstance(spec, zoo.ResolvedStyle) and spec.style in held and spec.style != own:
+                partners.setdefault(spec.style, other)
+        return list(partners.values())
 
     def blend(self, first: str, second: str, mix: float) -> TransformerNet:
         """``first`` and ``second`` mixed inside their shared network (γ, β), ``mix`` of the second, in [0, 1].
 
-        Folded networks of recent blends are kept (a few; the mix slider moves in steps).
+        Blends always use the shared network, also for a style that has a dedicated one. Folded
+        networks of recent blends are kept (a few; the mix slider moves in steps).
 
         Raises:
             UnknownStyleError: a name not served, or two styles no one network holds.
@@ -99,19 +114,18 @@ class StyleLibrary:
         for name in (first, second):
             if name not in self.paths:
                 raise UnknownStyleError(f"unknown style {name!r}; served: {', '.join(self.paths) or '(none)'}")
-        if second not in self.blendable(first):
+        network = self._shared_network(first)
+        second_style = getattr(self.paths[second], "style", None)
+        if network is None or second_style not in zoo.network_styles(network) or second_style == self.paths[first].style:
             raise UnknownStyleError(f"{first!r} and {second!r} do not blend: a blend mixes styles of one network "
                                     f"(blends with {first!r}: {', '.join(self.blendable(first)) or 'none'})")
-        source = self.paths[first]
-        network = source.network
-        spec = f"{source.style}@{network}:{1 - mix:g},{self.paths[second].style}@{network}:{mix:g}"
+        spec = f"{self.paths[first].style}@{network.stem}:{1 - mix:g},{self.paths[second].style}@{network.stem}:{mix:g}"
         with self._lock:
             if spec not in self._models:
                 blends = [key for key in self._models if ":" in key]
                 for key in blends[: max(0, len(blends) - 7)]:  # keep the last eight blends
                     del self._models[key]
-                self._models[spec] = zoo.load(zoo.resolve(spec, allow_path=False, zoo_dir=source.path.parent),
-                                              self.device)
+                self._models[spec] = zoo.load(zoo.resolve(spec, allow_path=False, zoo_dir=network.parent), self.device)
             return self._models[spec]
 
     def thumbnail(self, name: str) -> Image.Image:
