@@ -72,8 +72,9 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 def load_setup(args: argparse.Namespace) -> Setup:
     """The network, its training loss (rebuilt from the checkpoint's config) and the photos, or a user error."""
+    from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
-    from fast_style.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
+    from fast_style.checkpoint import CheckpointError, read_checkpoint
     from fast_style.infer.stylize import resolve_device
     from fast_style.io import NoImagesError, list_images, load_image, open_rgb
     from fast_style.loss.perceptual import build_perceptual_loss
@@ -85,12 +86,9 @@ def load_setup(args: argparse.Namespace) -> Setup:
                                 "trained against a loss, so the Gatys baseline has nothing to optimise")
     args.ckpt = str(resolved.path)
     checkpoint = read_checkpoint(resolved.path)
-    model = model_from_checkpoint(checkpoint)
-    style = resolved.style or checkpoint.style
-    if model.style_names:  # one style of a multi-style network: its own loss, its own γ, β
-        style = style if style in model.style_names else model.style_names[0]
-        model = model.for_style(style)
-    loss_args = checkpoint.style_loss_args(style)
+    # One style of a multi-style network comes folded (its own γ, β), and is judged by its own loss.
+    model = zoo.load(resolved)
+    loss_args = checkpoint.style_loss_args(model.style_name)
     if loss_args is None:
         raise CheckpointError(
             f"checkpoint {args.ckpt!r} does not say which loss it was trained with (no training config), "
@@ -107,7 +105,7 @@ def load_setup(args: argparse.Namespace) -> Setup:
         raise NoImagesError(f"no images in {str(folder)!r}")
     for photo in photos:  # an unreadable one stops here, naming it, not part-way through the runs
         open_rgb(photo).close()
-    return Setup(checkpoint, loss_kwargs, style_image, loss_fn, model.eval(), photos)
+    return Setup(checkpoint, loss_kwargs, style_image, loss_fn, model, photos)
 
 
 def _compare(args: argparse.Namespace, setup: Setup) -> list:

@@ -193,7 +193,7 @@ class TransformerNet(nn.Module):
             # Only for a multi-style network: one-style model_args stay exactly what the shipped files hold.
             self.model_args["styles"] = list(self.style_names)
         self.output_activation = output_activation
-        count = max(1, len(self.style_names))
+        count = self.num_styles
         w1, w2, w3 = width, 2 * width, 4 * width
         self.stem = ConvNormAct(3, w1, 9, norm=norm, num_styles=count)
         self.down1 = ConvNormAct(w1, w2, 3, stride=2, norm=norm, num_styles=count)
@@ -203,6 +203,11 @@ class TransformerNet(nn.Module):
         self.up1 = UpsampleConv(w3, w2, norm=norm, num_styles=count)
         self.up2 = UpsampleConv(w2, w1, norm=norm, num_styles=count)
         self.head = ConvNormAct(w1, 3, 9, norm=None, relu=False)
+
+    @property
+    def architecture_args(self) -> dict[str, Any]:
+        """``model_args`` without the styles: what networks must share to exchange weights."""
+        return {key: value for key, value in self.model_args.items() if key != "styles"}
 
     @property
     def num_styles(self) -> int:
@@ -277,8 +282,7 @@ class TransformerNet(nn.Module):
         weights = self.style_vector(style)
         if weights.dim() != 1:
             raise InvalidValueError("for_style takes one style or blend for every image, not per-image weights")
-        args = {key: value for key, value in self.model_args.items() if key != "styles"}
-        return self._rebuilt(TransformerNet(**args), lambda table: weights.to(table.dtype) @ table)
+        return self._rebuilt(TransformerNet(**self.architecture_args), lambda table: weights.to(table.dtype) @ table)
 
     def with_styles(self, names: Sequence[str], init: Mapping[str, StyleChoice] | None = None) -> TransformerNet:
         """A network with these convolutions (shared) and the styles ``names``, each with its own γ, β.
@@ -292,8 +296,7 @@ class TransformerNet(nn.Module):
             InvalidValueError: fewer than two names, a repeated or bad name, or an ``init`` this
                 network does not hold.
         """
-        args = {key: value for key, value in self.model_args.items() if key != "styles"}
-        target = TransformerNet(**args, styles=list(names))
+        target = TransformerNet(**self.architecture_args, styles=list(names))
         own = list(self.style_names)
         sources = []
         for name in target.style_names:

@@ -117,15 +117,13 @@ def _network_path(network: Any) -> str:
 
 
 def register_resolvers() -> None:
-    """Register ``${loss_default:...}``, ``${style_entries:...}`` and ``${new_style_entries:...}`` (idempotent)."""
-    if not OmegaConf.has_resolver(LOSS_DEFAULT_RESOLVER):
-        OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, _loss_default_node)
-    if not OmegaConf.has_resolver(STYLE_ENTRIES_RESOLVER):
-        OmegaConf.register_new_resolver(STYLE_ENTRIES_RESOLVER, _style_entries)
-    if not OmegaConf.has_resolver("new_style_entries"):
-        OmegaConf.register_new_resolver("new_style_entries", _new_style_entries)
-    if not OmegaConf.has_resolver("network_path"):
-        OmegaConf.register_new_resolver("network_path", _network_path)
+    """Register ``${loss_default:...}``, ``${style_entries:...}``, ``${new_style_entries:...}`` and
+    ``${network_path:...}`` with OmegaConf (idempotent)."""
+    resolvers = {LOSS_DEFAULT_RESOLVER: _loss_default_node, STYLE_ENTRIES_RESOLVER: _style_entries,
+                 "new_style_entries": _new_style_entries, "network_path": _network_path}
+    for name, resolver in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
 
 
 def style_loss_args(style: str, config_dir: str | os.PathLike) -> tuple[str, dict[str, Any]]:

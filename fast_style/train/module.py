@@ -95,12 +95,20 @@ class StyleTransferModule(L.LightningModule):
         return self.model(images)
 
     def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Any]:
+        return self.train_on(batch, self.loss_fn)
+
+    def train_on(self, batch: Tensor, loss_fn: nn.Module, style: str | None = None) -> dict[str, Any]:
+        """One step on ``batch`` (B, 3, S, S) against ``loss_fn``, in ``style`` for a multi-style network.
+
+        Logs ``train/<term>``, and with a style also ``train_<style>/<term>``.
+        """
         if self.channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
-        stylised = self.model(batch)
-        terms = self.loss_fn(stylised, batch)
+        stylised = self.model(batch) if style is None else self.model(batch, style=style)
+        terms = loss_fn(stylised, batch)
+        prefixes = ["train"] if style is None else ["train", f"train_{style}"]
         self.log_dict(
-            {f"train/{name}": terms[name].detach() for name in LOSS_TERMS},
+            {f"{prefix}/{name}": terms[name].detach() for prefix in prefixes for name in LOSS_TERMS},
             on_step=True,
             on_epoch=False,
             batch_size=batch.shape[0],

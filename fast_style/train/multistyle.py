@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
-from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss, PerceptualLossSettings, read_style_image
+from fast_style.loss.perceptual import PerceptualLoss, PerceptualLossSettings, read_style_image
 from fast_style.train.module import StyleTransferModule
 
 
@@ -83,16 +83,8 @@ class MultiStyleTransferModule(StyleTransferModule):
         return self.style_order[step % len(self.style_order)]
 
     def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Any]:
-        if self.channels_last:
-            batch = batch.contiguous(memory_format=torch.channels_last)
         name = self.style_of_step(self.global_step)
-        stylised = self.model(batch, style=name)
-        terms = self.loss_fn[name](stylised, batch)
-        logged = {f"train/{term}": terms[term].detach() for term in LOSS_TERMS}
-        logged.update({f"train_{name}/{term}": terms[term].detach() for term in LOSS_TERMS})
-        self.log_dict(logged, on_step=True, on_epoch=False, batch_size=batch.shape[0])
-        self.log("loss", terms["total"].detach(), prog_bar=True, logger=False, batch_size=batch.shape[0])
-        return {"loss": terms["total"], "terms": {term: value.detach() for term, value in terms.items()}}
+        return self.train_on(batch, self.loss_fn[name], style=name)
 
     def preview_rows(self, photos: Tensor) -> list[Tensor]:
         """One row of stylised ``photos`` (B, 3, H, W) per style (what the preview callback shows)."""
@@ -112,8 +104,7 @@ class MultiStyleTransferModule(StyleTransferModule):
         self.history = list(checkpoint.meta.get("history") or [
             {"network": checkpoint.style, "styles": list(source.style_names) or [checkpoint.style],
              "steps": checkpoint.meta.get("global_step")}])
-        ours = {key: value for key, value in self.model.model_args.items() if key != "styles"}
-        theirs = {key: value for key, value in source.model_args.items() if key != "styles"}
+        ours, theirs = self.model.architecture_args, source.architecture_args
         if ours != theirs:
             raise InvalidValueError(f"init_from {path!r} is a {theirs} network; this run trains {ours}")
         started = source.with_styles(self.style_order)

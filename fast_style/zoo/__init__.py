@@ -133,9 +133,10 @@ def _multi_line(zoo_dir: str | os.PathLike) -> str:
     return f"multi-style networks shipped: {', '.join(multi_style_networks(zoo_dir)) or 'none'}"
 
 
-def _holding(styles: list[str], zoo_dir: Path) -> list[str]:
-    """The multi-style networks that hold every one of ``styles``."""
-    return [name for name in multi_style_networks(zoo_dir) if set(styles) <= set(network_styles(zoo_dir / f"{name}.pth"))]
+def networks_holding(styles: list[str], zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
+    """The shipped multi-style networks that hold every one of ``styles`` (sorted by name)."""
+    folder = Path(zoo_dir)
+    return [name for name in multi_style_networks(folder) if set(styles) <= set(network_styles(folder / f"{name}.pth"))]
 
 
 def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
@@ -161,11 +162,11 @@ def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
     for network in own:
         if set(styles) <= set(network_styles(zoo_dir / f"{network}.pth")):
             return network
-    holding = _holding(styles, zoo_dir)
+    holding = networks_holding(styles, zoo_dir)
     if holding:
         return holding[0]
     missing = [term for term in spec.terms
-               if not (zoo_dir / f"{term.network}.pth").is_file() and not _holding([term.style], zoo_dir)]
+               if not (zoo_dir / f"{term.network}.pth").is_file() and not networks_holding([term.style], zoo_dir)]
     if missing:
         _network_path(missing[0], spec, zoo_dir)
     raise InvalidValueError(
@@ -366,6 +367,7 @@ __all__ = [
     "describe",
     "load",
     "multi_style_networks",
+    "networks_holding",
     "network_styles",
     "parse_spec",
     "resolve",

@@ -86,9 +86,8 @@ class StyleLibrary:
             return None
         if len(zoo.network_styles(source.path)) > 1:
             return source.path
-        holding = [source.path.parent / f"{network}.pth" for network in zoo.multi_style_networks(source.path.parent)
-                   if source.style in zoo.network_styles(source.path.parent / f"{network}.pth")]
-        return holding[0] if holding else None
+        holding = zoo.networks_holding([source.style], source.path.parent)
+        return source.path.parent / f"{holding[0]}.pth" if holding else None
 
     def blendable(self, name: str) -> list[str]:
         """The served names that blend with ``name`` (other styles of the shared network holding it), one per style."""
