@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -24,6 +25,9 @@ from fast_style.baseline.gatys import GatysResult, initial_image, optimize_image
 from fast_style.baseline.stats import Bound, first_reaching
 from fast_style.io import load_image
 from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss
+
+if TYPE_CHECKING:
+    from fast_style.baseline.curves import GatysCurves
 
 
 @dataclass
@@ -253,6 +257,8 @@ def n_star_for_models(
     size: int,
     iterations: int,
     on_photo: Callable[[int], None] | None = None,
+    curves: GatysCurves | None = None,
+    loss_args: Mapping[str, Any] | None = None,
     **gatys_kwargs,
 ) -> dict[str, list[Bound]]:
     """N* of several networks trained for the same loss (e.g. one run's checkpoints along its steps).
@@ -267,27 +273,37 @@ def n_star_for_models(
         size: shorter side in pixels.
         iterations: Gatys iterations per photo.
         on_photo: called with the photo index after each photo's Gatys run.
+        curves: stored curves to reuse and extend (:mod:`fast_style.baseline.curves`); ``None`` runs
+            Gatys on every photo.
+        loss_args: the arguments ``loss_fn`` was built with; required with ``curves`` (they key the curves).
         gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimize_image` (``optimizer``, ``init``, ...).
 
     Returns:
         label → one N* :class:`~fast_style.baseline.report.Bound` per photo (a lower bound where not reached).
 
     Raises:
-        ValueError: for no models or no photos.
+        ValueError: for no models or no photos, or ``curves`` without ``loss_args``.
     """
     if not models or not photos:
         raise ValueError("n_star_for_models needs at least one model and one photo")
+    if curves is not None and loss_args is None:
+        raise ValueError("n_star_for_models needs the loss_args that key the stored curves")
     device = next(iter(loss_fn.encoder.buffers())).device
     results: dict[str, list[Bound]] = {label: [] for label in models}
     for index, photo in enumerate(photos):
         content = load_image(photo, size).to(device)
         content_features = loss_fn.content_features(content)
-        gatys = optimize_image(loss_fn, content, iterations, **gatys_kwargs)
+        if curves is None:
+            gatys = optimize_image(loss_fn, content, iterations, **gatys_kwargs)
+            totals, initial = gatys.totals(), gatys.initial["total"]
+        else:
+            curve = curves.curve(loss_fn, loss_args, photo, size, iterations, **gatys_kwargs)
+            totals, initial = list(curve.totals), curve.initial
         for label, model in models.items():
             with torch.inference_mode():
                 output = model.to(device).eval()(content).clamp(0.0, 1.0)
             target = _terms(loss_fn, output, content_features)["total"]
-            n_star = first_reaching(gatys.totals(), target, initial=gatys.initial["total"])
+            n_star = first_reaching(totals, target, initial=initial)
             results[label].append(Bound(float(iterations), lower=True) if n_star is None else Bound(float(n_star)))
         if on_photo is not None:
             on_photo(index)

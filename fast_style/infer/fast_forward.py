@@ -41,7 +41,8 @@ from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
 from fast_style.models.conv_rewrites import space_to_depth_conv, space_to_depth_weights, subpixel_conv, subpixel_weights
-from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet
+from fast_style.models.transformer import (MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet,
+                                          pad_for_space_to_depth)
 
 # Elements of one strip's input gather or convolution output: 8 MB in fp32, a 256×256 piece
 # of the default 32-channel full-resolution layers. Measured fastest on the 2-core CPU at 512²,
@@ -336,8 +337,18 @@ class FastTransformerNet(nn.Module):
             raise InvalidValueError(f"expected (B, 3, H, W) images, got shape {tuple(images.shape)}")
         if min(images.shape[-2:]) < MIN_SIZE:
             raise InvalidValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
-        net, budget, cache = self.model, self.strip_elements, self._weight_cache
+        net = self.model
         images = images.to(next(net.parameters()).dtype)
+        if net.space_to_depth:
+            height, width = images.shape[-2:]
+            blocks = F.pixel_unshuffle(pad_for_space_to_depth(images), 2)
+            head = _conv_block(net.head, self._body(blocks), self.strip_elements)
+            return net.activate(F.pixel_shuffle(head, 2)[..., :height, :width])
+        return net.activate(_head_block(net.head, self._body(images), self._weight_cache, self.strip_elements))
+
+    def _body(self, images: Tensor) -> Tensor:
+        """Stem to the last upsampling layer, as ``TransformerNet._body``."""
+        net, budget, cache = self.model, self.strip_elements, self._weight_cache
         # Each assignment drops the previous activation: at full and half resolution at most
         # two whole-image activations (a layer's input and output) plus one strip's
         # temporaries are alive; the quarter-resolution residual blocks hold three.
@@ -354,8 +365,7 @@ class FastTransformerNet(nn.Module):
             x = y.add_(x)
             del y
         x = _upsample_conv_block(net.up1.conv, x, half, cache, budget)
-        x = _upsample_conv_block(net.up2.conv, x, full, cache, budget)
-        return net.activate(_head_block(net.head, x, cache, budget))
+        return _upsample_conv_block(net.up2.conv, x, full, cache, budget)
 
 
 __all__ = ["DEFAULT_STRIP_ELEMENTS", "MIN_TILE", "FastTransformerNet", "instance_moments", "space_to_depth_weights",

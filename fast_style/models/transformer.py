@@ -36,6 +36,28 @@ def _norm_layer(kind: str, channels: int, num_styles: int = 1) -> nn.Module:
     raise ValueError(f"unknown norm {kind!r}; allowed: {', '.join(NORMS)}")
 
 
+class SeparableConv2d(nn.Module):
+    """A depthwise k×k convolution then a pointwise 1×1 one (Howard et al., MobileNets, 2017).
+
+    About ``k² / C_out + 1 / k²`` of a full convolution's multiply-adds: the residual blocks of a
+    small network keep their receptive field for a fraction of the compute. Exposes the
+    ``kernel_size``, ``stride`` and channel attributes of an ``nn.Conv2d`` so that the blocks
+    built on it (and the fast engine's row strips) treat it like one.
+
+    Shapes: (B, C_in, H, W) → (B, C_out, (H - k) // stride + 1, (W - k) // stride + 1) (no padding).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, stride=stride, groups=in_channels, bias=False)
+        self.pointwise = nn.Conv2d(in_channels, out_channels, 1)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = self.depthwise.kernel_size, self.depthwise.stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
 class ConvNormAct(nn.Sequential):
     """Reflection pad → conv → norm → ReLU (norm and ReLU optional).
 
@@ -51,11 +73,13 @@ class ConvNormAct(nn.Sequential):
         norm: str | None = "instance",
         relu: bool = True,
         num_styles: int = 1,
+        separable: bool = False,
     ) -> None:
+        conv_class = SeparableConv2d if separable else nn.Conv2d
         layers: list[nn.Module] = [
             # Reflection padding avoids the dark borders zero padding teaches the net.
             nn.ReflectionPad2d(kernel_size // 2),
-            nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride),
+            conv_class(in_channels, out_channels, kernel_size, stride=stride),
         ]
         if norm is not None:
             layers.append(_norm_layer(norm, out_channels, num_styles))
@@ -69,7 +93,7 @@ class ConvNormAct(nn.Sequential):
         return int(self[0].padding[0])
 
     @property
-    def conv(self) -> nn.Conv2d:
+    def conv(self) -> nn.Conv2d | SeparableConv2d:
         """The convolution."""
         return self[1]
 
@@ -92,15 +116,16 @@ class ConvNormAct(nn.Sequential):
 class ResidualBlock(nn.Module):
     """Two 3×3 conv-norm layers with an identity shortcut (He et al. 2016; Johnson's variant
     without the final ReLU, as in Gross & Wilber's "Training and investigating residual nets").
+    ``separable=True`` makes both convolutions depthwise-separable (:class:`SeparableConv2d`).
 
     Shapes: (B, C, H, W) → (B, C, H, W).
     """
 
-    def __init__(self, channels: int, norm: str = "instance", num_styles: int = 1) -> None:
+    def __init__(self, channels: int, norm: str = "instance", num_styles: int = 1, separable: bool = False) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            ConvNormAct(channels, channels, 3, norm=norm, relu=True, num_styles=num_styles),
-            ConvNormAct(channels, channels, 3, norm=norm, relu=False, num_styles=num_styles),
+            ConvNormAct(channels, channels, 3, norm=norm, relu=True, num_styles=num_styles, separable=separable),
+            ConvNormAct(channels, channels, 3, norm=norm, relu=False, num_styles=num_styles, separable=separable),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -157,6 +182,15 @@ class TransformerNet(nn.Module):
             ``"none"`` (raw output).
         styles: names of the styles of a multi-style network (two or more, distinct), in row
             order; ``None`` (default) for a one-style network.
+        stem_kernel, head_kernel: odd kernel sizes of the first and the last convolution, the two
+            at full resolution (9, the paper's, by default; smaller ones for a fast small network).
+        separable_residuals: depthwise-separable convolutions in the residual blocks
+            (:class:`SeparableConv2d`), for a fast small network.
+        space_to_depth: run the stem and the head at half resolution on 2×2 blocks of pixels
+            (pixel_unshuffle in, pixel_shuffle out, as ESPCN: Shi et al., CVPR 2016), so that no
+            feature map is at full resolution and the network works at 1/2, 1/4 and 1/8 of it:
+            the layout of the fast small networks. The input is padded (replicate, 5 rows and
+            columns, :func:`pad_for_space_to_depth`) and the output cropped back to (H, W).
 
     Shapes:
         forward: (B, 3, H, W) in [0, 1] → (B, 3, H, W); any H, W ≥ 5 (the 9×9
@@ -170,6 +204,10 @@ class TransformerNet(nn.Module):
         norm: str = "instance",
         output_activation: str = "sigmoid",
         styles: Sequence[str] | None = None,
+        stem_kernel: int = 9,
+        head_kernel: int = 9,
+        separable_residuals: bool = False,
+        space_to_depth: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(width, int) or width < 1:
@@ -182,12 +220,24 @@ class TransformerNet(nn.Module):
             raise ValueError(
                 f"unknown output_activation {output_activation!r}; allowed: {', '.join(OUTPUT_ACTIVATIONS)}"
             )
+        for label, kernel in (("stem_kernel", stem_kernel), ("head_kernel", head_kernel)):
+            if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
+                raise ValueError(f"{label} must be a positive odd integer, got {kernel!r}")
+        for label, flag in (("separable_residuals", separable_residuals), ("space_to_depth", space_to_depth)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{label} must be true or false, got {flag!r}")
         self.model_args: dict[str, Any] = {
             "width": width,
             "num_residual_blocks": num_residual_blocks,
             "norm": norm,
             "output_activation": output_activation,
         }
+        # Only where they differ from the paper's network: the shipped files' model_args stay as they are.
+        for key, value, default in (("stem_kernel", stem_kernel, 9), ("head_kernel", head_kernel, 9),
+                                    ("separable_residuals", separable_residuals, False),
+                                    ("space_to_depth", space_to_depth, False)):
+            if value != default:
+                self.model_args[key] = value
         self.style_names: tuple[str, ...] = _check_styles(styles, norm)
         if styles is not None:
             # Only for a multi-style network: one-style model_args stay exactly what the shipped files hold.
@@ -195,14 +245,16 @@ class TransformerNet(nn.Module):
         self.output_activation = output_activation
         count = self.num_styles
         w1, w2, w3 = width, 2 * width, 4 * width
-        self.stem = ConvNormAct(3, w1, 9, norm=norm, num_styles=count)
+        self.space_to_depth = space_to_depth
+        pixels = 12 if space_to_depth else 3  # RGB of a 2×2 block, or of one pixel
+        self.stem = ConvNormAct(pixels, w1, stem_kernel, norm=norm, num_styles=count)
         self.down1 = ConvNormAct(w1, w2, 3, stride=2, norm=norm, num_styles=count)
         self.down2 = ConvNormAct(w2, w3, 3, stride=2, norm=norm, num_styles=count)
-        self.residuals = nn.Sequential(*[ResidualBlock(w3, norm=norm, num_styles=count)
+        self.residuals = nn.Sequential(*[ResidualBlock(w3, norm=norm, num_styles=count, separable=separable_residuals)
                                          for _ in range(num_residual_blocks)])
         self.up1 = UpsampleConv(w3, w2, norm=norm, num_styles=count)
         self.up2 = UpsampleConv(w2, w1, norm=norm, num_styles=count)
-        self.head = ConvNormAct(w1, 3, 9, norm=None, relu=False)
+        self.head = ConvNormAct(w1, pixels, head_kernel, norm=None, relu=False)
 
     @property
     def architecture_args(self) -> dict[str, Any]:
@@ -258,17 +310,25 @@ class TransformerNet(nn.Module):
                 norm.style_weights = None
 
     def _forward(self, images: Tensor) -> Tensor:
-        full = self.stem(images)
-        half = self.down1(full)
-        quarter = self.residuals(self.down2(half))
-        x = self.up1(quarter, half.shape[-2:])
-        x = self.up2(x, full.shape[-2:])
+        if self.space_to_depth:
+            height, width = images.shape[-2:]
+            blocks = F.pixel_unshuffle(pad_for_space_to_depth(images), 2)
+            return self.activate(F.pixel_shuffle(self.head(self._body(blocks)), 2)[..., :height, :width])
+        x = self._body(images)
         if self.training and self.head.is_plain_conv:
             # The 9×9 conv to RGB on the space-to-depth input: same function, ~3× faster on
             # oneDNN, forward and backward (conv_rewrites). Training only, as in UpsampleConv.
             pad = self.head.padding
             return self.activate(space_to_depth_conv(F.pad(x, (pad,) * 4, mode="reflect"), self.head.conv))
         return self.activate(self.head(x))
+
+    def _body(self, x: Tensor) -> Tensor:
+        """Stem to the last upsampling layer: (B, C_in, H, W) → (B, width, H, W)."""
+        full = self.stem(x)
+        half = self.down1(full)
+        quarter = self.residuals(self.down2(half))
+        x = self.up1(quarter, half.shape[-2:])
+        return self.up2(x, full.shape[-2:])
 
     def for_style(self, style: StyleChoice) -> TransformerNet:
         """The one-style network of ``style`` (a style or a blend of this network's styles).
@@ -330,6 +390,25 @@ class TransformerNet(nn.Module):
         if self.output_activation == "clamp" and not self.training:
             return x.clamp(0.0, 1.0)
         return x
+
+
+# Rows and columns a space-to-depth network adds at the bottom and right (replicate) before cropping
+# to even sides: the smallest input (5 px) then reaches 10, 2 pixels at the network's 1/8 resolution,
+# the least its 3×3 reflection padding takes. A fixed amount keeps the traced and exported graphs free
+# of size-dependent branches; the output is cropped back, so the extra pixels only feed dropped ones.
+SPACE_TO_DEPTH_PAD = 5
+
+
+def pad_for_space_to_depth(images: Tensor) -> Tensor:
+    """(B, C, H, W) padded (replicate) at the bottom and right, then cropped to even sides ≥ 10.
+
+    Returns:
+        (B, C, 2·⌊(H + 5) / 2⌋, 2·⌊(W + 5) / 2⌋), whose top-left (H, W) block is ``images``.
+    """
+    height, width = images.shape[-2:]
+    pad = SPACE_TO_DEPTH_PAD
+    padded = F.pad(images, (0, pad, 0, pad), mode="replicate")
+    return padded[..., : (height + pad) // 2 * 2, : (width + pad) // 2 * 2]
 
 
 def _check_styles(styles: Sequence[str] | None, norm: str) -> tuple[str, ...]:

@@ -14,6 +14,8 @@ Hydra's compose API. Hydra belongs to the training side and the scripts, never t
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -116,11 +118,45 @@ def _network_path(network: Any) -> str:
     return str(resolve(str(network)).path)
 
 
+def _teacher_loss(teacher: Any, key: Any = None) -> Any:
+    """``${teacher_loss:NAME}``: the perceptual-loss settings the network ``NAME`` (a zoo name or a file) was
+    trained with, which a student distilled from it is judged by; ``${teacher_loss:NAME,vgg.arch}``: one of them."""
+    value: Any = _teacher_loss_args(str(teacher))
+    for part in [] if key is None else str(key).split("."):
+        value = value[part]
+    # A container, not a plain list or dict: OmegaConf.resolve (which instantiate runs) can put it in place.
+    return OmegaConf.create(copy.deepcopy(value)) if isinstance(value, (list, tuple, dict)) else value
+
+
+@functools.lru_cache(maxsize=8)
+def _teacher_loss_args(teacher: str) -> dict[str, Any]:
+    # One read of the teacher's file for the dozen settings the distill config interpolates.
+    from fast_style.checkpoint import read_checkpoint
+    from fast_style.zoo import resolve
+
+    resolved = resolve(teacher)
+    checkpoint = read_checkpoint(resolved.path)
+    styles = (checkpoint.model_args or {}).get("styles") or [None]
+    loss = checkpoint.style_loss_args(resolved.style if resolved.style in styles else styles[0])
+    if loss is None:
+        raise InvalidValueError(f"teacher {teacher!r} does not record the loss it was trained with, so its student "
+                                "could not be judged on it; retrain it with scripts/train.py")
+    return loss
+
+
+def _student_name(teacher: Any) -> str:
+    """``${student_name:NAME}``: ``<style>-small`` for a teacher's zoo name or file (``candy`` → ``candy-small``)."""
+    from fast_style.zoo import load
+
+    return f"{load(str(teacher)).style_name}-small"
+
+
 def register_resolvers() -> None:
-    """Register ``${loss_default:...}``, ``${style_entries:...}``, ``${new_style_entries:...}`` and
-    ``${network_path:...}`` with OmegaConf (idempotent)."""
+    """Register ``${loss_default:...}``, ``${style_entries:...}``, ``${new_style_entries:...}``,
+    ``${network_path:...}``, ``${teacher_loss:...}`` and ``${student_name:...}`` with OmegaConf (idempotent)."""
     resolvers = {LOSS_DEFAULT_RESOLVER: _loss_default_node, STYLE_ENTRIES_RESOLVER: _style_entries,
-                 "new_style_entries": _new_style_entries, "network_path": _network_path}
+                 "new_style_entries": _new_style_entries, "network_path": _network_path,
+                 "teacher_loss": _teacher_loss, "student_name": _student_name}
     for name, resolver in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
-from fast_style.loss.perceptual import LOSS_TERMS, build_perceptual_loss
+from fast_style.loss.perceptual import build_perceptual_loss
 from fast_style.models.transformer import TransformerNet
 
 _LOSS_PREFIX = "loss_fn."
@@ -81,7 +81,7 @@ class StyleTransferModule(L.LightningModule):
             # checkpoint's style image (and so rebuilds its loss).
             self.hparams["style_image"] = str(image)
         self.model = TransformerNet(**dict(model or {}))
-        self.loss_fn = build_perceptual_loss(**dict(loss))
+        self.loss_fn = self.build_loss(loss)
         self.optimizer_factory = optimizer or functools.partial(torch.optim.Adam, lr=1e-3)
         self.lr_schedule = lr_schedule
         self.min_lr_ratio = float(min_lr_ratio)
@@ -89,6 +89,13 @@ class StyleTransferModule(L.LightningModule):
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
             self.loss_fn.to(memory_format=torch.channels_last)
+
+    def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
+        """The training loss from the ``loss`` settings: the perceptual loss (a subclass may train against another).
+
+        It is called with ``(stylised, photos)`` and returns a dict of scalar terms with ``"total"``.
+        """
+        return build_perceptual_loss(**dict(loss))
 
     def forward(self, images: Tensor) -> Tensor:
         """Stylise (B, 3, H, W) images in [0, 1]."""
@@ -108,7 +115,7 @@ class StyleTransferModule(L.LightningModule):
         terms = loss_fn(stylised, batch)
         prefixes = ["train"] if style is None else ["train", f"train_{style}"]
         self.log_dict(
-            {f"{prefix}/{name}": terms[name].detach() for prefix in prefixes for name in LOSS_TERMS},
+            {f"{prefix}/{name}": value.detach() for prefix in prefixes for name, value in terms.items()},
             on_step=True,
             on_epoch=False,
             batch_size=batch.shape[0],

@@ -1,0 +1,136 @@
+"""Gatys loss curves kept on disk: each (loss, photo, size) optimised once, every network placed on it.
+
+Johnson, Alahi & Fei-Fei, ECCV 2016, Fig. 5: a feed-forward network's quality is N*, the first
+L-BFGS iteration of Gatys et al.'s optimisation whose loss is at or below the network's. The
+curve of a photo depends on the loss (style image, weights, layers), the photo, its size and the
+optimiser's settings only, never on the network, so it is computed once and kept as a small JSON
+file (``<folder>/<style>/<photo>_<size>px.json``); every later network of that style, on any
+sitting, is placed on the stored curve in one forward pass.
+
+A stored curve is reused when its key (a hash of the loss settings with the style image's
+*content*, the photo's content, the size and the optimiser settings) matches and it has at least
+the iterations asked for; otherwise it is computed again and replaced.
+
+Pure torch: no Lightning, no Hydra.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fast_style.atomic import atomic_path
+from fast_style.baseline.gatys import optimize_image
+from fast_style.io import load_image
+from fast_style.loss.perceptual import PerceptualLoss
+
+
+@dataclass(frozen=True)
+class GatysCurve:
+    """The total loss of one Gatys run, iteration by iteration.
+
+    Attributes:
+        initial: total loss of the start image (iteration 0).
+        totals: total loss after iterations 1, 2, … (``totals[i - 1]`` is iteration ``i``).
+        seconds: cumulative wall-clock seconds after each iteration, on the machine that ran it.
+        machine: the CPU the curve was computed on.
+    """
+
+    initial: float
+    totals: tuple[float, ...]
+    seconds: tuple[float, ...]
+    machine: str
+
+
+def _file_digest(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def curve_key(loss_args: Mapping[str, Any], photo: str | os.PathLike, size: int, gatys_settings: Mapping[str, Any]) -> str:
+    """The identity of a curve: a hash of everything its losses depend on (iterations aside).
+
+    The style image and the photo enter by content, so a moved or renamed file keeps its curves
+    and a changed painting under the same name does not.
+    """
+    from fast_style.assets import resolve_path_or_asset
+
+    settings = {key: value for key, value in loss_args.items() if key != "style_image"}
+    record = {
+        "loss": settings,
+        "style_image": _file_digest(resolve_path_or_asset(loss_args["style_image"])),
+        "photo": _file_digest(photo),
+        "size": int(size),
+        "gatys": dict(gatys_settings),
+    }
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class GatysCurves:
+    """A folder of stored Gatys curves (see the module docstring).
+
+    Args:
+        folder: where the JSON files live (created on first write).
+        style: the style's name: the subfolder of its curves.
+    """
+
+    def __init__(self, folder: str | os.PathLike, style: str) -> None:
+        self.folder = Path(folder) / style
+        self.style = style
+
+    def path(self, photo: str | os.PathLike, size: int) -> Path:
+        """Where the curve of ``photo`` at ``size`` is stored."""
+        return self.folder / f"{Path(photo).stem}_{int(size)}px.json"
+
+    def stored(self, key: str, photo: str | os.PathLike, size: int, iterations: int) -> GatysCurve | None:
+        """The stored curve with this key and at least ``iterations`` iterations (cut to them), or ``None``."""
+        path = self.path(photo, size)
+        if not path.is_file():
+            return None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # a damaged file is recomputed, never trusted
+        if record.get("key") != key or len(record.get("totals", ())) < iterations:
+            return None
+        return GatysCurve(initial=float(record["initial"]), totals=tuple(record["totals"][:iterations]),
+                          seconds=tuple(record["seconds"][:iterations]), machine=str(record.get("machine", "")))
+
+    def curve(self, loss_fn: PerceptualLoss, loss_args: Mapping[str, Any], photo: str | os.PathLike, size: int,
+              iterations: int, **gatys_kwargs: Any) -> GatysCurve:
+        """The curve of ``photo`` at ``size`` under ``loss_fn``: the stored one, or a new run that is then stored.
+
+        Args:
+            loss_fn: the loss built from ``loss_args`` (the caller builds it once for many photos).
+            loss_args: the arguments ``loss_fn`` was built with (they enter the key).
+            photo: image file, resized to ``size`` on the shorter side.
+            size: shorter side in pixels.
+            iterations: L-BFGS iterations.
+            gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimize_image` (and keyed).
+        """
+        from fast_style.machine import describe_cpu
+
+        key = curve_key(loss_args, photo, size, gatys_kwargs)
+        found = self.stored(key, photo, size, iterations)
+        if found is not None:
+            return found
+        device = next(iter(loss_fn.encoder.buffers())).device
+        result = optimize_image(loss_fn, load_image(photo, size).to(device), iterations, **gatys_kwargs)
+        curve = GatysCurve(initial=float(result.initial["total"]), totals=tuple(result.totals()),
+                           seconds=tuple(round(float(entry["seconds"]), 3) for entry in result.history),
+                           machine=describe_cpu())
+        record = {"key": key, "style": self.style, "photo": Path(photo).name, "size": int(size),
+                  "iterations": iterations, "gatys": {k: str(v) for k, v in gatys_kwargs.items()},
+                  "loss": {k: v for k, v in loss_args.items() if k != "style_image"},
+                  "style_image": str(loss_args["style_image"]), "machine": curve.machine,
+                  "initial": curve.initial, "totals": list(curve.totals), "seconds": list(curve.seconds)}
+        with atomic_path(self.path(photo, size)) as partial:
+            partial.write_text(json.dumps(record, indent=0, default=str) + "\n", encoding="utf-8")
+        return curve
+
+
+__all__ = ["GatysCurve", "GatysCurves", "curve_key"]

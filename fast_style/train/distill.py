@@ -1,0 +1,107 @@
+"""LightningModule that distils a trained style network into a smaller one.
+
+The student learns the teacher's output on the training crops (Hinton, Vinyals & Dean,
+"Distilling the Knowledge in a Neural Network", 2015, applied to an image-to-image network):
+no VGG runs, so a step costs the teacher's forward pass and the student's forward and backward
+passes, several times less than a step against the perceptual loss of Johnson et al. (2016).
+The student is judged as its teacher is, by N* on the teacher's perceptual loss, which the
+slim checkpoint records (the ``loss`` group is the teacher's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from fast_style.errors import InvalidValueError
+from fast_style.train.module import StyleTransferModule
+
+PIXEL_LOSSES = ("l1", "mse")
+
+
+class DistillationLoss(nn.Module):
+    """Distance of the student's output to the frozen teacher's on the same photos.
+
+    Args:
+        teacher: a one-style TransformerNet (kept frozen, float32 and in eval mode).
+        pixel_loss: ``"l1"`` (mean absolute difference, sharper edges) or ``"mse"``.
+
+    Shapes:
+        forward: stylised (B, 3, H, W), photos (B, 3, H, W) → ``{"pixel", "total"}`` scalars.
+    """
+
+    def __init__(self, teacher: nn.Module, pixel_loss: str = "l1") -> None:
+        super().__init__()
+        if pixel_loss not in PIXEL_LOSSES:
+            raise InvalidValueError(f"unknown pixel_loss {pixel_loss!r}; allowed: {', '.join(PIXEL_LOSSES)}")
+        from fast_style.infer.fast_forward import FastTransformerNet
+
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.fast_teacher = FastTransformerNet(self.teacher)
+        self.pixel_loss = pixel_loss
+
+    def train(self, mode: bool = True) -> DistillationLoss:
+        # The teacher is an inference network whatever the trainer switches the module to.
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def target(self, photos: Tensor) -> Tensor:
+        """The teacher's (B, 3, H, W) output, float32, without autograd (the fast engine's exact forward)."""
+        with torch.autocast(photos.device.type, enabled=False):
+            # A clone outside inference mode: a normal tensor autograd may save for the backward pass.
+            return self.fast_teacher(photos.float()).clone()
+
+    def forward(self, stylised: Tensor, photos: Tensor) -> dict[str, Tensor]:
+        target = self.target(photos)
+        distance = F.l1_loss if self.pixel_loss == "l1" else F.mse_loss
+        pixel = distance(stylised.float(), target)
+        return {"pixel": pixel, "total": pixel}
+
+
+class DistillationModule(StyleTransferModule):
+    """Training of a (small) student network on a trained teacher's outputs.
+
+    Args:
+        style_name: the student's name (its checkpoint is ``checkpoints/<style_name>.pth``), e.g. ``candy-small``.
+        teacher: the teacher: a zoo name (``candy``, ``candy@styles15``) or a network file.
+        loss: the teacher's perceptual-loss settings: not trained against, but recorded in the
+            checkpoint, so that N* judges the student on the teacher's loss.
+        model: keyword arguments of the student's :class:`TransformerNet`.
+        pixel_loss: ``"l1"`` or ``"mse"`` (:class:`DistillationLoss`).
+        **kwargs: ``optimizer``, ``lr_schedule``, ``min_lr_ratio``, ``channels_last`` of
+            :class:`StyleTransferModule`.
+
+    Shapes:
+        training batch: (B, 3, S, S) photos in [0, 1].
+    """
+
+    def __init__(
+        self,
+        style_name: str,
+        teacher: str,
+        loss: Mapping[str, Any],
+        model: Mapping[str, Any] | None = None,
+        pixel_loss: str = "l1",
+        optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(teacher, str) or not teacher:
+            raise InvalidValueError(f"teacher must name a network (a zoo name or a file), got {teacher!r}")
+        if pixel_loss not in PIXEL_LOSSES:
+            raise InvalidValueError(f"unknown pixel_loss {pixel_loss!r}; allowed: {', '.join(PIXEL_LOSSES)}")
+        self._teacher_spec, self._pixel_loss = teacher, pixel_loss
+        super().__init__(style_name, loss=loss, model=model, optimizer=optimizer, **kwargs)
+
+    def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
+        from fast_style import zoo
+
+        # A style of a shared network comes folded into a one-style network (zoo.load), as for inference.
+        return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss)
+
+
+__all__ = ["PIXEL_LOSSES", "DistillationLoss", "DistillationModule"]

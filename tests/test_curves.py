@@ -1,0 +1,110 @@
+"""Stored Gatys curves: computed once per (loss, photo, size), reused by every later network, never stale."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.baseline import curves as curves_module
+from fast_style.baseline.compare import n_star_for_models
+from fast_style.baseline.curves import GatysCurves, curve_key
+from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+from fast_style.loss.perceptual import build_perceptual_loss
+from tests.helpers import load_script
+
+
+@pytest.fixture
+def setup(tmp_path, tiny_checkpoint, assets_dir):
+    photo = tmp_path / "p.png"
+    Image.fromarray((torch.rand(30, 40, 3, generator=torch.Generator().manual_seed(2)) * 255).byte().numpy()).save(photo)
+    loss_args = {**read_checkpoint(tiny_checkpoint).loss_args, "vgg": {"weights": "random"}}
+    return photo, loss_args, build_perceptual_loss(**loss_args)
+
+
+def _counting(monkeypatch):
+    """Count the Gatys runs the curves module starts."""
+    calls = []
+    real = curves_module.optimize_image
+
+    def counted(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(curves_module, "optimize_image", counted)
+    return calls
+
+
+def test_a_curve_is_computed_once_and_then_read_back(setup, tmp_path, monkeypatch):
+    photo, loss_args, loss_fn = setup
+    calls = _counting(monkeypatch)
+    store = GatysCurves(tmp_path / "curves", "tiny")
+    first = store.curve(loss_fn, loss_args, photo, 24, 5)
+    again = store.curve(loss_fn, loss_args, photo, 24, 5)
+    shorter = store.curve(loss_fn, loss_args, photo, 24, 3)
+    assert calls == [5]
+    assert again == first and shorter.totals == first.totals[:3] and len(first.totals) == 5
+    record = json.loads(store.path(photo, 24).read_text())
+    assert record["photo"] == "p.png" and record["totals"] == list(first.totals)
+
+
+@pytest.mark.parametrize("change", ["longer", "weight", "size", "damaged"])
+def test_a_curve_that_does_not_fit_is_computed_again(setup, tmp_path, monkeypatch, change):
+    photo, loss_args, loss_fn = setup
+    store = GatysCurves(tmp_path / "curves", "tiny")
+    store.curve(loss_fn, loss_args, photo, 24, 3)
+    calls = _counting(monkeypatch)
+    iterations, size = (5 if change == "longer" else 3), (28 if change == "size" else 24)
+    if change == "weight":
+        loss_args = {**loss_args, "style_weight": 2 * loss_args["style_weight"]}
+        loss_fn = build_perceptual_loss(**loss_args)
+    if change == "damaged":
+        store.path(photo, 24).write_text("{not json")
+    store.curve(loss_fn, loss_args, photo, size, iterations)
+    assert calls == [iterations]
+
+
+def test_the_key_follows_the_style_images_content_not_its_name(setup, tmp_path, assets_dir):
+    photo, loss_args, _ = setup
+    copy = tmp_path / "renamed.jpg"
+    copy.write_bytes((assets_dir / loss_args["style_image"]).read_bytes())
+    assert curve_key({**loss_args, "style_image": str(copy)}, photo, 24, {}) == curve_key(loss_args, photo, 24, {})
+    other = {**loss_args, "style_image": "styles/candy.jpg"}
+    assert curve_key(other, photo, 24, {}) != curve_key(loss_args, photo, 24, {})
+
+
+def test_n_star_on_stored_curves_equals_a_fresh_run(setup, tmp_path, tiny_model):
+    photo, loss_args, loss_fn = setup
+    store = GatysCurves(tmp_path / "curves", "tiny")
+    fresh = n_star_for_models({"a": tiny_model}, loss_fn, [photo], size=24, iterations=6)
+    stored = n_star_for_models({"a": tiny_model}, loss_fn, [photo], size=24, iterations=6, curves=store,
+                               loss_args=loss_args)
+    again = n_star_for_models({"a": tiny_model}, loss_fn, [photo], size=24, iterations=6, curves=store,
+                              loss_args=loss_args)
+    assert fresh == stored == again
+    with pytest.raises(ValueError, match="loss_args"):
+        n_star_for_models({"a": tiny_model}, loss_fn, [photo], size=24, iterations=6, curves=store)
+
+
+def test_quality_table_script_writes_and_extends_a_table(tmp_path, tiny_checkpoint, assets_dir, capsys):
+    script = load_script("quality_table")
+    other = tmp_path / "other.pth"
+    other.write_bytes(tiny_checkpoint.read_bytes())
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed in range(2):
+        array = (torch.rand(30, 40, 3, generator=torch.Generator().manual_seed(seed)) * 255).byte().numpy()
+        Image.fromarray(array).save(photos / f"p{seed}.png")
+    common = ["--images", str(photos), "--size", "24", "--iters", "3", "--curves", str(tmp_path / "curves"),
+              "--output", str(tmp_path / "table")]
+    assert script.main([str(tiny_checkpoint), *common]) == 0
+    assert script.main([str(other), *common]) == 0
+    table = json.loads((tmp_path / "table" / "table.json").read_text())
+    assert set(table["rows"]) == {str(tiny_checkpoint), str(other)}
+    assert len(table["rows"][str(other)]["n_star"]) == 2
+    assert len(list((tmp_path / "curves" / "tiny").glob("*.json"))) == 2
+    assert "median N*" in (tmp_path / "table" / "table.md").read_text()
+    assert script.main(["candy:0.5,mosaic:0.5", *common]) == 2
+    assert "blend" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""experiment=distill: a small student learns a trained teacher's output, with no VGG in the loop."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+from fast_style.errors import InvalidValueError
+from fast_style.models import TransformerNet
+from fast_style.train.distill import DistillationLoss, DistillationModule
+from fast_style.train.run import build, train
+from fast_style.zoo import UnknownStyleError
+
+
+def test_the_loss_is_the_distance_to_the_teachers_output(tiny_model):
+    photos = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+    student = TransformerNet(width=4, num_residual_blocks=1, space_to_depth=True, stem_kernel=3, head_kernel=3)
+    output = student(photos)
+    with torch.no_grad():
+        target = tiny_model(photos)
+    l1 = DistillationLoss(tiny_model, "l1")(output, photos)
+    mse = DistillationLoss(tiny_model, "mse")(output, photos)
+    assert torch.allclose(l1["pixel"], (output - target).abs().mean(), atol=1e-6)
+    assert torch.allclose(mse["total"], ((output - target) ** 2).mean(), atol=1e-6)
+    # The student's output gets the gradient; the teacher gets none.
+    l1["total"].backward()
+    assert all(p.grad is not None for p in student.parameters())
+    assert all(p.grad is None for p in tiny_model.parameters())
+
+
+def test_the_teacher_stays_frozen_in_eval_mode(tiny_model):
+    loss = DistillationLoss(tiny_model)
+    loss.train()
+    assert not loss.teacher.training and not any(p.requires_grad for p in loss.teacher.parameters())
+
+
+def test_a_student_learns_its_teacher(tiny_model):
+    """Fifty steps on one batch bring the student much closer to the teacher than it started."""
+    torch.manual_seed(0)
+    photos = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    student = TransformerNet(width=4, num_residual_blocks=1, space_to_depth=True, stem_kernel=3, head_kernel=3)
+    loss_fn = DistillationLoss(tiny_model)
+    optimizer = torch.optim.Adam(student.parameters(), lr=1e-2)
+    start = float(loss_fn(student(photos), photos)["total"])
+    for _ in range(50):
+        optimizer.zero_grad()
+        loss_fn(student(photos), photos)["total"].backward()
+        optimizer.step()
+    assert float(loss_fn(student(photos), photos)["total"]) < 0.5 * start
+
+
+def test_a_distill_run_writes_a_student_judged_on_its_teachers_loss(train_config, tmp_path, tiny_checkpoint,
+                                                                     assets_dir):
+    config = train_config("experiment=distill", f"teacher={tiny_checkpoint}",
+                          "model.width=4", "model.num_residual_blocks=1")
+    path = train(config, tmp_path / "run")
+    stored = read_checkpoint(path)
+    teacher = read_checkpoint(tiny_checkpoint)
+    assert path.name == "tiny-small.pth" and stored.style == "tiny-small"
+    assert stored.config["module"]["teacher"] == str(tiny_checkpoint)
+    # The teacher's loss, except what debug=default itself overrides (32-px style size, a random VGG).
+    for key in ("style_image", "style_weight", "content_weight", "content_layers", "style_layers"):
+        assert stored.loss_args[key] == teacher.loss_args[key]
+    assert stored.model_args["space_to_depth"] is True
+    assert model_from_checkpoint(stored)(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
+    # Resumable checkpoints hold the student only: the teacher is rebuilt from the config.
+    ckpt = torch.load(tmp_path / "run" / "lightning_checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["state_dict"] and all(key.startswith("model.") for key in ckpt["state_dict"])
+
+
+def test_a_distill_run_resumes_from_its_checkpoint(train_config, tmp_path, tiny_checkpoint, assets_dir):
+    overrides = ("experiment=distill", f"teacher={tiny_checkpoint}", "model.width=4", "model.num_residual_blocks=1")
+    train(train_config(*overrides), tmp_path / "run")
+    last = tmp_path / "run" / "lightning_checkpoints" / "last.ckpt"
+    path = train(train_config(*overrides, "trainer.max_steps=5", f"ckpt_path={last}"), tmp_path / "run2")
+    assert read_checkpoint(path).meta["global_step"] == 5
+
+
+@pytest.mark.parametrize("overrides,error,message", [
+    (["teacher=no_such_style"], UnknownStyleError, "no_such_style"),
+    (["module.pixel_loss=l3"], InvalidValueError, "pixel_loss"),
+])
+def test_bad_distill_settings_are_one_clear_error(train_config, tiny_checkpoint, overrides, error, message):
+    config = train_config("experiment=distill", f"teacher={tiny_checkpoint}", *overrides)
+    with pytest.raises(error, match=message):
+        build(config.module)
+
+
+def test_the_module_refuses_a_teacher_that_is_not_a_name():
+    with pytest.raises(InvalidValueError, match="teacher"):
+        DistillationModule("x-small", teacher="", loss={"style_image": "styles/candy.jpg"})
