@@ -11,7 +11,7 @@ from PIL import Image
 from fast_style.baseline import curves as curves_module
 from fast_style.baseline.compare import n_star_for_models
 from fast_style.baseline.curves import GatysCurves, curve_key
-from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+from fast_style.checkpoint import read_checkpoint
 from fast_style.loss.perceptual import build_perceptual_loss
 from tests.helpers import load_script
 

@@ -41,8 +41,7 @@ from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
 from fast_style.models.conv_rewrites import space_to_depth_conv, space_to_depth_weights, subpixel_conv, subpixel_weights
-from fast_style.models.transformer import (MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet,
-                                          pad_for_space_to_depth)
+from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, TransformerNet, pad_for_space_to_depth
 
 # Elements of one strip's input gather or convolution output: 8 MB in fp32, a 256×256 piece
 # of the default 32-channel full-resolution layers. Measured fastest on the 2-core CPU at 512²,
