@@ -266,8 +266,12 @@ def _lightning_checkpoint(path: Path, payload: dict[str, Any]) -> StyleCheckpoin
     image = hparams.get("style_image")
     loss = _mapping(path, hparams.get("loss"), "hyper_parameters.loss", optional=True)
     loss_args = None if image is None else _stored_loss_args({**loss, "style_image": str(image)})
-    return StyleCheckpoint(path=path, source="lightning",
-                           model_args=_mapping(path, hparams.get("model"), "hyper_parameters.model", optional=True),
+    model_args = _mapping(path, hparams.get("model"), "hyper_parameters.model", optional=True)
+    entries = hparams.get("styles")
+    if isinstance(entries, list) and entries and "styles" not in model_args:
+        # A multi-style module records its styles as {name, image, style_weight} entries beside the model group.
+        model_args["styles"] = [entry["name"] for entry in entries if isinstance(entry, dict)]
+    return StyleCheckpoint(path=path, source="lightning", model_args=model_args,
                            state_dict=_weights(path, state), style=hparams.get("style_name"),
                            style_image=None if image is None else str(image),
                            meta={"global_step": payload.get("global_step")}, loss_args=loss_args)

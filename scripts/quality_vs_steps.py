@@ -1,13 +1,22 @@
-"""N* along one training run: how much Gatys optimisation each checkpoint's single pass is worth.
+"""N* along training runs: how much Gatys optimisation each checkpoint's single pass is worth.
 
     python scripts/quality_vs_steps.py --ckpt checkpoints/candy.pth \\
         --run-dir outputs/zoo/candy --limit 4 --size 256 --iters 200 --output docs/quality/candy_steps
+    python scripts/quality_vs_steps.py --style woman_with_hat_matisse --minutes \\
+        --run new_style=outputs/measure/new_style --run scratch=outputs/measure/scratch --output docs/new_style
 
 N* (Johnson et al. 2016, Fig. 5) is the first Gatys L-BFGS iteration whose loss is at or below the
 network's. The Gatys curve of a photo does not depend on the network, so every photo is optimised
-once and each checkpoint of the run (``<run-dir>/lightning_checkpoints/step*.ckpt``, kept with
-``callbacks.model_checkpoint.save_top_k=-1``; the zoo recipe keeps them) is placed on it. Writes ``n_star.md`` and
-``n_star_vs_steps.png`` into ``--output``.
+once (and kept under ``--curves``, :mod:`fast_style.baseline.curves`) and each checkpoint of the runs
+(``<run-dir>/lightning_checkpoints/step*.ckpt``, kept with ``callbacks.model_checkpoint.save_top_k=-1``;
+the zoo recipe keeps them) is placed on it.
+
+One run: ``--ckpt`` (its final network, whose config gives the loss) and ``--run-dir``. Several runs
+on one plot: ``--run LABEL=RUN_DIR`` for each and ``--style NAME``, the style config whose loss
+judges them all (and the style a multi-style checkpoint is read in). ``--minutes`` puts wall-clock
+minutes on the x axis: from ``<run-dir>/command_started`` (the Unix time the command was started,
+written by whoever timed it) to each checkpoint file's modification time, start-up included.
+Writes ``n_star.md``, ``n_star.json`` and ``n_star_vs_steps.png`` (or ``n_star_vs_minutes.png``).
 """
 
 from __future__ import annotations
@@ -22,49 +31,76 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fast_style.cli import command
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def _write_table(output: Path, title: str, n_stars: dict, medians: dict) -> None:
-    """``n_star.md`` (median and per-photo N* per step) and the raw ``n_star.json``."""
+
+def _write_table(output: Path, title: str, points: dict, axis: str) -> None:
+    """``n_star.md`` (median and per-photo N* per checkpoint) and the raw ``n_star.json``."""
     from fast_style.baseline.report import fmt_bound
 
-    lines = [f"# {title}", "", "| steps | median N* | per photo |", "|---:|---:|---|"]
-    for step, values in n_stars.items():
-        per_photo = ", ".join(fmt_bound(value, "iter") for value in values)
-        lines.append(f"| {step} | {fmt_bound(medians[step], 'iter')} | {per_photo} |")
+    lines = [f"# {title}", "", f"| run | steps | {axis} | median N* | per photo |", "|---|---:|---:|---:|---|"]
+    for label, rows in points.items():
+        for row in rows:
+            per_photo = ", ".join(fmt_bound(value, "iter") for value in row["n_star"])
+            x = "" if row.get("minutes") is None else f"{row['minutes']:.1f}"
+            lines.append(f"| {label} | {row['steps']} | {x} | {fmt_bound(row['median'], 'iter')} | {per_photo} |")
     (output / "n_star.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (output / "n_star.json").write_text(
-        json.dumps({str(step): [[b.value, b.lower] for b in values] for step, values in n_stars.items()}, indent=1)
-    )
+    raw = {label: [{"steps": row["steps"], "minutes": row.get("minutes"), "median": [row["median"].value, row["median"].lower],
+                    "n_star": [[b.value, b.lower] for b in row["n_star"]]} for row in rows]
+           for label, rows in points.items()}
+    (output / "n_star.json").write_text(json.dumps(raw, indent=1) + "\n")
 
 
-def _plot(medians: dict, style: str | None, path: Path) -> None:
-    """Median N* against training steps, with Johnson et al.'s N* = 50 line."""
+def _plot(points: dict, style: str | None, path: Path, minutes: bool) -> None:
+    """Median N* against steps (or minutes), one line per run, with Johnson et al.'s N* = 50 line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
-    steps = list(medians)
-    ax.plot(steps, [medians[s].value for s in steps], "o-", label="median N*")
+    fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=120)
+    key = "minutes" if minutes else "steps"
+    for label, rows in points.items():
+        ax.plot([row[key] for row in rows], [row["median"].value for row in rows], "o-", label=label)
     ax.axhline(50, color="grey", linestyle="--", linewidth=1, label="N* = 50 (Johnson et al., Fig. 5)")
-    ax.set_xlabel("training steps")
-    ax.set_ylabel("N* (L-BFGS iterations)")
+    ax.set_xlabel("wall-clock minutes (whole command)" if minutes else "training steps")
+    ax.set_ylabel("median N* (L-BFGS iterations)")
     ax.set_title(f"{style}: quality along training", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
 
 
+def _checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    return sorted(
+        (int(match.group(1)), path)
+        for path in (run_dir / "lightning_checkpoints").glob("step*.ckpt")
+        if (match := re.fullmatch(r"step(\d+)", path.stem))
+    )
+
+
+def _network(path: Path, style: str | None):
+    """The network of a checkpoint, in ``style`` when it holds several."""
+    from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+
+    model = model_from_checkpoint(read_checkpoint(path))
+    return model.for_style(style) if model.style_names else model
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ckpt", required=True, help="the run's final slim checkpoint (its config gives the loss)")
-    parser.add_argument("--run-dir", required=True, help="the run's Hydra folder (holds lightning_checkpoints/)")
+    parser.add_argument("--ckpt", help="one run: its final slim checkpoint (its config gives the loss)")
+    parser.add_argument("--run-dir", help="one run: its Hydra folder (holds lightning_checkpoints/)")
+    parser.add_argument("--run", action="append", default=[], metavar="LABEL=RUN_DIR", help="a run to plot (repeatable)")
+    parser.add_argument("--style", help="with --run: the style config whose loss judges every run")
+    parser.add_argument("--minutes", action="store_true", help="x axis: wall-clock minutes from <run-dir>/command_started")
     parser.add_argument("--images", default="coco/val2017", help="photo folder (path or asset name)")
-    parser.add_argument("--limit", type=int, default=4, help="first N photos of the folder")
+    parser.add_argument("--limit", type=int, default=8, help="first N photos of the folder")
     parser.add_argument("--size", type=int, default=256, help="shorter side in pixels")
     parser.add_argument("--iters", type=int, default=200, help="Gatys L-BFGS iterations per photo")
+    parser.add_argument("--curves", default=str(ROOT / "docs" / "quality" / "gatys_curves"),
+                        help="folder of stored Gatys curves")
     parser.add_argument("--output", required=True, help="output folder")
     args = parser.parse_args(argv)
 
@@ -73,40 +109,75 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
     from fast_style.baseline.compare import n_star_for_models
+    from fast_style.baseline.curves import GatysCurves
     from fast_style.baseline.stats import censored_median
     from fast_style.checkpoint import read_checkpoint
     from fast_style.errors import InvalidValueError
     from fast_style.infer.stylize import load_model
     from fast_style.io import NoImagesError, list_images
     from fast_style.loss.perceptual import build_perceptual_loss
+    from fast_style.train.compose import CONFIG_DIR, style_loss_args
 
     if args.limit < 1 or args.iters < 1 or args.size < 16:
         raise InvalidValueError(f"--limit, --iters must be >= 1 and --size >= 16; got {args.limit}, {args.iters}, {args.size}")
-    resolved = zoo.resolve(args.ckpt)
-    checkpoint = read_checkpoint(resolved.path)
-    checkpoints = sorted(
-        (int(match.group(1)), path)
-        for path in (Path(args.run_dir) / "lightning_checkpoints").glob("step*.ckpt")
-        if (match := re.fullmatch(r"step(\d+)", path.stem))
-    )
+    if bool(args.run) == bool(args.ckpt or args.run_dir) or (args.ckpt is None) != (args.run_dir is None):
+        raise InvalidValueError("give either --ckpt and --run-dir (one run) or --run LABEL=RUN_DIR ... with --style")
     photos = list_images(resolve_path_or_asset(args.images))[: args.limit]
     if not photos:
         raise NoImagesError(f"no photos in {args.images!r}")
-    final_step = int(checkpoint.meta["global_step"])
-    models = {step: load_model(path, "cpu") for step, path in checkpoints if step != final_step}
-    models[final_step] = load_model(resolved, "cpu")
-    models = dict(sorted(models.items()))
-    loss_fn = build_perceptual_loss(**checkpoint.loss_args)
-    with tqdm(total=len(photos), desc="Gatys runs", unit="photo") as bar:
-        n_stars = n_star_for_models(models, loss_fn, photos, args.size, args.iters, on_photo=lambda _: bar.update(1))
+
+    # label → [(steps, network)] and the loss that judges them.
+    runs: dict[str, list[tuple[int, object]]] = {}
+    run_dirs: dict[str, Path] = {}
+    if args.ckpt:
+        resolved = zoo.resolve(args.ckpt)
+        checkpoint = read_checkpoint(resolved.path)
+        style, loss_args = checkpoint.style, checkpoint.style_loss_args(checkpoint.style)
+        final_step = int(checkpoint.meta["global_step"])
+        found = [(step, load_model(path, "cpu")) for step, path in _checkpoints(Path(args.run_dir)) if step != final_step]
+        runs[style or "run"] = sorted([*found, (final_step, load_model(resolved, "cpu"))], key=lambda item: item[0])
+        run_dirs[style or "run"] = Path(args.run_dir)
+    else:
+        if not args.style:
+            raise InvalidValueError("--run needs --style (the style config whose loss judges the runs)")
+        style, loss_args = style_loss_args(args.style, CONFIG_DIR)
+        for item in args.run:
+            label, _, folder = item.partition("=")
+            if not label or not folder or not Path(folder).is_dir():
+                raise InvalidValueError(f"--run takes LABEL=RUN_DIR with an existing folder, got {item!r}")
+            found = _checkpoints(Path(folder))
+            if not found:
+                raise InvalidValueError(f"{folder!r} has no lightning_checkpoints/step*.ckpt")
+            runs[label] = [(step, _network(path, style)) for step, path in found]
+            run_dirs[label] = Path(folder)
+    if loss_args is None:
+        raise InvalidValueError(f"{args.ckpt!r} does not say which loss it was trained with")
+
+    models = {(label, step): model for label, rows in runs.items() for step, model in rows}
+    loss_fn = build_perceptual_loss(**loss_args)
+    with tqdm(total=len(photos), desc="photos", unit="photo") as bar:
+        n_stars = n_star_for_models(models, loss_fn, photos, args.size, args.iters, on_photo=lambda _: bar.update(1),
+                                    curves=GatysCurves(args.curves, style), loss_args=loss_args)
+
+    points: dict[str, list[dict]] = {}
+    for label, rows in runs.items():
+        started = run_dirs[label] / "command_started"
+        start = float(started.read_text()) if started.is_file() else None
+        if args.minutes and start is None:
+            raise InvalidValueError(f"--minutes needs {str(started)!r} (the Unix time the run's command started)")
+        points[label] = []
+        for step, _ in rows:
+            path = run_dirs[label] / "lightning_checkpoints" / f"step{step:07d}.ckpt"
+            minutes = (path.stat().st_mtime - start) / 60 if start is not None and path.is_file() else None
+            values = n_stars[(label, step)]
+            points[label].append({"steps": step, "minutes": minutes, "n_star": values, "median": censored_median(values)})
 
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    medians = {step: censored_median(values) for step, values in n_stars.items()}
-    title = (f"N* along training: {checkpoint.style} ({len(photos)} photos of `{args.images}` at {args.size} px, "
+    title = (f"N* along training: {style} ({len(photos)} photos of `{args.images}` at {args.size} px, "
              f"{args.iters} L-BFGS iterations)")
-    _write_table(output, title, n_stars, medians)
-    _plot(medians, checkpoint.style, output / "n_star_vs_steps.png")
+    _write_table(output, title, points, "minutes")
+    _plot(points, style, output / ("n_star_vs_minutes.png" if args.minutes else "n_star_vs_steps.png"), args.minutes)
     print((output / "n_star.md").read_text())
     return 0
 

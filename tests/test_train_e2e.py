@@ -3,6 +3,7 @@ and ``scripts/train.py`` itself once, as users run it, on 2 DDP processes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,40 @@ def test_quality_vs_steps_places_every_kept_checkpoint(first_run, tmp_path):
     assert status == 0
     saved = sorted(int(p.stem[4:]) for p in (first_run / "run" / "lightning_checkpoints").glob("step*.ckpt"))
     table = (tmp_path / "out" / "n_star.md").read_text()
-    rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ") and "steps" not in line]
+    rows = [line.split("|")[2].strip() for line in table.splitlines() if line.startswith("| ") and "steps" not in line]
     assert rows == [str(step) for step in sorted({*saved, 3})]  # every kept checkpoint, then the final network
     assert (tmp_path / "out" / "n_star_vs_steps.png").is_file()
+
+
+def test_quality_vs_steps_puts_several_runs_on_minutes(first_run, tmp_path, train_config, monkeypatch):
+    """--run LABEL=DIR for each run, judged by one style's loss, minutes from command_started."""
+    import os
+    import time
+
+    photos = tmp_path / "eval_photos"
+    photos.mkdir()
+    Image.new("RGB", (40, 36), (150, 90, 60)).save(photos / "p.png")
+    shared_run = tmp_path / "shared"
+    train(train_config("experiment=multistyle", "styles=[candy,starry_night]", "trainer.max_steps=4"), shared_run)
+    started = time.time() - 120
+    for folder in (first_run / "run", shared_run):
+        (folder / "command_started").write_text(str(started))
+    checkpoint = shared_run / "lightning_checkpoints" / "step0000004.ckpt"
+    os.utime(checkpoint, (started + 90, started + 90))
+    status = load_script("quality_vs_steps").main([
+        "--style", "starry_night", "--minutes", "--run", f"one={first_run / 'run'}", "--run", f"shared={shared_run}",
+        "--images", str(photos), "--limit", "1", "--size", "32", "--iters", "2", "--output", str(tmp_path / "out"),
+        "--curves", str(tmp_path / "curves"),
+    ])
+    assert status == 0
+    raw = json.loads((tmp_path / "out" / "n_star.json").read_text())
+    assert set(raw) == {"one", "shared"}
+    assert [row["steps"] for row in raw["shared"]] == [2, 4]
+    assert abs(raw["shared"][-1]["minutes"] - 1.5) < 0.01
+    assert (tmp_path / "out" / "n_star_vs_minutes.png").is_file()
+    # Without the start time there are no minutes to plot: one clear error.
+    (shared_run / "command_started").unlink()
+    assert load_script("quality_vs_steps").main([
+        "--style", "starry_night", "--minutes", "--run", f"shared={shared_run}", "--images", str(photos),
+        "--limit", "1", "--size", "32", "--iters", "2", "--output", str(tmp_path / "out2"),
+        "--curves", str(tmp_path / "curves")]) == 2
