@@ -125,3 +125,35 @@ def _write_tone(sink, audio, samples: int, tone_hz: float) -> None:
 
 
 __all__ = ["AUDIO_RATE", "make_clip"]
+
+
+def write_y4m(path: str | os.PathLike, frames: Sequence[np.ndarray], fps: int = 10) -> Path:
+    """Frames (H, W, 3) uint8 RGB (even sides) → a YUV4MPEG2 file (4:2:0, full range, BT.601).
+
+    The format Chromium's fake camera plays (``--use-file-for-fake-video-capture=clip.y4m``), looping.
+    """
+    height, width = frames[0].shape[:2]
+    if height % 2 or width % 2:
+        raise ValueError(f"4:2:0 needs even sides, got {width}×{height}")
+    path = Path(path)
+    with atomic_path(path) as partial, open(partial, "wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg XYSCSS=420JPEG\n".encode())
+        for frame in frames:
+            rgb = frame.astype(np.float32)
+            y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+            u = 128 - 0.168736 * rgb[..., 0] - 0.331264 * rgb[..., 1] + 0.5 * rgb[..., 2]
+            v = 128 + 0.5 * rgb[..., 0] - 0.418688 * rgb[..., 1] - 0.081312 * rgb[..., 2]
+            # Chroma at half resolution: the mean of each 2×2 block.
+            u = u.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+            v = v.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+            handle.write(b"FRAME\n")
+            for plane in (y, u, v):
+                handle.write(np.clip(np.rint(plane), 0, 255).astype(np.uint8).tobytes())
+    return path
+
+
+def pan_frames(photo: str | os.PathLike, width: int, height: int, count: int, pan: float = 1.0) -> list[np.ndarray]:
+    """``count`` frames (H, W, 3) uint8 of one slow pan across ``photo`` (``pan=0``: every frame the same)."""
+    with Image.open(photo) as image:
+        picture = image.convert("RGB")
+    return list(_shot_frames(picture, width, height, count, zoom=1.0, pan=pan, noise=0.0, seed=0))

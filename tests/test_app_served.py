@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -125,3 +126,51 @@ def test_the_app_keeps_its_own_guards_and_leaves_no_temporary_folder(tiny_checkp
     process.log.seek(0)
     assert "warning: not serving" in process.log.read()
     assert [path.name for path in temp.iterdir() if path.name.startswith("fast_style_")] == []
+
+
+@pytest.mark.browser
+def test_the_live_camera_streams_stylised_frames_and_the_page_survives_a_stop(request: pytest.FixtureRequest,
+                                                                              assets_dir: Path, tmp_path: Path,
+                                                                              tiny_checkpoint: Path):
+    """A fake camera (a still frame, looping) streams to the live tab; what comes back is that frame stylised."""
+    import base64
+    import io
+
+    import torch
+
+    from fast_style.infer.app.live import frame_tensor
+    from fast_style.infer.stylize import stylize
+    from scripts.bench_live import launch_with_camera, live_frame, start_live, stop_live
+    from tests.clips import pan_frames, write_y4m
+
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium (.ci/run installs the 'chromium' package)")
+        pytest.skip("no system Chromium here (apt install chromium); CI installs it and runs this test")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
+    url, _ = request.getfixturevalue("server")
+    photo = assets_dir / "coco" / "val2017" / "000000000139.jpg"
+    frames = pan_frames(photo, 160, 120, 1, pan=0.0)
+    clip = write_y4m(tmp_path / "camera.y4m", frames * 10, fps=10)
+    with sync_api.sync_playwright() as playwright:
+        browser = launch_with_camera(playwright, clip)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        start_live(page, url, "tiny")
+        sync_api.expect(page.locator("#live-status")).to_contain_text("frames/s", timeout=120_000)
+        source = live_frame(page)
+        assert source and source.startswith("data:image/jpeg;base64,")  # inline, not a cached file
+        got = torch.from_numpy(np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1])))
+                                          .convert("RGB"))).permute(2, 0, 1).float() / 255
+        expected = stylize(load_model(tiny_checkpoint), frame_tensor(frames[0]))[0]
+        camera_frame = frame_tensor(frames[0])[0]
+        assert got.shape == expected.shape
+        # JPEG both ways (the browser's frame, the page's picture): close to the local stylisation, far from the photo.
+        assert (got - expected).abs().mean() < 0.04 < (got - camera_frame).abs().mean()
+        stop_live(page)
+        # The page keeps working once the camera stops: a photo still stylises.
+        page.get_by_role("tab", name="Photo").click()
+        page.locator("#photo input[type=file]").set_input_files(str(photo))
+        page.locator("#style").get_by_label("tiny", exact=True).check()
+        page.get_by_role("button", name="Stylise").click()
+        sync_api.expect(page.locator("#status")).to_contain_text("tiny:", timeout=120_000)
+        browser.close()

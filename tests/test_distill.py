@@ -90,3 +90,18 @@ def test_bad_distill_settings_are_one_clear_error(train_config, tiny_checkpoint,
 def test_the_module_refuses_a_teacher_that_is_not_a_name():
     with pytest.raises(InvalidValueError, match="teacher"):
         DistillationModule("x-small", teacher="", loss={"style_image": "styles/candy.jpg"})
+
+
+def test_the_edge_term_compares_the_images_differences(tiny_model):
+    photos = torch.rand(1, 3, 20, 20, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        target = tiny_model(photos)
+    # The teacher's output shifted by a constant: the same edges, a pixel distance of 0.1.
+    shifted = (target + 0.1).requires_grad_()
+    terms = DistillationLoss(tiny_model, "l1", edge_weight=2.0)(shifted, photos)
+    assert torch.allclose(terms["pixel"], torch.tensor(0.1), atol=1e-5)
+    assert float(terms["edge"]) < 1e-5 and torch.allclose(terms["total"], terms["pixel"] + terms["edge"])
+    blurred = torch.nn.functional.avg_pool2d(target, 3, stride=1, padding=1, count_include_pad=False)
+    assert float(DistillationLoss(tiny_model, "l1", edge_weight=2.0)(blurred, photos)["edge"]) > 0
+    with pytest.raises(InvalidValueError, match="edge_weight"):
+        DistillationLoss(tiny_model, edge_weight=-1)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
+from fast_style.infer.fast_forward import FastTransformerNet
 from fast_style.train.module import StyleTransferModule
 
 PIXEL_LOSSES = ("l1", "mse")
@@ -29,17 +30,20 @@ class DistillationLoss(nn.Module):
     Args:
         teacher: a one-style TransformerNet (kept frozen, float32 and in eval mode).
         pixel_loss: ``"l1"`` (mean absolute difference, sharper edges) or ``"mse"``.
+        edge_weight: weight of the same distance between the images' horizontal and vertical
+            differences (their edges and strokes), which a pixel distance alone lets blur.
 
     Shapes:
-        forward: stylised (B, 3, H, W), photos (B, 3, H, W) → ``{"pixel", "total"}`` scalars.
+        forward: stylised (B, 3, H, W), photos (B, 3, H, W) → ``{"pixel", "edge", "total"}`` scalars.
     """
 
-    def __init__(self, teacher: nn.Module, pixel_loss: str = "l1") -> None:
+    def __init__(self, teacher: nn.Module, pixel_loss: str = "l1", edge_weight: float = 0.0) -> None:
         super().__init__()
         if pixel_loss not in PIXEL_LOSSES:
             raise InvalidValueError(f"unknown pixel_loss {pixel_loss!r}; allowed: {', '.join(PIXEL_LOSSES)}")
-        from fast_style.infer.fast_forward import FastTransformerNet
-
+        if isinstance(edge_weight, bool) or not isinstance(edge_weight, (int, float)) or not edge_weight >= 0:
+            raise InvalidValueError(f"edge_weight must be a number >= 0, got {edge_weight!r}")
+        self.edge_weight = float(edge_weight)
         self.teacher = teacher.eval().requires_grad_(False)
         self.fast_teacher = FastTransformerNet(self.teacher)
         self.pixel_loss = pixel_loss
@@ -58,9 +62,14 @@ class DistillationLoss(nn.Module):
 
     def forward(self, stylised: Tensor, photos: Tensor) -> dict[str, Tensor]:
         target = self.target(photos)
+        stylised = stylised.float()
         distance = F.l1_loss if self.pixel_loss == "l1" else F.mse_loss
-        pixel = distance(stylised.float(), target)
-        return {"pixel": pixel, "total": pixel}
+        pixel = distance(stylised, target)
+        edge = pixel.new_zeros(())
+        if self.edge_weight > 0:
+            edge = self.edge_weight * sum(distance(torch.diff(stylised, dim=dim), torch.diff(target, dim=dim))
+                                          for dim in (-1, -2))
+        return {"pixel": pixel, "edge": edge, "total": pixel + edge}
 
 
 class DistillationModule(StyleTransferModule):
@@ -72,7 +81,7 @@ class DistillationModule(StyleTransferModule):
         loss: the teacher's perceptual-loss settings: not trained against, but recorded in the
             checkpoint, so that N* judges the student on the teacher's loss.
         model: keyword arguments of the student's :class:`TransformerNet`.
-        pixel_loss: ``"l1"`` or ``"mse"`` (:class:`DistillationLoss`).
+        pixel_loss, edge_weight: the distance to the teacher (:class:`DistillationLoss`).
         **kwargs: ``optimizer``, ``lr_schedule``, ``min_lr_ratio``, ``channels_last`` of
             :class:`StyleTransferModule`.
 
@@ -87,6 +96,7 @@ class DistillationModule(StyleTransferModule):
         loss: Mapping[str, Any],
         model: Mapping[str, Any] | None = None,
         pixel_loss: str = "l1",
+        edge_weight: float = 0.0,
         optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -94,14 +104,14 @@ class DistillationModule(StyleTransferModule):
             raise InvalidValueError(f"teacher must name a network (a zoo name or a file), got {teacher!r}")
         if pixel_loss not in PIXEL_LOSSES:
             raise InvalidValueError(f"unknown pixel_loss {pixel_loss!r}; allowed: {', '.join(PIXEL_LOSSES)}")
-        self._teacher_spec, self._pixel_loss = teacher, pixel_loss
+        self._teacher_spec, self._pixel_loss, self._edge_weight = teacher, pixel_loss, edge_weight
         super().__init__(style_name, loss=loss, model=model, optimizer=optimizer, **kwargs)
 
     def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
         from fast_style import zoo
 
         # A style of a shared network comes folded into a one-style network (zoo.load), as for inference.
-        return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss)
+        return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss, self._edge_weight)
 
 
 __all__ = ["PIXEL_LOSSES", "DistillationLoss", "DistillationModule"]
