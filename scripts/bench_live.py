@@ -47,19 +47,14 @@ def start_live(page, url: str, style: str, timeout_ms: float = 120_000) -> None:
     page.locator("#live-style input").fill(style)
     page.locator("#live-style input").press("Enter")
     camera = page.locator("#camera")
-    # Gradio's webcam: first the camera preview, then its record button starts the stream.
-    for _ in range(2):
-        buttons = camera.get_by_role("button", name=re.compile("record|stream|webcam|start", re.IGNORECASE))
-        buttons.first.wait_for(timeout=timeout_ms)
-        buttons.first.click()
-        if page.locator("#live-output img").count():
-            return
-        time.sleep(1.0)
+    # Gradio's webcam: first the camera's permission and preview, then its Record button starts the stream.
+    camera.get_by_role("button", name="Click to Access Webcam").click(timeout=timeout_ms)
+    camera.get_by_role("button", name="capture photo").filter(has_text="Record").click(timeout=timeout_ms)
 
 
 def stop_live(page) -> None:
-    """Stop the camera stream (the page's stop button)."""
-    page.locator("#camera").get_by_role("button", name=re.compile("stop", re.IGNORECASE)).first.click()
+    """Stop the camera stream (the webcam's Stop button)."""
+    page.locator("#camera").get_by_role("button", name="capture photo").filter(has_text="Stop").click()
 
 
 def live_frame(page) -> str | None:

@@ -84,11 +84,12 @@ def test_pictures_travel_inline_never_as_cache_files(library, tmp_path, monkeypa
 
     payload = in_memory_image(gr.Image(type="numpy")).postprocess(_frame())
     assert payload.path is None and payload.url.startswith("data:image/jpeg")
-    config = build_app(library, live_streams=3).get_config_file()
-    ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
+    app = build_app(library, live_streams=3, live_seconds=120)
+    ids = {c.get("props", {}).get("elem_id") for c in app.get_config_file()["components"]}
     assert {"camera", "live-output", "live-style", "live-blend", "live-status"} <= ids
-    stream = [d for d in config["dependencies"] if d.get("api_name") == "live"]
-    assert stream and stream[0]["concurrency_limit"] == 3 and stream[0]["types"].get("generator") is not True
+    # A camera stream: at most three at once, each stopped after its time limit.
+    (live,) = [fn for fn in app.fns.values() if fn.api_name == "live"]
+    assert live.connection == "stream" and live.concurrency_limit == 3 and live.time_limit == 120
     with pytest.raises(ValueError, match="live streams"):
         build_app(library, live_streams=0)
 

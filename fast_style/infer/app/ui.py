@@ -94,7 +94,9 @@ def _live_tab(library: StyleLibrary, names: list[str], live_streams: int, live_s
                 "The small networks (`-small`) keep up in real time; the style may change while it runs. "
                 "Frames that arrive while the server is busy are dropped, so what you see is always the newest.")
     with gr.Row():
-        camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera", elem_id="camera")
+        # Not mirrored: the frames stylised (and shown) are what the camera sees, as in a photo of the scene.
+        camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera", elem_id="camera",
+                          webcam_options=gr.WebcamOptions(mirror=False))
         shown = in_memory_image(gr.Image(type="numpy", label="Stylised, live", interactive=False, elem_id="live-output"))
     with gr.Row():
         style = gr.Dropdown(choices, value=choices[0], label="Style (changes while it runs)", elem_id="live-style")
