@@ -117,6 +117,15 @@ def _live_tab(library: StyleLibrary, names: list[str], live_streams: int, live_s
                   show_progress="hidden")
 
 
+def _check_page_settings(names: list[str], concurrency: int, queue_size: int, live_streams: int,
+                         live_seconds: float) -> None:
+    if not names:
+        raise InvalidValueError("no style to serve: the package ships none here and the models folder has no *.pth")
+    if concurrency < 1 or queue_size < 1 or live_streams < 1 or not live_seconds > 0:
+        raise InvalidValueError(f"concurrency, queue size and live streams must be at least 1 and the live time limit "
+                                f"positive, got {concurrency}, {queue_size}, {live_streams}, {live_seconds}")
+
+
 def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 1,
               queue_size: int = 64, downloads: DownloadFolder | None = None, analytics: bool = False,
               live_streams: int = 2, live_seconds: float = 600.0) -> gr.Blocks:
@@ -130,11 +139,7 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
         InvalidValueError: no style to serve, or a concurrency/queue size/live stream count below 1.
     """
     names = library.names()
-    if not names:
-        raise InvalidValueError("no style to serve: the package ships none here and the models folder has no *.pth")
-    if concurrency < 1 or queue_size < 1 or live_streams < 1 or not live_seconds > 0:
-        raise InvalidValueError(f"concurrency, queue size and live streams must be at least 1 and the live time limit "
-                                f"positive, got {concurrency}, {queue_size}, {live_streams}, {live_seconds}")
+    _check_page_settings(names, concurrency, queue_size, live_streams, live_seconds)
     downloads = downloads or DownloadFolder()
 
     def run(photo, style, strength, preserve_color, max_size, file_format, blend_with, mix,
