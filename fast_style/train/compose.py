@@ -121,34 +121,34 @@ def _network_path(network: Any) -> str:
 def _teacher_loss(teacher: Any, key: Any = None) -> Any:
     """``${teacher_loss:NAME}``: the perceptual-loss settings the network ``NAME`` (a zoo name or a file) was
     trained with, which a student distilled from it is judged by; ``${teacher_loss:NAME,vgg.arch}``: one of them."""
-    value: Any = _teacher_loss_args(str(teacher))
+    value: Any = _teacher(str(teacher))[1]
     for part in [] if key is None else str(key).split("."):
         value = value[part]
     # A container, not a plain list or dict: OmegaConf.resolve (which instantiate runs) can put it in place.
     return OmegaConf.create(copy.deepcopy(value)) if isinstance(value, (list, tuple, dict)) else value
 
 
+def _student_name(teacher: Any) -> str:
+    """``${student_name:NAME}``: ``<style>-small`` for a teacher's zoo name or file (``candy`` → ``candy-small``)."""
+    return f"{_teacher(str(teacher))[0]}-small"
+
+
 @functools.lru_cache(maxsize=8)
-def _teacher_loss_args(teacher: str) -> dict[str, Any]:
-    # One read of the teacher's file for the dozen settings the distill config interpolates.
+def _teacher(teacher: str) -> tuple[str, dict[str, Any]]:
+    """The style a teacher spec stylises in (as ``zoo.load`` picks it) and the loss it was trained with.
+
+    One read for the dozen settings the distill config interpolates.
+    """
     from fast_style.checkpoint import read_checkpoint
-    from fast_style.zoo import resolve
+    from fast_style.zoo import load, resolve
 
     resolved = resolve(teacher)
-    checkpoint = read_checkpoint(resolved.path)
-    styles = (checkpoint.model_args or {}).get("styles") or [None]
-    loss = checkpoint.style_loss_args(resolved.style if resolved.style in styles else styles[0])
+    style = load(resolved).style_name
+    loss = read_checkpoint(resolved.path).style_loss_args(style)
     if loss is None:
         raise InvalidValueError(f"teacher {teacher!r} does not record the loss it was trained with, so its student "
                                 "could not be judged on it; retrain it with scripts/train.py")
-    return loss
-
-
-def _student_name(teacher: Any) -> str:
-    """``${student_name:NAME}``: ``<style>-small`` for a teacher's zoo name or file (``candy`` → ``candy-small``)."""
-    from fast_style.zoo import load
-
-    return f"{load(str(teacher)).style_name}-small"
+    return style, loss
 
 
 def register_resolvers() -> None:
