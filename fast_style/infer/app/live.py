@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from fast_style.infer.app.handlers import AppInputError
 from fast_style.infer.app.library import StyleLibrary
 from fast_style.infer.stylize import stylize
 from fast_style.infer.video import StillBlend
+from fast_style.io import pil_to_tensor, tensor_to_pil
 from fast_style.models.transformer import MIN_SIZE
 from fast_style.zoo import UnknownStyleError
 
@@ -69,7 +71,7 @@ def frame_tensor(frame: np.ndarray, max_side: int = LIVE_MAX_SIDE) -> torch.Tens
         raise AppInputError(f"A camera frame must be an RGB picture, got {shape}.")
     if min(frame.shape[:2]) < MIN_SIZE:
         raise AppInputError(f"The camera frame is {frame.shape[1]}×{frame.shape[0]}; each side must be at least {MIN_SIZE}.")
-    images = torch.from_numpy(np.ascontiguousarray(frame[..., :3])).permute(2, 0, 1)[None].float().div_(255.0)
+    images = pil_to_tensor(Image.fromarray(np.ascontiguousarray(frame[..., :3], dtype=np.uint8)))[None]
     height, width = images.shape[-2:]
     scale = max_side / max(height, width)
     if scale < 1.0:
@@ -129,14 +131,11 @@ def stylize_live_frame(
     height, width = images.shape[-2:]
     rate = f"{fps:.1f} frames/s" if fps is not None else "measuring frames/s"
     status = f"{style}: {width}×{height}, {milliseconds:.0f} ms for this frame, {rate}"
-    picture = out[0].mul(255.0).round_().clamp_(0, 255).byte().permute(1, 2, 0).contiguous().numpy()
-    return picture, status, state
+    return np.array(tensor_to_pil(out)), status, state
 
 
 def jpeg_data_url(picture: np.ndarray, quality: int = 85) -> str:
     """(H, W, 3) uint8 → ``data:image/jpeg;base64,...`` (the picture travels inline, no file is written)."""
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.fromarray(picture).save(buffer, "JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
