@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", default="coco/val2017", help="photo folder (path or asset name)")
     parser.add_argument("--limit", type=int, default=8, help="first N photos of the folder")
     parser.add_argument("--size", type=int, default=256, help="shorter side in pixels")
-    parser.add_argument("--iters", type=int, default=200, help="Gatys L-BFGS iterations per photo")
+    parser.add_argument("--iters", type=int, default=200,
+                        help="Gatys L-BFGS iterations per photo, at most: a curve stops once it reaches the best network")
     parser.add_argument("--curves", default=str(DEFAULT_CURVES), help="folder of stored Gatys curves")
     parser.add_argument("--output", default=None, help="folder for table.md and table.json")
     args = parser.parse_args(argv)

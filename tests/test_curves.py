@@ -11,7 +11,9 @@ from PIL import Image
 from fast_style.baseline import curves as curves_module
 from fast_style.baseline.compare import n_star_for_models
 from fast_style.baseline.curves import GatysCurves, curve_key
+from fast_style.baseline.stats import first_reaching
 from fast_style.checkpoint import read_checkpoint
+from fast_style.io import load_image
 from fast_style.loss.perceptual import build_perceptual_loss
 from tests.helpers import load_script
 
@@ -66,6 +68,22 @@ def test_a_curve_that_does_not_fit_is_computed_again(setup, tmp_path, monkeypatc
     assert calls == [iterations]
 
 
+def test_a_curve_runs_until_it_reaches_the_loss_asked_for_and_is_extended_for_a_lower_one(setup, tmp_path, monkeypatch):
+    photo, loss_args, loss_fn = setup
+    full = GatysCurves(tmp_path / "full", "tiny").curve(loss_fn, loss_args, photo, 24, 12).totals
+    store = GatysCurves(tmp_path / "curves", "tiny")
+    calls = _counting(monkeypatch)
+    short = store.curve(loss_fn, loss_args, photo, 24, 12, reach=full[3])
+    assert len(short.totals) < 12 and short.totals == full[: len(short.totals)]
+    assert min(short.totals) <= full[3]
+    again = store.curve(loss_fn, loss_args, photo, 24, 12, reach=full[2])
+    assert again == short and len(calls) == 1  # it already reaches a higher loss: no new run
+    longer = store.curve(loss_fn, loss_args, photo, 24, 12, reach=min(full[:8]))
+    assert len(calls) == 2 and longer.totals == full[: len(longer.totals)] and len(longer.totals) > len(short.totals)
+    assert store.curve(loss_fn, loss_args, photo, 24, 12).totals == full
+    assert len(calls) == 2 + (len(longer.totals) < 12)
+
+
 def test_the_key_follows_the_style_images_content_not_its_name(setup, tmp_path, assets_dir):
     photo, loss_args, _ = setup
     copy = tmp_path / "renamed.jpg"
@@ -78,7 +96,13 @@ def test_the_key_follows_the_style_images_content_not_its_name(setup, tmp_path, 
 def test_n_star_on_stored_curves_equals_a_fresh_run(setup, tmp_path, tiny_model):
     photo, loss_args, loss_fn = setup
     store = GatysCurves(tmp_path / "curves", "tiny")
+    full = GatysCurves(tmp_path / "full", "tiny").curve(loss_fn, loss_args, photo, 24, 6)
+    with torch.inference_mode():
+        output = tiny_model.eval()(load_image(photo, 24)).clamp(0, 1)
+        target = float(loss_fn(output, load_image(photo, 24))["total"])
+    expected = first_reaching(full.totals, target, initial=full.initial)
     fresh = n_star_for_models({"a": tiny_model}, loss_fn, [photo], size=24, iterations=6)
+    assert [bound.value for bound in fresh["a"]] == [6.0 if expected is None else float(expected)]
     stored = n_star_for_models({"a": tiny_model}, loss_fn, [photo], size=24, iterations=6, curves=store,
                                loss_args=loss_args)
     again = n_star_for_models({"a": tiny_model}, loss_fn, [photo], size=24, iterations=6, curves=store,

@@ -67,6 +67,19 @@ def test_history_is_the_loss_of_the_image_at_that_iteration(real_loss, photo):
     assert torch.equal(images[6][1], result.image)
 
 
+def test_a_run_stopped_at_a_loss_is_the_start_of_the_full_run(real_loss, photo):
+    """N* only needs the curve until it reaches a loss; the stopped run must be the full run's start."""
+    full = optimize_image(real_loss, photo, iterations=10).totals()
+    target = full[4]
+    reached = next(index for index, total in enumerate(full) if total <= target) + 1
+    stopped = optimize_image(real_loss, photo, iterations=10, stop_below=target)
+    # Iterate ``reached`` is the first at the target; the step after it is taken before its loss is known.
+    assert stopped.totals() == full[: reached + 1]
+    assert [entry["iteration"] for entry in stopped.history] == list(range(1, reached + 2))
+    at_start = optimize_image(real_loss, photo, iterations=10, stop_below=float("inf"))
+    assert at_start.totals() == full[:1]
+
+
 def test_lbfgs_steps_are_capped(real_loss, photo):
     images = [initial_image(photo, "noise")]
     optimize_image(real_loss, photo, iterations=8, max_step=0.02, callback=lambda i, t, image: images.append(image))

@@ -264,7 +264,8 @@ def n_star_for_models(
     """N* of several networks trained for the same loss (e.g. one run's checkpoints along its steps).
 
     The Gatys curve of a photo depends on the loss only, not on the network, so each photo is
-    optimised once and every network's feed-forward loss is located on that one curve.
+    optimised once, only until it reaches the best network's loss (N* needs no more), and every
+    network's feed-forward loss is located on that one curve.
 
     Args:
         models: label → network (moved to the loss's device).
@@ -293,16 +294,20 @@ def n_star_for_models(
     for index, photo in enumerate(photos):
         content = load_image(photo, size).to(device)
         content_features = loss_fn.content_features(content)
-        if curves is None:
-            gatys = optimize_image(loss_fn, content, iterations, **gatys_kwargs)
-            totals, initial = gatys.totals(), gatys.initial["total"]
-        else:
-            curve = curves.curve(loss_fn, loss_args, photo, size, iterations, **gatys_kwargs)
-            totals, initial = list(curve.totals), curve.initial
+        targets = {}
         for label, model in models.items():
             with torch.inference_mode():
                 output = model.to(device).eval()(content).clamp(0.0, 1.0)
-            target = _terms(loss_fn, output, content_features)["total"]
+            targets[label] = _terms(loss_fn, output, content_features)["total"]
+        # The curve is only needed until it reaches the best network's loss.
+        reach = min(targets.values())
+        if curves is None:
+            gatys = optimize_image(loss_fn, content, iterations, stop_below=reach, **gatys_kwargs)
+            totals, initial = gatys.totals(), gatys.initial["total"]
+        else:
+            curve = curves.curve(loss_fn, loss_args, photo, size, iterations, reach=reach, **gatys_kwargs)
+            totals, initial = list(curve.totals), curve.initial
+        for label, target in targets.items():
             n_star = first_reaching(totals, target, initial=initial)
             results[label].append(Bound(float(iterations), lower=True) if n_star is None else Bound(float(n_star)))
         if on_photo is not None:

@@ -102,7 +102,7 @@ def initial_image(content: Tensor, init: str = "noise", seed: int = 0) -> Tensor
 def optimize_image(
     loss_fn: PerceptualLoss, content: Tensor, iterations: int = 500, optimizer: str = "lbfgs", init: str = "noise",
     lr: float | None = None, seed: int = 0, callback: IterationCallback | None = None,
-    max_step: float | None = DEFAULT_MAX_STEP) -> GatysResult:
+    max_step: float | None = DEFAULT_MAX_STEP, stop_below: float | None = None) -> GatysResult:
     """Optimise an image against ``loss_fn`` (Gatys et al. 2016, Sec. 2–3).
 
     One iteration is one optimiser step. For L-BFGS each ``step`` runs with ``max_iter=1``,
@@ -125,9 +125,14 @@ def optimize_image(
         callback: called after every iteration with ``(iteration, terms, image)``; ``image``
             is the current (1, 3, H, W) image (a detached tensor the callback may keep).
         max_step: L-BFGS only: largest RMS pixel change of one iteration (``None``: no cap).
+        stop_below: stop at the first iteration whose total loss is at or below this (``None``: run
+            them all). N* only needs the curve until it reaches the network's loss, and each
+            iteration is the same whatever the run's length, so the shorter history is exactly
+            the start of the full one.
 
     Returns:
-        :class:`GatysResult` with the final image and one history entry per iteration.
+        :class:`GatysResult` with the final image and one history entry per iteration run
+        (``iterations`` of them, fewer when ``stop_below`` was reached).
 
     Raises:
         InvalidValueError: for an unknown optimiser or init, or a bad ``content`` shape, ``lr``, ``max_step``, ``iterations``.
@@ -149,15 +154,19 @@ def optimize_image(
         recorder.evaluated(terms, image)
         return terms["total"]
 
-    for iteration in range(1, int(iterations) + 1):
+    iteration = 0
+    while iteration < int(iterations):
+        iteration += 1
         before = param.detach().clone()
         opt.step(closure)
         if optimizer == "lbfgs" and max_step is not None:
             _cap_step(opt, param, before, max_step)
         recorder.step_done(iteration)
+        if stop_below is not None and recorder.last_total() <= stop_below:
+            break  # iterate ``iteration - 1`` reached it; iterate ``iteration`` is recorded below
     with torch.no_grad():
         image = _to_image(param.detach())
-        recorder.finish(int(iterations), loss_fn(image, content_features=content_features), image)
+        recorder.finish(iteration, loss_fn(image, content_features=content_features), image)
     return GatysResult(image.clone(), recorder.history, recorder.initial, optimizer=optimizer, init=init)
 
 
@@ -230,6 +239,10 @@ class _Recorder:
             self.initial = terms
         else:
             self._record(iteration - 1, terms, previous_end, image)
+
+    def last_total(self) -> float:
+        """Total loss of the latest recorded iterate (the start image before iteration 1 is recorded)."""
+        return self.history[-1]["total"] if self.history else self.initial["total"]
 
     def finish(self, iteration: int, loss_terms: dict[str, Tensor], image: Tensor) -> None:
         """Record the last iterate, ``iteration``, from the extra evaluation ``loss_terms`` of ``image``."""
