@@ -26,22 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CURVES = ROOT / "docs" / "quality" / "gatys_curves"
 
 
-def _network_and_loss(spec: str):
-    """(label, style name, network, loss arguments) of a zoo spec or a checkpoint path."""
-    from fast_style import zoo
-    from fast_style.checkpoint import CheckpointError, read_checkpoint
-    from fast_style.errors import InvalidValueError
-
-    resolved = zoo.resolve(spec)
-    if len(resolved.styles) > 1:
-        raise InvalidValueError(f"{spec!r} is a blend: it was never trained against a loss, so it has no N*")
-    model = zoo.load(resolved)
-    loss_args = read_checkpoint(resolved.path).style_loss_args(model.style_name)
-    if loss_args is None:
-        raise CheckpointError(f"{spec!r} does not say which loss it was trained with (no training config)")
-    return spec, model.style_name, model, loss_args
-
-
 def _table(rows: dict, settings: str) -> str:
     from fast_style.baseline.report import fmt_bound
     from fast_style.baseline.stats import Bound, censored_median
@@ -71,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
+    from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
-    from fast_style.baseline.compare import n_star_for_models
+    from fast_style.baseline.compare import n_star_for_models, network_with_training_loss
     from fast_style.baseline.curves import GatysCurves
     from fast_style.errors import InvalidValueError
     from fast_style.io import NoImagesError, list_images
@@ -99,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     # Networks of one style and loss share every curve and one VGG.
     groups: dict[str, tuple[str, dict, dict]] = {}
     for spec in args.specs:
-        label, style, model, loss_args = _network_and_loss(spec)
+        model, loss_args = network_with_training_loss(zoo.resolve(spec))
+        label, style = spec, model.style_name
         key = json.dumps(loss_args, sort_keys=True, default=str)
         groups.setdefault(key, (style, loss_args, {}))[2][label] = model
     rows: dict = {}

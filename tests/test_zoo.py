@@ -262,9 +262,10 @@ def test_what_the_zoo_does_not_ship_is_one_error_listing_what_it_has():
     listing = f"shipped styles: {', '.join(SERVED_NAMES)}"
     with pytest.raises(UnknownStyleError, match=re.escape(f"unknown style 'nope'; {listing}")):
         resolve("nope")
-    variant = f"no variant 'small' of 'candy' is shipped (variants shipped: none); {listing}"
+    shipped_variants = ", ".join(sorted(path.stem for path in ZOO_DIR.glob("candy-*.pth"))) or "none"
+    variant = f"no variant 'huge' of 'candy' is shipped (variants shipped: {shipped_variants}); {listing}"
     with pytest.raises(UnknownStyleError, match=re.escape(variant)):
-        resolve("candy-small")
+        resolve("candy-huge")
     network = "unknown network 'styles9' in 'mosaic@styles9'; multi-style networks shipped: "
     with pytest.raises(UnknownStyleError, match=re.escape(network)):
         resolve("mosaic@styles9")

@@ -23,11 +23,13 @@ from torch import Tensor, nn
 
 from fast_style.baseline.gatys import GatysResult, initial_image, optimize_image
 from fast_style.baseline.stats import Bound, first_reaching
+from fast_style.errors import InvalidValueError
 from fast_style.io import load_image
 from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss
 
 if TYPE_CHECKING:
     from fast_style.baseline.curves import GatysCurves
+    from fast_style.zoo import ResolvedStyle
 
 
 @dataclass
@@ -102,6 +104,35 @@ class ComparisonRun:
             "gatys_total": [h["total"] for h in self.gatys_history],
             "gatys_seconds": [round(h["seconds"], 4) for h in self.gatys_history],
         }
+
+
+def network_with_training_loss(resolved: ResolvedStyle) -> tuple[nn.Module, dict[str, Any]]:
+    """The network a resolved style names and the loss it was trained with: what N* is measured by.
+
+    One style of a multi-style file comes folded (its own γ, β) and is judged by its own loss.
+
+    Args:
+        resolved: what :func:`fast_style.zoo.resolve` made of the user's spec.
+
+    Returns:
+        (network, loss arguments for :func:`~fast_style.loss.perceptual.build_perceptual_loss`).
+
+    Raises:
+        InvalidValueError: for a blend (never trained against a loss, so there is nothing to optimise).
+        CheckpointError: if the file does not say which loss trained it.
+    """
+    from fast_style import zoo
+    from fast_style.checkpoint import CheckpointError, read_checkpoint
+
+    if len(resolved.styles) > 1:
+        raise InvalidValueError(f"{resolved.spec!r} is a blend: it was never trained against a loss, so the Gatys "
+                                "baseline has nothing to optimise; name one style")
+    model = zoo.load(resolved)
+    loss_args = read_checkpoint(resolved.path).style_loss_args(model.style_name)
+    if loss_args is None:
+        raise CheckpointError(f"{str(resolved.path)!r} does not say which loss it was trained with (no training "
+                              "config), so the Gatys baseline cannot use the same one")
+    return model, dict(loss_args)
 
 
 def time_forward(model: nn.Module, image: Tensor, repeats: int = 3, warmup: int = 1) -> tuple[Tensor, float]:

@@ -72,29 +72,19 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 def load_setup(args: argparse.Namespace) -> Setup:
     """The network, its training loss (rebuilt from the checkpoint's config) and the photos, or a user error."""
-    from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
-    from fast_style.checkpoint import CheckpointError, read_checkpoint
+    from fast_style.baseline.compare import network_with_training_loss
+    from fast_style.checkpoint import read_checkpoint
     from fast_style.infer.stylize import resolve_device
     from fast_style.io import NoImagesError, list_images, load_image, open_rgb
     from fast_style.loss.perceptual import build_perceptual_loss
 
     _check_counts(args)
     resolved = resolve_network(args)
-    if len(resolved.styles) > 1:
-        raise InvalidValueError(f"compare.py takes one style, not the blend {resolved.spec!r}: a blend was never "
-                                "trained against a loss, so the Gatys baseline has nothing to optimise")
     args.ckpt = str(resolved.path)
+    model, loss_args = network_with_training_loss(resolved)
     checkpoint = read_checkpoint(resolved.path)
-    # One style of a multi-style network comes folded (its own γ, β), and is judged by its own loss.
-    model = zoo.load(resolved)
-    loss_args = checkpoint.style_loss_args(model.style_name)
-    if loss_args is None:
-        raise CheckpointError(
-            f"checkpoint {args.ckpt!r} does not say which loss it was trained with (no training config), "
-            "so the Gatys baseline cannot use the same one"
-        )
-    loss_kwargs = dict(loss_args)
+    loss_kwargs = loss_args
     if args.vgg_weights is not None:
         loss_kwargs["vgg"] = {**loss_kwargs["vgg"], "weights": args.vgg_weights}
     style_image = load_image(resolve_path_or_asset(loss_kwargs["style_image"]))
