@@ -188,6 +188,24 @@ def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.Capt
         columns = line.split()
         assert columns[1] == info["network"] == served[name].network and columns[2] == str(info["steps"])
         assert f" {info['style_weight']:g} " in line and info["precision"] in line
+        assert f"  {info['painting_status']}  " in line and info["painting_status"] != "not recorded"
+
+
+def test_every_style_config_has_its_painting_status_as_the_mirror_gives_it(assets_dir: Path):
+    """--list-styles says each painting's status: it must be the mirror README's word for that file."""
+    from fast_style.zoo.paintings import PAINTINGS, painting_status
+
+    mirror = {}
+    for row in (assets_dir / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if len(cells) == 4 and re.search(r"\.(jpg|png)$", cells[0]):
+            for file in cells[0].split(","):
+                mirror[Path(file.strip()).stem] = re.sub(r"\s*\([^)]*\)", "", cells[2])
+    styles = sorted(path.stem for path in (CONFIG_DIR / "style").glob("*.yaml"))
+    assert set(PAINTINGS) == set(styles) <= set(mirror)
+    for style in styles:
+        assert PAINTINGS[style].status == mirror[style], style
+    assert painting_status("candy-small") == painting_status("candy") and painting_status("mine") == "not recorded"
 
 
 # The resolver: what a user types -> the network file and its style(s).

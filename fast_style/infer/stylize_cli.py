@@ -184,10 +184,12 @@ def list_styles_text() -> str:
     names = list(zoo.served_styles())
     if not names:
         return "no shipped styles in this installation; train one with scripts/train.py and pass --ckpt"
+    infos = [zoo.describe(name) for name in names]
+    status_width = max(len("painting status"), *(len(info["painting_status"]) for info in infos))
     lines = [f"{len(names)} shipped style(s); use --style NAME (blend: --style a:0.7,b:0.3 from one network):",
-             f"  {'name':<30} {'network':<16} {'steps':>14} {'style weight':>12}  how it was trained"]
-    for name in names:
-        info = zoo.describe(name)
+             f"  {'name':<30} {'network':<16} {'steps':>14} {'style weight':>12}  {'painting status':<{status_width}}"
+             "  how it was trained"]
+    for name, info in zip(names, infos):
         shared = info["styles_in_network"] > 1
         per_style = f" ({info['steps'] // info['styles_in_network']}/style)" if shared and info["steps"] else ""
         steps = f"{info['steps']}{per_style}"
@@ -199,7 +201,7 @@ def list_styles_text() -> str:
             how = (f"{kind}{info['crop']} px crops, batch {info['batch']}, style image at {info['style_size']} px, "
                    f"content {info['content_weight']:g}, tv {info['tv_weight']:g}")
         lines.append(f"  {name:<30} {info['network']:<16} {steps:>14} {info['style_weight']:>12g}  "
-                     f"{how}, {info['precision']}; on {info['machine']}")
+                     f"{info['painting_status']:<{status_width}}  {how}, {info['precision']}; on {info['machine']}")
     return "\n".join(lines)
 
 

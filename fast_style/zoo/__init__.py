@@ -32,6 +32,7 @@ from fast_style.atomic import atomic_path
 from fast_style.checkpoint import FORMAT, first_non_finite, model_from_checkpoint, read_checkpoint
 from fast_style.errors import FastStyleError, InputFileError, InvalidValueError
 from fast_style.models.transformer import TransformerNet
+from fast_style.zoo.paintings import painting_status
 from fast_style.zoo.spec import GRAMMAR, StyleSpec, StyleTerm, is_network_name, looks_like_spec, parse_spec
 
 ZOO_DIR = Path(__file__).resolve().parent
@@ -269,7 +270,7 @@ def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedSty
 def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
     """How the network serving ``name`` (a name :func:`served_styles` lists) was trained: its network,
     steps (a multi-style network's steps count all its styles' turns), crop size, weights, precision, machine,
-    and the teacher of a distilled network."""
+    the teacher of a distilled network and the painting's copyright status (:mod:`fast_style.zoo.paintings`)."""
     resolved = resolve(name, allow_path=False, zoo_dir=zoo_dir)
     checkpoint = read_checkpoint(resolved.path)
     config = checkpoint.config
@@ -297,6 +298,7 @@ def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
         "model_args": checkpoint.model_args,
         # A distilled network's teacher (experiment=distill): it learned that network's output, not the loss.
         "teacher": (config.get("module") or {}).get("teacher"),
+        "painting_status": painting_status(style),
     }
 
 
