@@ -77,23 +77,24 @@ def main(argv: list[str] | None = None) -> int:
     for style in args.curves_only:
         name, loss_args = style_loss_args(style, CONFIG_DIR)
         loss_fn = build_perceptual_loss(**loss_args)
-        curves = GatysCurves(args.curves, name)
+        curves = GatysCurves.of_loss(args.curves, loss_args)
         for photo in tqdm(photos, desc=f"{name}: Gatys curves", unit="photo"):
             curves.curve(loss_fn, loss_args, photo, args.size, args.iters)
 
     # Networks of one style and loss share every curve and one VGG.
-    groups: dict[str, tuple[str, dict, dict]] = {}
+    groups: dict[str, tuple[dict, dict]] = {}
     for spec in args.specs:
         model, loss_args = network_with_training_loss(zoo.resolve(spec))
-        label, style = spec, model.style_name
         key = json.dumps(loss_args, sort_keys=True, default=str)
-        groups.setdefault(key, (style, loss_args, {}))[2][label] = model
+        groups.setdefault(key, (loss_args, {}))[1][spec] = model
     rows: dict = {}
-    for style, loss_args, models in groups.values():
+    for loss_args, models in groups.values():
         loss_fn = build_perceptual_loss(**loss_args)
+        curves = GatysCurves.of_loss(args.curves, loss_args)
+        style = curves.style  # the painting: teacher, shared network and student of one style share a row group
         with tqdm(total=len(photos), desc=f"{style}: {len(models)} network(s)", unit="photo") as bar:
             n_stars = n_star_for_models(models, loss_fn, photos, args.size, args.iters, on_photo=lambda _: bar.update(1),
-                                        curves=GatysCurves(args.curves, style), loss_args=loss_args)
+                                        curves=curves, loss_args=loss_args)
         for label, values in n_stars.items():
             rows[label] = {"style": style, "n_star": [[b.value, b.lower] for b in values],
                            "photos": [Path(p).name for p in photos]}

@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     loss_fn = build_perceptual_loss(**loss_args)
     with tqdm(total=len(photos), desc="photos", unit="photo") as bar:
         n_stars = n_star_for_models(models, loss_fn, photos, args.size, args.iters, on_photo=lambda _: bar.update(1),
-                                    curves=GatysCurves(args.curves, style), loss_args=loss_args)
+                                    curves=GatysCurves.of_loss(args.curves, loss_args), loss_args=loss_args)
 
     points: dict[str, list[dict]] = {}
     for label, rows in runs.items():

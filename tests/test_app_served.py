@@ -177,3 +177,47 @@ def test_the_live_camera_streams_stylised_frames_and_the_page_survives_a_stop(re
         page.get_by_role("button", name="Stylise").click()
         sync_api.expect(page.locator("#status")).to_contain_text("tiny:", timeout=120_000)
         browser.close()
+
+
+@pytest.mark.browser
+def test_a_browser_blends_two_styles_of_the_shared_network_with_the_mix_slider(request: pytest.FixtureRequest,
+                                                                                assets_dir: Path, tmp_path: Path):
+    """The second-style picker and the mix slider give the γ, β blend the library gives, not either style alone."""
+    from fast_style.infer.stylize import stylize
+    from fast_style.zoo import multi_style_networks, network_styles, served_styles, zoo_path
+
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium (.ci/run installs the 'chromium' package)")
+        pytest.skip("no system Chromium here (apt install chromium); CI installs it and runs this test")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
+    shared = multi_style_networks()[0]
+    # Two styles the page serves under their plain names from the shared network (no dedicated file).
+    first, second = [name for name, spec in served_styles().items()
+                     if spec.network == shared and name in network_styles(zoo_path(shared))][:2]
+    url, _ = request.getfixturevalue("server")
+    photo = assets_dir / "coco" / "val2017" / "000000000285.jpg"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.locator("#photo input[type=file]").set_input_files(str(photo))
+        page.locator("#style").get_by_label(first, exact=True).check()
+        page.locator("#blend-with input").fill(second)
+        page.locator("#blend-with input").press("Enter")
+        page.locator("#mix input[type=number]").fill("0.3")
+        page.locator("#mix input[type=number]").press("Enter")
+        page.get_by_role("button", name="Stylise").click()
+        sync_api.expect(page.locator("#status")).to_contain_text(f"{first} 70% + {second} 30%", timeout=120_000)
+        link = page.locator("#download a").first.get_attribute("href")
+        result = tmp_path / "blend.png"
+        result.write_bytes(page.request.get(link if link.startswith("http") else url.rstrip("/") + link).body())
+        browser.close()
+    got = load_image(result)[0]
+    content = load_image(photo)
+    blend = stylize(load_model(f"{first}:0.7,{second}:0.3"), content)[0]
+    alone = [stylize(load_model(name), content)[0] for name in (first, second)]
+    pixel_mix = 0.7 * alone[0] + 0.3 * alone[1]  # mixing two outputs is not mixing γ, β
+    assert got.shape == blend.shape
+    distance = (got - blend).abs().mean()
+    assert distance < 0.005 and all(distance < 0.2 * (got - other).abs().mean() for other in [*alone, pixel_mix])

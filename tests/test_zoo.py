@@ -34,11 +34,14 @@ from fast_style.zoo import (
 )
 from tests.helpers import CONFIG_DIR, REPO_ROOT
 
-# The one-style networks (named after their style) and the multi-style ones.
-SHIPPED = [name for name in available_styles() if len(network_styles(zoo_path(name))) == 1]
+# The one-style networks trained on their painting (named after their style), the small ones distilled
+# from them (``<style>-small``, their teacher's output as the loss) and the multi-style ones.
+_ONE_STYLE = [name for name in available_styles() if len(network_styles(zoo_path(name))) == 1]
+STUDENTS = [name for name in _ONE_STYLE if read_checkpoint(zoo_path(name)).config.get("module", {}).get("teacher")]
+SHIPPED = [name for name in _ONE_STYLE if name not in STUDENTS]
 MULTI = multi_style_networks()
 # What "unknown style" errors list: every plain name served, one-style networks first.
-SERVED_NAMES = SHIPPED + [style for network in MULTI for style in network_styles(zoo_path(network)) if style not in SHIPPED]
+SERVED_NAMES = _ONE_STYLE + [style for network in MULTI for style in network_styles(zoo_path(network)) if style not in SHIPPED]
 
 
 def _style_config(name: str):
@@ -97,6 +100,16 @@ def test_each_shipped_network_was_trained_with_the_loss_its_config_composes(name
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         loss = OmegaConf.to_container(compose("train", overrides=[f"style={name}"]).loss, resolve=True)
     assert read_checkpoint(zoo_path(name)).loss_args == loss_kwargs_from_config({"loss": loss})
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+def test_each_small_network_is_judged_by_its_teachers_loss_and_named_after_its_style(name: str):
+    """A student never saw the painting: its file records its teacher's loss, which N* judges it by."""
+    teacher = describe(name)["teacher"]
+    teacher_model = load(teacher)
+    teacher_loss = read_checkpoint(resolve(teacher).path).style_loss_args(teacher_model.style_name)
+    assert read_checkpoint(zoo_path(name)).loss_args == teacher_loss
+    assert name == f"{teacher_model.style_name}-small" and len(network_styles(zoo_path(name))) == 1
 
 
 def test_add_to_zoo_stores_float16_and_loading_restores_float32(tiny_checkpoint: Path, tiny_model, tmp_path: Path):
@@ -223,6 +236,23 @@ def test_the_zoo_imports_no_path():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_a_variant_resolves_to_its_own_file_and_style_and_is_listed(tmp_path: Path, tiny_model):
+    """``tiny-small`` (a network distilled from tiny) is its own one-style file: --style and describe find it."""
+    from fast_style.checkpoint import save_inference_checkpoint
+
+    folder = tmp_path / "zoo"
+    folder.mkdir()
+    for name in ("tiny", "tiny-small"):
+        save_inference_checkpoint(tiny_model, folder / f"{name}.pth", style=name,
+                                  config={"model": {}, "loss": {"style_image": "styles/candy.jpg", "style_weight": 1.0},
+                                          "module": {"teacher": "tiny"} if name != "tiny" else {}})
+    resolved = resolve("tiny-small", zoo_dir=folder)
+    assert resolved.path == folder / "tiny-small.pth" and resolved.styles == (("tiny-small", 1.0),)
+    assert resolve("tiny", zoo_dir=folder).path == folder / "tiny.pth"
+    assert describe("tiny-small", zoo_dir=folder)["teacher"] == "tiny"
+    assert set(served_styles(folder)) == {"tiny", "tiny-small"}
 
 
 def test_a_shipped_name_resolves_to_its_file_without_reading_it():

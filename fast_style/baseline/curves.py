@@ -4,7 +4,7 @@ Johnson, Alahi & Fei-Fei, ECCV 2016, Fig. 5: a feed-forward network's quality is
 L-BFGS iteration of Gatys et al.'s optimisation whose loss is at or below the network's. The
 curve of a photo depends on the loss (style image, weights, layers), the photo, its size and the
 optimiser's settings only, never on the network, so it is computed once and kept as a small JSON
-file (``<folder>/<style>/<photo>_<size>px.json``); every later network of that style, on any
+file (``<folder>/<painting>/<photo>_<size>px.json``); every later network of that style, on any
 sitting, is placed on the stored curve in one forward pass.
 
 A stored curve is reused when its key (a hash of the loss settings with the style image's
@@ -85,6 +85,15 @@ class GatysCurves:
     def __init__(self, folder: str | os.PathLike, style: str) -> None:
         self.folder = Path(folder) / style
         self.style = style
+
+    @classmethod
+    def of_loss(cls, folder: str | os.PathLike, loss_args: Mapping[str, Any]) -> GatysCurves:
+        """The curves of the painting ``loss_args`` optimises towards (the subfolder is its image's stem).
+
+        Networks of one painting share its curves whatever they are called (``candy``, ``candy@styles15``,
+        ``candy-small``); the key still tells the losses apart.
+        """
+        return cls(folder, Path(str(loss_args["style_image"])).stem)
 
     def path(self, photo: str | os.PathLike, size: int) -> Path:
         """Where the curve of ``photo`` at ``size`` is stored."""

@@ -180,11 +180,16 @@ def _resolve_zoo(spec: StyleSpec, zoo_dir: Path) -> ResolvedStyle:
     network = _network_of(spec, zoo_dir)
     path = zoo_dir / f"{network}.pth"
     held = network_styles(path)
+    styles = []
     for term in spec.terms:
-        if term.style not in held:
+        # A one-style file named by its stem holds its own style, whatever that is called: a variant
+        # (``candy-small``, distilled from candy) records the name it was trained under.
+        style = held[0] if len(held) == 1 and term.network == network and not term.explicit_style else term.style
+        if style not in held:
             raise UnknownStyleError(f"unknown style {term.style!r} in {spec.text!r}: network {network!r} holds "
                                     f"{', '.join(held) or 'no named style'}; {_multi_line(zoo_dir)}")
-    return ResolvedStyle(spec.text, path, network, tuple((term.style, term.weight) for term in spec.terms))
+        styles.append((style, term.weight))
+    return ResolvedStyle(spec.text, path, network, tuple(styles))
 
 
 def resolve(
