@@ -8,7 +8,7 @@ per photo, a hard cut between shots, an AAC tone (``tests/clips.py``). Run it fr
 nothing else on the machine: frames/s are wall-clock.
 
 - ``speed``: frames/s at 480p and 720p for the shipped network (``--style``, the default
-  model) and an untrained ``model=small`` network (configs/model/small.yaml; speed only).
+  model) and its small network distilled from it (``<style>-small``), where one is shipped.
 - ``flicker``: two 720p clips made the same way, a panning one with sound (two shots of
   ``--shot-seconds``, one cut) and a still-camera one (nothing moves; 3 levels of sensor noise
   per frame), each stylised at ``--flicker-max-size`` with every setting in ``SETTINGS``
@@ -48,26 +48,20 @@ def _photos() -> list[Path]:
     return [folder / name for name in PHOTOS]
 
 
-def _small_model() -> torch.nn.Module:
-    from omegaconf import OmegaConf
-
-    from fast_style.models import TransformerNet
-
-    torch.manual_seed(0)
-    return TransformerNet(**OmegaConf.to_container(OmegaConf.load(REPO_ROOT / "configs" / "model" / "small.yaml"))).eval()
-
-
 def speed(style: str, folder: Path, seconds: float) -> list[dict]:
-    """Frames/s of stylize_video at 480p and 720p for the shipped network and model=small."""
+    """Frames/s of stylize_video at 480p and 720p for the shipped network and its small one, if shipped."""
     from fast_style.infer.stylize import load_model
     from fast_style.infer.video import stylize_video
+    from fast_style.zoo import available_styles
     from tests.clips import make_clip
 
+    networks = [style] + ([f"{style}-small"] if f"{style}-small" in available_styles() else [])
     rows = []
     for label, (width, height) in {"480p": (854, 480), "720p": (1280, 720)}.items():
         clip = make_clip(_photos()[:1], folder / f"speed_{label}.mp4", width=width, height=height,
                          seconds_per_shot=seconds, tone_hz=None)
-        for model_name, model in ((f"{style} (default model)", load_model(style)), ("model=small", _small_model())):
+        for model_name in networks:
+            model = load_model(model_name)
             stylize_video(model, clip, folder / "warmup.mp4", duration=0.2)  # first-call costs out of the timing
             started = time.perf_counter()
             result = stylize_video(model, clip, folder / f"speed_{label}_out.mp4")
