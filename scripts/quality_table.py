@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
     from fast_style.baseline.compare import n_star_for_models, network_with_training_loss
-    from fast_style.baseline.curves import GatysCurves
+    from fast_style.baseline.curves import GatysCurves, loss_identity
     from fast_style.errors import InvalidValueError
     from fast_style.io import NoImagesError, list_images
     from fast_style.loss.perceptual import build_perceptual_loss
@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     groups: dict[str, tuple[dict, dict]] = {}
     for spec in args.specs:
         model, loss_args = network_with_training_loss(zoo.resolve(spec))
-        key = json.dumps(loss_args, sort_keys=True, default=str)
-        groups.setdefault(key, (loss_args, {}))[1][spec] = model
+        groups.setdefault(loss_identity(loss_args), (loss_args, {}))[1][spec] = model
     rows: dict = {}
     for loss_args, models in groups.values():
         loss_fn = build_perceptual_loss(**loss_args)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from fast_style.baseline import curves as curves_module
 from fast_style.baseline.compare import n_star_for_models
-from fast_style.baseline.curves import GatysCurves, curve_key
+from fast_style.baseline.curves import GatysCurves, curve_key, loss_identity
 from fast_style.baseline.stats import first_reaching
 from fast_style.checkpoint import read_checkpoint
 from fast_style.io import load_image
@@ -91,6 +91,10 @@ def test_the_key_follows_the_style_images_content_not_its_name(setup, tmp_path, 
     assert curve_key({**loss_args, "style_image": str(copy)}, photo, 24, {}) == curve_key(loss_args, photo, 24, {})
     other = {**loss_args, "style_image": "styles/candy.jpg"}
     assert curve_key(other, photo, 24, {}) != curve_key(loss_args, photo, 24, {})
+    # A weight stored as 5 by one training config and 5.0 by another is the same loss.
+    whole, real = {**loss_args, "style_weight": 5}, {**loss_args, "style_weight": 5.0}
+    assert curve_key(whole, photo, 24, {}) == curve_key(real, photo, 24, {}) and loss_identity(whole) == loss_identity(real)
+    assert curve_key({**loss_args, "style_weight": 6}, photo, 24, {}) != curve_key(whole, photo, 24, {})
 
 
 def test_n_star_on_stored_curves_equals_a_fresh_run(setup, tmp_path, tiny_model):

@@ -124,6 +124,7 @@ def test_quality_vs_steps_places_every_kept_checkpoint(first_run, tmp_path):
     status = load_script("quality_vs_steps").main([
         "--ckpt", str(first_run / "ckpt" / "starry_night.pth"), "--run-dir", str(first_run / "run"),
         "--images", str(photos), "--limit", "1", "--size", "32", "--iters", "2", "--output", str(tmp_path / "out"),
+        "--curves", str(tmp_path / "curves"),  # never the repository's stored curves
     ])
     assert status == 0
     saved = sorted(int(p.stem[4:]) for p in (first_run / "run" / "lightning_checkpoints").glob("step*.ckpt"))

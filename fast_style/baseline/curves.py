@@ -55,6 +55,22 @@ def _file_digest(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _canonical(value: Any) -> Any:
+    """``value`` with every number a float, so that a weight stored as ``5`` and as ``5.0`` is one loss."""
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def loss_identity(loss_args: Mapping[str, Any]) -> str:
+    """The loss settings as one canonical string (style image by name): networks with equal ones share curves."""
+    return json.dumps(_canonical(loss_args), sort_keys=True, default=str)
+
+
 def curve_key(loss_args: Mapping[str, Any], photo: str | os.PathLike, size: int, gatys_settings: Mapping[str, Any]) -> str:
     """The identity of a curve: a hash of everything its losses depend on (iterations aside).
 
@@ -65,7 +81,7 @@ def curve_key(loss_args: Mapping[str, Any], photo: str | os.PathLike, size: int,
 
     settings = {key: value for key, value in loss_args.items() if key != "style_image"}
     record = {
-        "loss": settings,
+        "loss": _canonical(settings),
         "style_image": _file_digest(resolve_path_or_asset(loss_args["style_image"])),
         "photo": _file_digest(photo),
         "size": int(size),
@@ -157,4 +173,4 @@ class GatysCurves:
         return curve
 
 
-__all__ = ["GatysCurve", "GatysCurves", "curve_key"]
+__all__ = ["GatysCurve", "GatysCurves", "curve_key", "loss_identity"]
