@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from unittest.mock import patch
+
 import pytest
 import torch
 
@@ -75,6 +78,39 @@ def test_a_distill_run_resumes_from_its_checkpoint(train_config, tmp_path, tiny_
     last = tmp_path / "run" / "lightning_checkpoints" / "last.ckpt"
     path = train(train_config(*overrides, "trainer.max_steps=5", f"ckpt_path={last}"), tmp_path / "run2")
     assert read_checkpoint(path).meta["global_step"] == 5
+
+
+def test_the_last_steps_fine_tune_against_the_teachers_perceptual_loss_from_a_given_start(
+        train_config, tmp_path, tiny_checkpoint, assets_dir):
+    """perceptual_steps: the run's last steps log the perceptual terms; init_from starts from an earlier student."""
+    overrides = ("experiment=distill", f"teacher={tiny_checkpoint}", "model.width=4", "model.num_residual_blocks=1")
+    first = train(train_config(*overrides), tmp_path / "run")
+    config = train_config(*overrides, "trainer.max_steps=4", "module.perceptual_steps=2", f"module.init_from={first}")
+    module = build(config.module)
+    start = model_from_checkpoint(read_checkpoint(first))
+    assert all(torch.equal(a, b) for a, b in zip(module.model.state_dict().values(), start.state_dict().values()))
+    seen = []
+    module.log_dict = lambda values, **kwargs: seen.append(sorted(values))
+    module.log = lambda *args, **kwargs: None
+    trainer = SimpleNamespace(max_steps=4, global_step=0)
+    photos = torch.rand(2, 3, 32, 32)
+    with patch.object(type(module), "trainer", trainer), patch.object(type(module), "global_step",
+                                                                         property(lambda self: trainer.global_step)):
+        for step in range(4):
+            trainer.global_step = step
+            module.training_step(photos, step)
+    assert seen[0] == seen[1] == ["train/edge", "train/pixel", "train/total"]
+    assert seen[2] == seen[3] and "train/style" in seen[2] and "train/pixel" not in seen[2]
+    # Resumable checkpoints still hold the student only (the VGG of the fine-tune is rebuilt, like the teacher).
+    train(config, tmp_path / "run2")
+    ckpt = torch.load(tmp_path / "run2" / "lightning_checkpoints" / "last.ckpt", weights_only=False)
+    assert all(key.startswith("model.") for key in ckpt["state_dict"])
+
+
+def test_a_start_of_another_layout_is_refused(train_config, tiny_checkpoint):
+    config = train_config("experiment=distill", f"teacher={tiny_checkpoint}", f"module.init_from={tiny_checkpoint}")
+    with pytest.raises(InvalidValueError, match="init_from"):
+        build(config.module)
 
 
 @pytest.mark.parametrize("overrides,error,message", [

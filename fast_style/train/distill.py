@@ -6,6 +6,12 @@ no VGG runs, so a step costs the teacher's forward pass and the student's forwar
 passes, several times less than a step against the perceptual loss of Johnson et al. (2016).
 The student is judged as its teacher is, by N* on the teacher's perceptual loss, which the
 slim checkpoint records (the ``loss`` group is the teacher's).
+
+A pixel distance lets the student learn the teacher's colours and shapes but blur its finest
+strokes, which the Gram matrices of the style loss weigh heavily (mosaic's student after 2000
+steps: style loss 14× the teacher's, N* 4 against 32). So the last ``perceptual_steps`` steps
+train against the teacher's own perceptual loss (Johnson et al. 2016), starting from the
+distilled network: the VGG then runs, but only for those steps.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
 from fast_style.infer.fast_forward import FastTransformerNet
+from fast_style.loss.perceptual import build_perceptual_loss
 from fast_style.train.module import StyleTransferModule
 
 PIXEL_LOSSES = ("l1", "mse")
@@ -32,12 +39,15 @@ class DistillationLoss(nn.Module):
         pixel_loss: ``"l1"`` (mean absolute difference, sharper edges) or ``"mse"``.
         edge_weight: weight of the same distance between the images' horizontal and vertical
             differences (their edges and strokes), which a pixel distance alone lets blur.
+        perceptual: the teacher's perceptual loss, for the fine-tuning steps (kept here so that its
+            frozen VGG stays out of checkpoints with the rest of the loss), or ``None``.
 
     Shapes:
         forward: stylised (B, 3, H, W), photos (B, 3, H, W) → ``{"pixel", "edge", "total"}`` scalars.
     """
 
-    def __init__(self, teacher: nn.Module, pixel_loss: str = "l1", edge_weight: float = 0.0) -> None:
+    def __init__(self, teacher: nn.Module, pixel_loss: str = "l1", edge_weight: float = 0.0,
+                 perceptual: nn.Module | None = None) -> None:
         super().__init__()
         if pixel_loss not in PIXEL_LOSSES:
             raise InvalidValueError(f"unknown pixel_loss {pixel_loss!r}; allowed: {', '.join(PIXEL_LOSSES)}")
@@ -47,6 +57,7 @@ class DistillationLoss(nn.Module):
         self.teacher = teacher.eval().requires_grad_(False)
         self.fast_teacher = FastTransformerNet(self.teacher)
         self.pixel_loss = pixel_loss
+        self.perceptual = perceptual
 
     def train(self, mode: bool = True) -> DistillationLoss:
         # The teacher is an inference network whatever the trainer switches the module to.
@@ -82,6 +93,8 @@ class DistillationModule(StyleTransferModule):
             checkpoint, so that N* judges the student on the teacher's loss.
         model: keyword arguments of the student's :class:`TransformerNet`.
         pixel_loss, edge_weight: the distance to the teacher (:class:`DistillationLoss`).
+        perceptual_steps: the last this many steps of the run train against ``loss`` instead (0: none).
+        init_from: a network file of the student's layout to start from (e.g. an earlier student), or ``None``.
         **kwargs: ``optimizer``, ``lr_schedule``, ``min_lr_ratio``, ``channels_last`` of
             :class:`StyleTransferModule`.
 
@@ -97,6 +110,8 @@ class DistillationModule(StyleTransferModule):
         model: Mapping[str, Any] | None = None,
         pixel_loss: str = "l1",
         edge_weight: float = 0.0,
+        perceptual_steps: int = 0,
+        init_from: str | None = None,
         optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -104,14 +119,37 @@ class DistillationModule(StyleTransferModule):
             raise InvalidValueError(f"teacher must name a network (a zoo name or a file), got {teacher!r}")
         if pixel_loss not in PIXEL_LOSSES:
             raise InvalidValueError(f"unknown pixel_loss {pixel_loss!r}; allowed: {', '.join(PIXEL_LOSSES)}")
+        if isinstance(perceptual_steps, bool) or not isinstance(perceptual_steps, int) or perceptual_steps < 0:
+            raise InvalidValueError(f"perceptual_steps must be a whole number >= 0, got {perceptual_steps!r}")
         self._teacher_spec, self._pixel_loss, self._edge_weight = teacher, pixel_loss, edge_weight
+        self.perceptual_steps = perceptual_steps
         super().__init__(style_name, loss=loss, model=model, optimizer=optimizer, **kwargs)
+        if init_from is not None:
+            self._start_from(init_from)
 
     def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
         from fast_style import zoo
 
+        perceptual = build_perceptual_loss(**dict(loss)) if self.perceptual_steps else None
         # A style of a shared network comes folded into a one-style network (zoo.load), as for inference.
-        return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss, self._edge_weight)
+        return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss, self._edge_weight, perceptual)
+
+    def _start_from(self, path: str) -> None:
+        """Load a network of the student's layout (a name the zoo resolves or a file) into the student."""
+        from fast_style import zoo
+
+        start = zoo.load(path)
+        if start.model_args != self.model.model_args:
+            raise InvalidValueError(f"init_from {path!r} has the layout {start.model_args}; this run trains "
+                                    f"{self.model.model_args} (model=...)")
+        self.model.load_state_dict(start.state_dict())
+
+    def fine_tuning(self) -> bool:
+        """Whether this step belongs to the last ``perceptual_steps``, against the teacher's perceptual loss."""
+        return bool(self.perceptual_steps) and self.global_step >= int(self.trainer.max_steps) - self.perceptual_steps
+
+    def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Any]:
+        return self.train_on(batch, self.loss_fn.perceptual if self.fine_tuning() else self.loss_fn)
 
 
 __all__ = ["PIXEL_LOSSES", "DistillationLoss", "DistillationModule"]
