@@ -20,6 +20,15 @@ from scripts.bench_app import LoadReport, free_port, peak_memory_mb, random_phot
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def _playwright():
+    """Playwright's sync API once a system Chromium is known to be there (CI must have one; elsewhere a skip)."""
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium (.ci/run installs the 'chromium' package)")
+        pytest.skip("no system Chromium here (apt install chromium); CI installs it and runs this test")
+    return pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
+
+
 @pytest.fixture
 def server(tmp_path: Path, tiny_checkpoint: Path):
     """The app serving the shipped styles and the tiny test network, on a free local port."""
@@ -33,11 +42,7 @@ def server(tmp_path: Path, tiny_checkpoint: Path):
 @pytest.mark.browser
 def test_a_browser_stylises_a_photo_with_styles_picked_both_ways(request: pytest.FixtureRequest, assets_dir: Path,
                                                              tmp_path: Path):
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Chromium (.ci/run installs the 'chromium' package)")
-        pytest.skip("no system Chromium here (apt install chromium); CI installs it and runs this test")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
+    sync_api = _playwright()
     url, _ = request.getfixturevalue("server")  # started only once the browser is known to be there
     photo = assets_dir / "coco" / "val2017" / "000000000139.jpg"
     width, height = Image.open(photo).size
@@ -142,11 +147,7 @@ def test_the_live_camera_streams_stylised_frames_and_the_page_survives_a_stop(re
     from scripts.bench_live import launch_with_camera, live_frame, start_live, stop_live
     from tests.clips import pan_frames, write_y4m
 
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Chromium (.ci/run installs the 'chromium' package)")
-        pytest.skip("no system Chromium here (apt install chromium); CI installs it and runs this test")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
+    sync_api = _playwright()
     url, _ = request.getfixturevalue("server")
     photo = assets_dir / "coco" / "val2017" / "000000000139.jpg"
     frames = pan_frames(photo, 160, 120, 1, pan=0.0)
@@ -186,11 +187,7 @@ def test_a_browser_blends_two_styles_of_the_shared_network_with_the_mix_slider(r
     from fast_style.infer.stylize import stylize
     from fast_style.zoo import multi_style_networks, network_styles, served_styles, zoo_path
 
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Chromium (.ci/run installs the 'chromium' package)")
-        pytest.skip("no system Chromium here (apt install chromium); CI installs it and runs this test")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
+    sync_api = _playwright()
     shared = multi_style_networks()[0]
     # Two styles the page serves under their plain names from the shared network (no dedicated file).
     first, second = [name for name, spec in served_styles().items()

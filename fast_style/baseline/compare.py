@@ -281,6 +281,17 @@ def run_comparison(
     ]
 
 
+def _network_losses(models: Mapping[str, nn.Module], loss_fn: PerceptualLoss, content: Tensor,
+                    content_features: dict[str, Tensor]) -> dict[str, float]:
+    """label → total loss of that network's output for the (1, 3, H, W) photo ``content``."""
+    losses = {}
+    for label, model in models.items():
+        with torch.inference_mode():
+            output = model.to(content.device).eval()(content).clamp(0.0, 1.0)
+        losses[label] = _terms(loss_fn, output, content_features)["total"]
+    return losses
+
+
 def n_star_for_models(
     models: Mapping[str, nn.Module],
     loss_fn: PerceptualLoss,
@@ -325,11 +336,7 @@ def n_star_for_models(
     for index, photo in enumerate(photos):
         content = load_image(photo, size).to(device)
         content_features = loss_fn.content_features(content)
-        targets = {}
-        for label, model in models.items():
-            with torch.inference_mode():
-                output = model.to(device).eval()(content).clamp(0.0, 1.0)
-            targets[label] = _terms(loss_fn, output, content_features)["total"]
+        targets = _network_losses(models, loss_fn, content, content_features)
         # The curve is only needed until it reaches the best network's loss.
         reach = min(targets.values())
         if curves is None:

@@ -125,10 +125,8 @@ def optimize_image(
         callback: called after every iteration with ``(iteration, terms, image)``; ``image``
             is the current (1, 3, H, W) image (a detached tensor the callback may keep).
         max_step: L-BFGS only: largest RMS pixel change of one iteration (``None``: no cap).
-        stop_below: stop at the first iteration whose total loss is at or below this (``None``: run
-            them all). N* only needs the curve until it reaches the network's loss, and each
-            iteration is the same whatever the run's length, so the shorter history is exactly
-            the start of the full one.
+        stop_below: stop once the total loss is at or below this (``None``: run them all). N* needs
+            no more, and the shorter history is exactly the start of the full one.
 
     Returns:
         :class:`GatysResult` with the final image and one history entry per iteration run
@@ -154,20 +152,28 @@ def optimize_image(
         recorder.evaluated(terms, image)
         return terms["total"]
 
-    iteration = 0
-    while iteration < int(iterations):
-        iteration += 1
-        before = param.detach().clone()
-        opt.step(closure)
-        if optimizer == "lbfgs" and max_step is not None:
-            _cap_step(opt, param, before, max_step)
-        recorder.step_done(iteration)
-        if stop_below is not None and recorder.last_total() <= stop_below:
-            break  # iterate ``iteration - 1`` reached it; iterate ``iteration`` is recorded below
+    iteration = _steps(opt, closure, param, recorder, int(iterations), max_step if optimizer == "lbfgs" else None,
+                       stop_below)
     with torch.no_grad():
         image = _to_image(param.detach())
         recorder.finish(iteration, loss_fn(image, content_features=content_features), image)
     return GatysResult(image.clone(), recorder.history, recorder.initial, optimizer=optimizer, init=init)
+
+
+def _steps(opt: torch.optim.Optimizer, closure: Callable[[], Tensor], param: Tensor, recorder: _Recorder,
+           iterations: int, max_step: float | None, stop_below: float | None) -> int:
+    """Run up to ``iterations`` optimiser steps; the number run (fewer once ``stop_below`` is reached)."""
+    iteration = 0
+    while iteration < iterations:
+        iteration += 1
+        before = param.detach().clone()
+        opt.step(closure)
+        if max_step is not None:
+            _cap_step(opt, param, before, max_step)
+        recorder.step_done(iteration)
+        if stop_below is not None and recorder.last_total() <= stop_below:
+            break  # iterate ``iteration - 1`` reached it; iterate ``iteration`` is recorded by the caller
+    return iteration
 
 
 def _checked_arguments(
