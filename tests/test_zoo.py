@@ -102,14 +102,19 @@ def test_each_shipped_network_was_trained_with_the_loss_its_config_composes(name
     assert read_checkpoint(zoo_path(name)).loss_args == loss_kwargs_from_config({"loss": loss})
 
 
-@pytest.mark.parametrize("name", STUDENTS)
-def test_each_small_network_is_judged_by_its_teachers_loss_and_named_after_its_style(name: str):
-    """A student never saw the painting: its file records its teacher's loss, which N* judges it by."""
-    teacher = describe(name)["teacher"]
-    teacher_model = load(teacher)
-    teacher_loss = read_checkpoint(resolve(teacher).path).style_loss_args(teacher_model.style_name)
-    assert read_checkpoint(zoo_path(name)).loss_args == teacher_loss
-    assert name == f"{teacher_model.style_name}-small" and len(network_styles(zoo_path(name))) == 1
+def test_each_small_network_is_judged_by_its_teachers_loss_and_named_after_its_style():
+    """A student never saw the painting: its file records its teacher's loss, which N* judges it by.
+
+    Every one-style file is either trained on its painting (a style config of its name) or a student.
+    """
+    assert sorted(SHIPPED + STUDENTS) == sorted(_ONE_STYLE) and all((CONFIG_DIR / "style" / f"{name}.yaml").is_file()
+                                                                    for name in SHIPPED)
+    for name in STUDENTS:
+        teacher = describe(name)["teacher"]
+        teacher_model = load(teacher)
+        teacher_loss = read_checkpoint(resolve(teacher).path).style_loss_args(teacher_model.style_name)
+        assert read_checkpoint(zoo_path(name)).loss_args == teacher_loss, name
+        assert name == f"{teacher_model.style_name}-small" and len(network_styles(zoo_path(name))) == 1, name
 
 
 def test_add_to_zoo_stores_float16_and_loading_restores_float32(tiny_checkpoint: Path, tiny_model, tmp_path: Path):
