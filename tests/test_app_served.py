@@ -200,8 +200,19 @@ def test_a_browser_blends_two_styles_of_the_shared_network_with_the_mix_slider(r
         page.goto(url)
         page.locator("#photo input[type=file]").set_input_files(str(photo))
         page.locator("#style").get_by_label(first, exact=True).check()
-        page.locator("#blend-with input").fill(second)
-        page.locator("#blend-with input").press("Enter")
+        # Picking a style resets the second-style picker (its partners change) once the server answers:
+        # pick the second style after that, and again if the reset landed later.
+        picker = page.locator("#blend-with input")
+        steady = 0
+        for _ in range(15):
+            page.wait_for_timeout(700)
+            steady = steady + 1 if picker.input_value() == second else 0
+            if steady == 3:  # kept for two seconds: the reset has come and gone
+                break
+            if not steady:
+                picker.fill(second)
+                picker.press("Enter")
+        sync_api.expect(picker).to_have_value(second)
         page.locator("#mix input[type=number]").fill("0.3")
         page.locator("#mix input[type=number]").press("Enter")
         page.get_by_role("button", name="Stylise").click()
