@@ -134,7 +134,7 @@ class GatysCurves:
         reached = reach is not None and min([record["initial"], *totals[:iterations]]) <= reach
         if len(totals) < iterations and not reached:
             return None
-        return GatysCurve(initial=float(record["initial"]), totals=tuple(record["totals"][:iterations]),
+        return GatysCurve(initial=float(record["initial"]), totals=tuple(totals[:iterations]),
                           seconds=tuple(record["seconds"][:iterations]), machine=str(record.get("machine", "")))
 
     def curve(self, loss_fn: PerceptualLoss, loss_args: Mapping[str, Any], photo: str | os.PathLike, size: int,

@@ -2,9 +2,8 @@
 
 Transcribed from the asset mirror's README (``$FAST_STYLE_ASSETS/README.md``, table "styles/"), which
 gives each file's work, status and source; the package keeps the work and the status (without the
-README's parenthetical reasons) so that
-``--list-styles`` can say them without the mirror. A painting of the user's own (``experiment=new_style``)
-is not listed: its status is whatever the user knows of it.
+README's parenthetical reasons) so that ``--list-styles`` can say them without the mirror. A painting
+of the user's own (``experiment=new_style``) is not listed: its status is whatever the user knows of it.
 """
 
 from __future__ import annotations
