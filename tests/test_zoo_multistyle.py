@@ -57,6 +57,24 @@ def test_plain_names_take_their_own_file_and_otherwise_the_network_that_holds_th
     assert resolve("mine:0.7,cc:0.3", zoo_dir=zoo).network == "mine"
 
 
+def test_a_serving_choice_makes_the_plain_name_the_shared_style_and_keeps_the_dedicated_reachable(zoo: Path):
+    from fast_style.zoo import served_styles
+
+    (zoo / "serving.json").write_text('{"aa": {"network": "shared", "why": "better N*"}, "bb": {"network": "gone"}}')
+    assert resolve("aa", zoo_dir=zoo).network == "shared" and resolve("aa", zoo_dir=zoo).styles == (("aa", 1.0),)
+    assert resolve("aa@aa", zoo_dir=zoo).network == "aa"
+    assert resolve("bb", zoo_dir=zoo).network == "mine"  # a choice of a network that is not shipped is ignored
+    served = served_styles(zoo)
+    assert (served["aa"].network, served["aa@aa"].network) == ("shared", "aa") and "aa@shared" not in served
+    photo = torch.rand(1, 3, 24, 24)
+    with torch.no_grad():
+        served_aa, shared_aa, dedicated_aa = (load(resolve(spec, zoo_dir=zoo))(photo) for spec in ("aa", "aa@shared", "aa@aa"))
+    assert torch.equal(served_aa, shared_aa) and not torch.allclose(served_aa, dedicated_aa)
+    (zoo / "serving.json").write_text('["aa"]')
+    with pytest.raises(InvalidValueError, match="serving.json: expected"):
+        resolve("aa", zoo_dir=zoo)
+
+
 def test_load_folds_the_style_or_blend_and_weight_one_is_that_style(zoo: Path):
     photo = torch.rand(1, 3, 20, 22, generator=torch.Generator().manual_seed(0))
     shared = load(zoo / "shared.pth")  # a path: the network's first style

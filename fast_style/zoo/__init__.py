@@ -21,6 +21,7 @@ Pure torch: no Lightning, no Hydra.
 from __future__ import annotations
 
 import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,30 @@ class ResolvedStyle:
     def style(self) -> str | None:
         """The one style asked for (``None`` for a user's file or a blend)."""
         return self.styles[0][0] if len(self.styles) == 1 else None
+
+
+SERVING_FILE = "serving.json"
+
+
+def serving_choices(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, str]:
+    """The styles that a plain name serves from another shipped network than their own file.
+
+    ``<zoo_dir>/serving.json`` maps a style to ``{"network": NAME, "why": ...}``: the decision, by N*
+    and by eye side by side, that e.g. the shared network is better than a dedicated one cut short. The
+    dedicated file stays reachable as ``STYLE@STYLE``. Choices whose network is not shipped are ignored.
+
+    Raises:
+        InvalidValueError: the file is not such a mapping.
+    """
+    path = Path(zoo_dir) / SERVING_FILE
+    if not path.is_file():
+        return {}
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        choices = {str(style): str(entry["network"]) for style, entry in entries.items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise InvalidValueError(f"{path}: expected {{STYLE: {{\"network\": NAME, \"why\": TEXT}}}} ({error})") from error
+    return {style: network for style, network in choices.items() if (Path(zoo_dir) / f"{network}.pth").is_file()}
 
 
 def _shipped_line(zoo_dir: str | os.PathLike) -> str:
@@ -155,6 +180,9 @@ def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
                 f"(STYLE@NETWORK:WEIGHT,...); {_multi_line(zoo_dir)}")
         return _network_path(spec.terms[0], spec, zoo_dir).stem
     styles = [term.style for term in spec.terms]
+    chosen = serving_choices(zoo_dir).get(spec.terms[0].network)
+    if not spec.is_blend and chosen and not spec.terms[0].variant:
+        return chosen
     own = [term.network for term in spec.terms if (zoo_dir / f"{term.network}.pth").is_file()]
     if not spec.is_blend and own:
         return own[0]
@@ -255,18 +283,22 @@ def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedSty
     """Every style the zoo serves, by the spec that picks it: what ``--style`` and the web page offer.
 
     A one-style network is its own name. A style of a multi-style network is its plain name where
-    no file of its own is shipped (``mondrian``), else ``STYLE@NETWORK`` (``candy@styles15``), so
-    both networks of a style stay reachable.
+    no file of its own is shipped (``mondrian``) or the serving choice (:func:`serving_choices`) picks
+    that network, else ``STYLE@NETWORK`` (``candy@styles15``), so both networks of a style stay
+    reachable: a dedicated file that is not served is ``STYLE@STYLE`` (``feathers@feathers``).
     """
     served: dict[str, ResolvedStyle] = {}
     folder = Path(zoo_dir)
+    chosen = serving_choices(folder)
     for name in available_styles(folder):
         held = network_styles(folder / f"{name}.pth")
         if len(held) <= 1:
-            served[name] = resolve(name, allow_path=False, zoo_dir=folder)
+            spec = f"{name}@{name}" if name in chosen else name
+            served[spec] = resolve(spec, allow_path=False, zoo_dir=folder)
     for network in multi_style_networks(folder):
         for style in network_styles(folder / f"{network}.pth"):
-            own_name = style == network or (style not in served and not (folder / f"{style}.pth").is_file())
+            own_name = style == network or chosen.get(style) == network or (
+                style not in served and not (folder / f"{style}.pth").is_file())
             spec = style if own_name else f"{style}@{network}"
             served.setdefault(spec, resolve(spec, allow_path=False, zoo_dir=folder))
     return served
@@ -382,5 +414,6 @@ __all__ = [
     "parse_spec",
     "resolve",
     "served_styles",
+    "serving_choices",
     "zoo_path",
 ]
