@@ -41,3 +41,27 @@ def test_showcase_refuses_to_hide_a_missing_style_image(tiny_model, photo_dir, t
     out = tmp_path / "grid.png"
     assert load_script().main(["--ckpt", str(ckpt), "--images", str(photo_dir), "--output", str(out)]) == 2
     assert "gone.jpg" in capsys.readouterr().err and not out.exists()
+
+
+def test_showcase_puts_several_networks_side_by_side_each_in_its_own_row(tiny_checkpoint, photo_dir, tmp_path,
+                                                                         assets_dir):
+    import torch
+
+    from fast_style.checkpoint import read_checkpoint, save_inference_checkpoint
+    from fast_style.models import TransformerNet
+    from tests.helpers import TINY_MODEL_ARGS
+
+    torch.manual_seed(1)
+    other = save_inference_checkpoint(TransformerNet(**TINY_MODEL_ARGS).eval(), tmp_path / "other.pth", style="other",
+                                      config=read_checkpoint(tiny_checkpoint).config)
+    out = tmp_path / "pair.png"
+    assert load_script().main(["--ckpt", str(tiny_checkpoint), str(other), str(tiny_checkpoint), "--images",
+                               str(photo_dir), "--count", "2", "--size", "32", "--output", str(out)]) == 0
+    sheet = Image.open(out).convert("RGB")
+    assert sheet.size == (3 * (32 + 4) + 4, 4 * (18 + 32 + 4) + 4)
+
+    def tile(row: int) -> list:
+        top = 4 + row * 54 + 18
+        return [sheet.getpixel((4 + 36 + x, top + y)) for x in range(0, 32, 4) for y in range(0, 32, 4)]
+
+    assert tile(1) != tile(2) and tile(1) == tile(3)  # each row is its own network, in the order given
