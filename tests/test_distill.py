@@ -107,28 +107,6 @@ def test_the_last_steps_fine_tune_against_the_teachers_perceptual_loss_from_a_gi
     assert all(key.startswith("model.") for key in ckpt["state_dict"])
 
 
-def test_the_anchor_adds_the_pixel_distance_to_the_teacher_at_its_share_of_the_perceptual_loss(tiny_model):
-    from fast_style.loss.perceptual import build_perceptual_loss
-
-    torch.manual_seed(0)
-    photos = torch.rand(2, 3, 32, 32)
-    stylised = torch.rand(2, 3, 32, 32, requires_grad=True)
-    perceptual = build_perceptual_loss(torch.rand(1, 3, 32, 32), vgg={"weights": "random"}, style_size=32)
-    plain = DistillationLoss(tiny_model, perceptual=perceptual).fine_tune(stylised, photos)
-    anchored = DistillationLoss(tiny_model, perceptual=perceptual, anchor_weight=0.25).fine_tune(stylised, photos)
-    assert float(plain["anchor"]) == 0 and torch.allclose(plain["total"], anchored["style"] + anchored["content"]
-                                                           + anchored["tv"])
-    assert torch.isclose(anchored["anchor"], 0.25 * plain["total"]) and torch.isclose(
-        anchored["total"], 1.25 * plain["total"])
-    # Its gradient pulls towards the teacher's output: the pixel distance's gradient, at the loss's scale.
-    (pull,) = torch.autograd.grad(anchored["total"] - plain["total"].detach(), stylised, retain_graph=True)
-    (base,) = torch.autograd.grad(plain["total"], stylised)
-    teacher_pull = torch.sign(stylised.detach() - DistillationLoss(tiny_model).target(photos))
-    assert torch.equal(torch.sign(pull - base), teacher_pull)
-    with pytest.raises(InvalidValueError, match="anchor_weight"):
-        DistillationLoss(tiny_model, anchor_weight=-1)
-
-
 def test_a_start_of_another_layout_is_refused(train_config, tiny_checkpoint):
     config = train_config("experiment=distill", f"teacher={tiny_checkpoint}", f"module.init_from={tiny_checkpoint}")
     with pytest.raises(InvalidValueError, match="init_from"):

@@ -11,9 +11,7 @@ A pixel distance lets the student learn the teacher's colours and shapes but blu
 strokes, which the Gram matrices of the style loss weigh heavily (mosaic's student after 2000
 steps: style loss 14× the teacher's, N* 4 against 32). So the last ``perceptual_steps`` steps
 train against the teacher's own perceptual loss (Johnson et al. 2016), starting from the
-distilled network: the VGG then runs, but only for those steps. Alone, that loss lets the student
-buy Gram energy cheaply with a 2-pixel grain (the 2×2 blocks of its pixel_shuffle head), which the
-teacher does not have; ``anchor_weight`` keeps the pixel distance to the teacher in those steps too.
+distilled network: the VGG then runs, but only for those steps.
 """
 
 from __future__ import annotations
@@ -43,26 +41,19 @@ class DistillationLoss(nn.Module):
             differences (their edges and strokes), which a pixel distance alone lets blur.
         perceptual: the teacher's perceptual loss, for the fine-tuning steps (kept here so that its
             frozen VGG stays out of checkpoints with the rest of the loss), or ``None``.
-        anchor_weight: in the fine-tuning steps, the pixel distance to the teacher is added,
-            rescaled each step to ``anchor_weight`` times the perceptual loss's total (a share, so one
-            setting fits every style whatever the scale of its loss); 0 for none.
 
     Shapes:
         forward: stylised (B, 3, H, W), photos (B, 3, H, W) → ``{"pixel", "edge", "total"}`` scalars.
-        fine_tune: the same → the perceptual terms, ``"anchor"`` and their ``"total"``.
     """
 
     def __init__(self, teacher: nn.Module, pixel_loss: str = "l1", edge_weight: float = 0.0,
-                 perceptual: nn.Module | None = None, anchor_weight: float = 0.0) -> None:
+                 perceptual: nn.Module | None = None) -> None:
         super().__init__()
         if pixel_loss not in PIXEL_LOSSES:
             raise InvalidValueError(f"unknown pixel_loss {pixel_loss!r}; allowed: {', '.join(PIXEL_LOSSES)}")
         if isinstance(edge_weight, bool) or not isinstance(edge_weight, (int, float)) or not edge_weight >= 0:
             raise InvalidValueError(f"edge_weight must be a number >= 0, got {edge_weight!r}")
-        if isinstance(anchor_weight, bool) or not isinstance(anchor_weight, (int, float)) or not anchor_weight >= 0:
-            raise InvalidValueError(f"anchor_weight must be a number >= 0, got {anchor_weight!r}")
         self.edge_weight = float(edge_weight)
-        self.anchor_weight = float(anchor_weight)
         self.teacher = teacher.eval().requires_grad_(False)
         self.fast_teacher = FastTransformerNet(self.teacher)
         self.pixel_loss = pixel_loss
@@ -91,21 +82,6 @@ class DistillationLoss(nn.Module):
                                           for dim in (-1, -2))
         return {"pixel": pixel, "edge": edge, "total": pixel + edge}
 
-    def fine_tune(self, stylised: Tensor, photos: Tensor) -> dict[str, Tensor]:
-        """The teacher's perceptual loss, plus the pixel distance to the teacher scaled to ``anchor_weight`` of it."""
-        if self.perceptual is None:
-            raise InvalidValueError("this distillation loss has no perceptual loss to fine-tune against (perceptual_steps=0)")
-        terms = dict(self.perceptual(stylised, photos))
-        anchor = terms["total"].new_zeros(())
-        if self.anchor_weight > 0:
-            pixel = self(stylised, photos)["total"]
-            # The ratio is a constant of this step: the gradient is the pixel distance's, at the loss's scale.
-            scale = (self.anchor_weight * terms["total"] / pixel.clamp_min(1e-8)).detach()
-            anchor = scale * pixel
-        terms["anchor"] = anchor
-        terms["total"] = terms["total"] + anchor
-        return terms
-
 
 class DistillationModule(StyleTransferModule):
     """Training of a (small) student network on a trained teacher's outputs.
@@ -118,8 +94,6 @@ class DistillationModule(StyleTransferModule):
         model: keyword arguments of the student's :class:`TransformerNet`.
         pixel_loss, edge_weight: the distance to the teacher (:class:`DistillationLoss`).
         perceptual_steps: the last this many steps of the run train against ``loss`` instead (0: none).
-        anchor_weight: in those steps, the pixel distance to the teacher as a share of that loss
-            (:class:`DistillationLoss`; 0: none).
         init_from: a network file of the student's layout to start from (e.g. an earlier student), or ``None``.
         **kwargs: ``optimizer``, ``lr_schedule``, ``min_lr_ratio``, ``channels_last`` of
             :class:`StyleTransferModule`.
@@ -137,7 +111,6 @@ class DistillationModule(StyleTransferModule):
         pixel_loss: str = "l1",
         edge_weight: float = 0.0,
         perceptual_steps: int = 0,
-        anchor_weight: float = 0.0,
         init_from: str | None = None,
         optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
         **kwargs: Any,
@@ -149,7 +122,7 @@ class DistillationModule(StyleTransferModule):
         if isinstance(perceptual_steps, bool) or not isinstance(perceptual_steps, int) or perceptual_steps < 0:
             raise InvalidValueError(f"perceptual_steps must be a whole number >= 0, got {perceptual_steps!r}")
         self._teacher_spec, self._pixel_loss, self._edge_weight = teacher, pixel_loss, edge_weight
-        self.perceptual_steps, self._anchor_weight = perceptual_steps, anchor_weight
+        self.perceptual_steps = perceptual_steps
         super().__init__(style_name, loss=loss, model=model, optimizer=optimizer, **kwargs)
         if init_from is not None:
             self._start_from(init_from)
@@ -159,8 +132,7 @@ class DistillationModule(StyleTransferModule):
 
         perceptual = build_perceptual_loss(**dict(loss)) if self.perceptual_steps else None
         # A style of a shared network comes folded into a one-style network (zoo.load), as for inference.
-        return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss, self._edge_weight, perceptual,
-                                self._anchor_weight)
+        return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss, self._edge_weight, perceptual)
 
     def _start_from(self, path: str) -> None:
         """Load a network of the student's layout (a name the zoo resolves or a file) into the student."""
@@ -177,7 +149,7 @@ class DistillationModule(StyleTransferModule):
         return bool(self.perceptual_steps) and self.global_step >= int(self.trainer.max_steps) - self.perceptual_steps
 
     def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Any]:
-        return self.train_on(batch, self.loss_fn.fine_tune if self.fine_tuning() else self.loss_fn)
+        return self.train_on(batch, self.loss_fn.perceptual if self.fine_tuning() else self.loss_fn)
 
 
 __all__ = ["PIXEL_LOSSES", "DistillationLoss", "DistillationModule"]

@@ -104,8 +104,7 @@ class StyleTransferModule(L.LightningModule):
     def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Any]:
         return self.train_on(batch, self.loss_fn)
 
-    def train_on(self, batch: Tensor, loss_fn: Callable[[Tensor, Tensor], Mapping[str, Tensor]],
-                 style: str | None = None) -> dict[str, Any]:
+    def train_on(self, batch: Tensor, loss_fn: nn.Module, style: str | None = None) -> dict[str, Any]:
         """One step on ``batch`` (B, 3, S, S) against ``loss_fn``, in ``style`` for a multi-style network.
 
         Logs ``train/<term>``, and with a style also ``train_<style>/<term>``.
