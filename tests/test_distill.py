@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 from unittest.mock import patch
 
@@ -141,3 +142,20 @@ def test_the_edge_term_compares_the_images_differences(tiny_model):
     assert float(DistillationLoss(tiny_model, "l1", edge_weight=2.0)(blurred, photos)["edge"]) > 0
     with pytest.raises(InvalidValueError, match="edge_weight"):
         DistillationLoss(tiny_model, edge_weight=-1)
+
+
+def test_a_space_to_depth_student_leaves_training_with_its_block_phases_recentred(train_config, tiny_checkpoint):
+    config = train_config("experiment=distill", f"teacher={tiny_checkpoint}", "model.width=4",
+                          "model.num_residual_blocks=1", "model.space_to_depth=true", "model.stem_kernel=3",
+                          "model.head_kernel=3")
+    assert config.module.recenter_phases is True
+    module = build(config.module)
+    batches = [torch.rand(2, 3, 32, 32) for _ in range(3)]
+    before = module.model.head.conv.bias.clone()
+    expected = copy.deepcopy(module.model)
+    expected.recenter_block_phases(batches)
+    fake = SimpleNamespace(datamodule=SimpleNamespace(train_dataloader=lambda: iter(batches)))
+    with patch.object(type(module), "trainer", fake):
+        module.on_fit_end()
+    assert torch.equal(module.model.head.conv.bias, expected.head.conv.bias)
+    assert not torch.equal(module.model.head.conv.bias, before)

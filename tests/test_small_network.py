@@ -101,3 +101,42 @@ def test_export_reproduces_the_small_network_at_any_size(tmp_path: Path, fmt: st
 def test_bad_layout_options_name_the_value(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TransformerNet(**kwargs)
+
+
+def _block_phase_means(model: TransformerNet, photos: torch.Tensor) -> torch.Tensor:
+    """Mean pre-activation of the head per (colour, position in the 2×2 block): (3, 4)."""
+    means = []
+    hook = model.head.register_forward_hook(lambda _m, _i, output: means.append(output.mean((0, 2, 3))))
+    with torch.no_grad():
+        model(photos)
+    hook.remove()
+    return means[0].view(3, 4)
+
+
+def test_recentering_removes_a_fixed_block_grain_and_keeps_what_depends_on_the_photo() -> None:
+    torch.manual_seed(0)
+    model = _perturbed(TransformerNet(**SMALL).eval())
+    grain = torch.tensor([[0.3, -0.3, -0.3, 0.3], [0.0, 0.5, -0.5, 0.0], [0.2, 0.2, -0.2, -0.2]])
+    with torch.no_grad():
+        model.head.conv.bias += grain.flatten()  # a planted 2-pixel grain, the same on every photo
+    photos = torch.rand(4, 3, 32, 32)
+    before = _block_phase_means(model, photos)
+    with torch.no_grad():
+        pre_before = model.head(model._body(torch.nn.functional.pixel_unshuffle(photos, 2)))
+    shift = model.recenter_block_phases([photos[:2], photos[2:]])
+    after = _block_phase_means(model, photos)
+    assert before.std(1).min() > 0.1 and torch.allclose(after, after.mean(1, keepdim=True).expand(3, 4), atol=1e-5)
+    assert torch.allclose(after.mean(1), before.mean(1), atol=1e-5)  # each colour keeps its mean
+    with torch.no_grad():
+        pre_after = model.head(model._body(torch.nn.functional.pixel_unshuffle(photos, 2)))
+    # Only a constant per channel moved: what differs between photos and places is unchanged.
+    assert torch.allclose(pre_after - pre_before, -shift.flatten().view(1, 12, 1, 1).expand_as(pre_after), atol=1e-5)
+
+
+def test_recentering_needs_a_block_head_and_photos() -> None:
+    from fast_style.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match="space_to_depth"):
+        TransformerNet(width=4, num_residual_blocks=1).recenter_block_phases([torch.rand(1, 3, 32, 32)])
+    with pytest.raises(InvalidValueError, match="at least one batch"):
+        TransformerNet(**SMALL).recenter_block_phases([])

@@ -11,7 +11,7 @@ Pure torch: no Lightning, no Hydra.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -321,6 +321,42 @@ class TransformerNet(nn.Module):
             pad = self.head.padding
             return self.activate(space_to_depth_conv(F.pad(x, (pad,) * 4, mode="reflect"), self.head.conv))
         return self.activate(self.head(x))
+
+    @torch.no_grad()
+    def recenter_block_phases(self, photos: Iterable[Tensor]) -> Tensor:
+        """Shift the head's bias so that the four pixels of a 2×2 block have one mean per colour.
+
+        A space-to-depth head makes each pixel of a 2×2 block from its own output channel, so a
+        network can paint a fixed 2-pixel grain; a Gram style loss rewards its energy (a student
+        fine-tuned on the perceptual loss learned up to ±22/255). The grain is the same on every photo,
+        so its mean pre-activation per (colour, block position) over ``photos`` is subtracted from the
+        bias, each colour keeping its mean; what depends on the photo is untouched.
+
+        Args:
+            photos: batches (B, 3, H, W) in [0, 1], e.g. training crops.
+
+        Returns:
+            The (3, 4) shift subtracted (colour × block position, row-major).
+
+        Raises:
+            InvalidValueError: for a network without a space-to-depth head, or no photos.
+        """
+        if not self.space_to_depth:
+            raise InvalidValueError("only a space-to-depth head (space_to_depth=True) makes 2×2 block phases")
+        means: list[Tensor] = []
+        hook = self.head.register_forward_hook(lambda _module, _inputs, output: means.append(output.mean((0, 2, 3))))
+        try:
+            for batch in photos:
+                self._forward(batch)
+        finally:
+            hook.remove()
+        if not means:
+            raise InvalidValueError("recenter_block_phases needs at least one batch of photos")
+        phases = torch.stack(means).mean(0).view(3, 4)
+        shift = phases - phases.mean(1, keepdim=True)
+        bias = self.head.conv.bias
+        bias.sub_(shift.flatten().to(bias))
+        return shift
 
     def _body(self, x: Tensor) -> Tensor:
         """Stem to the last upsampling layer: (B, C_in, H, W) → (B, width, H, W)."""

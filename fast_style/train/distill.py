@@ -11,11 +11,15 @@ A pixel distance lets the student learn the teacher's colours and shapes but blu
 strokes, which the Gram matrices of the style loss weigh heavily (mosaic's student after 2000
 steps: style loss 14× the teacher's, N* 4 against 32). So the last ``perceptual_steps`` steps
 train against the teacher's own perceptual loss (Johnson et al. 2016), starting from the
-distilled network: the VGG then runs, but only for those steps.
+distilled network: the VGG then runs, but only for those steps. That loss also rewards a fixed
+2-pixel grain that a space-to-depth head can paint (its Gram energy is cheap), so at the end of a
+run the head's 2×2 block phases are re-centred (:meth:`TransformerNet.recenter_block_phases`).
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -29,6 +33,9 @@ from fast_style.loss.perceptual import build_perceptual_loss
 from fast_style.train.module import StyleTransferModule
 
 PIXEL_LOSSES = ("l1", "mse")
+# Training batches whose mean pre-activations re-centre the head's block phases (4 crops each).
+RECENTER_BATCHES = 16
+log = logging.getLogger(__name__)
 
 
 class DistillationLoss(nn.Module):
@@ -95,6 +102,8 @@ class DistillationModule(StyleTransferModule):
         pixel_loss, edge_weight: the distance to the teacher (:class:`DistillationLoss`).
         perceptual_steps: the last this many steps of the run train against ``loss`` instead (0: none).
         init_from: a network file of the student's layout to start from (e.g. an earlier student), or ``None``.
+        recenter_phases: at the end of the run, re-centre a space-to-depth head's 2×2 block phases on
+            :data:`RECENTER_BATCHES` training batches (removes a fixed grain; no-op for other heads).
         **kwargs: ``optimizer``, ``lr_schedule``, ``min_lr_ratio``, ``channels_last`` of
             :class:`StyleTransferModule`.
 
@@ -112,6 +121,7 @@ class DistillationModule(StyleTransferModule):
         edge_weight: float = 0.0,
         perceptual_steps: int = 0,
         init_from: str | None = None,
+        recenter_phases: bool = False,
         optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -122,7 +132,7 @@ class DistillationModule(StyleTransferModule):
         if isinstance(perceptual_steps, bool) or not isinstance(perceptual_steps, int) or perceptual_steps < 0:
             raise InvalidValueError(f"perceptual_steps must be a whole number >= 0, got {perceptual_steps!r}")
         self._teacher_spec, self._pixel_loss, self._edge_weight = teacher, pixel_loss, edge_weight
-        self.perceptual_steps = perceptual_steps
+        self.perceptual_steps, self.recenter_phases = perceptual_steps, bool(recenter_phases)
         super().__init__(style_name, loss=loss, model=model, optimizer=optimizer, **kwargs)
         if init_from is not None:
             self._start_from(init_from)
@@ -144,6 +154,13 @@ class DistillationModule(StyleTransferModule):
                                     f"{self.model.model_args} (model=...)")
         self.model.load_state_dict(start.state_dict())
 
+    def on_fit_end(self) -> None:
+        if not (self.recenter_phases and self.model.space_to_depth):
+            return
+        batches = itertools.islice(self.trainer.datamodule.train_dataloader(), RECENTER_BATCHES)
+        shift = self.model.recenter_block_phases(batch.to(self.device) for batch in batches)
+        log.info("re-centred the head's 2x2 block phases: largest shift %.3f (pre-activation)", shift.abs().max())
+
     def fine_tuning(self) -> bool:
         """Whether this step belongs to the last ``perceptual_steps``, against the teacher's perceptual loss."""
         return bool(self.perceptual_steps) and self.global_step >= int(self.trainer.max_steps) - self.perceptual_steps
@@ -152,4 +169,4 @@ class DistillationModule(StyleTransferModule):
         return self.train_on(batch, self.loss_fn.perceptual if self.fine_tuning() else self.loss_fn)
 
 
-__all__ = ["PIXEL_LOSSES", "DistillationLoss", "DistillationModule"]
+__all__ = ["PIXEL_LOSSES", "RECENTER_BATCHES", "DistillationLoss", "DistillationModule"]
