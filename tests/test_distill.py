@@ -14,6 +14,7 @@ from fast_style.errors import InvalidValueError
 from fast_style.models import TransformerNet
 from fast_style.train.distill import DistillationLoss, DistillationModule
 from fast_style.train.run import build, train
+from fast_style.zoo import add_to_zoo, describe
 from fast_style.zoo import UnknownStyleError
 
 
@@ -103,7 +104,13 @@ def test_the_last_steps_fine_tune_against_the_teachers_perceptual_loss_from_a_gi
     assert seen[0] == seen[1] == ["train/edge", "train/pixel", "train/total"]
     assert seen[2] == seen[3] and "train/style" in seen[2] and "train/pixel" not in seen[2]
     # Resumable checkpoints still hold the student only (the VGG of the fine-tune is rebuilt, like the teacher).
-    train(config, tmp_path / "run2")
+    distilled = read_checkpoint(first).meta["global_step"]
+    second = train(config, tmp_path / "run2")  # the same checkpoints/<style>.pth: it replaces the first
+    # Its file records both legs, and --list-styles counts them together (distilled + 4 fine-tuned steps).
+    history = read_checkpoint(second).meta["history"]
+    assert [leg["steps"] for leg in history] == [distilled, 4] and history[1]["init_from"] == str(first)
+    zoo = add_to_zoo(second, tmp_path / "zoo").parent
+    assert describe(read_checkpoint(second).style, zoo_dir=zoo)["steps"] == distilled + 4 > 4
     ckpt = torch.load(tmp_path / "run2" / "lightning_checkpoints" / "last.ckpt", weights_only=False)
     assert all(key.startswith("model.") for key in ckpt["state_dict"])
 

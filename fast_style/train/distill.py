@@ -135,7 +135,7 @@ class DistillationModule(StyleTransferModule):
         self.perceptual_steps, self.recenter_phases = perceptual_steps, bool(recenter_phases)
         super().__init__(style_name, loss=loss, model=model, optimizer=optimizer, **kwargs)
         if init_from is not None:
-            self._start_from(init_from)
+            self._start_from(init_from, style_name)
 
     def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
         from fast_style import zoo
@@ -144,15 +144,23 @@ class DistillationModule(StyleTransferModule):
         # A style of a shared network comes folded into a one-style network (zoo.load), as for inference.
         return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss, self._edge_weight, perceptual)
 
-    def _start_from(self, path: str) -> None:
+    def _start_from(self, path: str, style_name: str) -> None:
         """Load a network of the student's layout (a name the zoo resolves or a file) into the student."""
         from fast_style import zoo
+        from fast_style.checkpoint import read_checkpoint
 
-        start = zoo.load(path)
+        resolved = zoo.resolve(path)
+        start = zoo.load(resolved)
         if start.model_args != self.model.model_args:
             raise InvalidValueError(f"init_from {path!r} has the layout {start.model_args}; this run trains "
                                     f"{self.model.model_args} (model=...)")
         self.model.load_state_dict(start.state_dict())
+        # The legs this student was trained in (as a multi-style run records them), so that --list-styles
+        # counts the distillation and the fine-tune together; a start without a history is the first leg.
+        meta = read_checkpoint(resolved.path).meta
+        self.style_order = [style_name]
+        self.history = list(meta.get("history") or [
+            {"network": start.style_name, "styles": [start.style_name], "steps": meta.get("global_step")}])
 
     def on_fit_end(self) -> None:
         if not (self.recenter_phases and self.model.space_to_depth):
