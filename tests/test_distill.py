@@ -14,8 +14,7 @@ from fast_style.errors import InvalidValueError
 from fast_style.models import TransformerNet
 from fast_style.train.distill import DistillationLoss, DistillationModule
 from fast_style.train.run import build, train
-from fast_style.zoo import add_to_zoo, describe
-from fast_style.zoo import UnknownStyleError
+from fast_style.zoo import UnknownStyleError, add_to_zoo, describe
 
 
 def test_the_loss_is_the_distance_to_the_teachers_output(tiny_model):
