@@ -70,6 +70,12 @@ def test_a_serving_choice_makes_the_plain_name_the_shared_style_and_keeps_the_de
     with torch.no_grad():
         served_aa, shared_aa, dedicated_aa = (load(resolve(spec, zoo_dir=zoo))(photo) for spec in ("aa", "aa@shared", "aa@aa"))
     assert torch.equal(served_aa, shared_aa) and not torch.allclose(served_aa, dedicated_aa)
+    from fast_style.infer.app.library import StyleLibrary
+
+    library = StyleLibrary(include_zoo=False)
+    library.paths.update(served)
+    # The page offers the shared network's name of a style as a blend partner, not the dedicated file's.
+    assert "aa" in library.blendable("bb@shared") and "aa@aa" not in library.blendable("bb@shared")
     (zoo / "serving.json").write_text('["aa"]')
     with pytest.raises(InvalidValueError, match="serving.json: expected"):
         resolve("aa", zoo_dir=zoo)

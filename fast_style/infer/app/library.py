@@ -96,10 +96,12 @@ class StyleLibrary:
             return []
         held, own = zoo.network_styles(network), self.paths[name].style
         partners: dict[str, str] = {}
-        for other, spec in self.paths.items():
+        # A style's name on the shared network first (``shipwreck``, not ``shipwreck@shipwreck``): that is what blends.
+        candidates = sorted(self.paths.items(), key=lambda item: getattr(item[1], "network", None) != network.stem)
+        for other, spec in candidates:
             if isinstance(spec, zoo.ResolvedStyle) and spec.style in held and spec.style != own:
                 partners.setdefault(spec.style, other)
-        return list(partners.values())
+        return sorted(partners.values(), key=list(self.paths).index)
 
     def blend(self, first: str, second: str, mix: float) -> TransformerNet:
         """``first`` and ``second`` mixed inside their shared network (γ, β), ``mix`` of the second, in [0, 1].
