@@ -45,7 +45,11 @@ def start_live(page, url: str, style: str, timeout_ms: float = 120_000) -> None:
     page.goto(url)
     page.get_by_role("tab", name="Live camera").click()
     page.locator("#live-style input").fill(style)
-    page.locator("#live-style input").press("Enter")
+    # The option of exactly that name: Enter would take the first match, and small networks come first
+    # ("candy" would start candy-small).
+    page.get_by_role("option", name=style, exact=True).click()
+    if page.locator("#live-style input").input_value() != style:
+        raise RuntimeError(f"the live tab did not take style {style!r}")
     camera = page.locator("#camera")
     # Gradio's webcam: first the camera's permission and preview, then its Record button starts the stream.
     camera.get_by_role("button", name="Click to Access Webcam").click(timeout=timeout_ms)
