@@ -180,9 +180,10 @@ def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
                 f"(STYLE@NETWORK:WEIGHT,...); {_multi_line(zoo_dir)}")
         return _network_path(spec.terms[0], spec, zoo_dir).stem
     styles = [term.style for term in spec.terms]
-    chosen = serving_choices(zoo_dir).get(spec.terms[0].network)
-    if not spec.is_blend and chosen and not spec.terms[0].variant:
-        return chosen
+    if not spec.is_blend and not spec.terms[0].variant:
+        chosen = serving_choices(zoo_dir).get(spec.terms[0].network)
+        if chosen:
+            return chosen
     own = [term.network for term in spec.terms if (zoo_dir / f"{term.network}.pth").is_file()]
     if not spec.is_blend and own:
         return own[0]
