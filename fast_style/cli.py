@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import signal
 import sys
 import threading
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from fast_style.zoo import ResolvedStyle
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
 
 Main = Callable[[Sequence[str] | None], "int | None"]
 
@@ -42,7 +44,8 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
 
     Returns:
         ``main``'s status; a :class:`FastStyleError`'s ``exit_code`` after printing
-        ``error: <message>`` on stderr; 130 after Ctrl-C. Other exceptions propagate (tracebacks
+        ``error: <message>`` on stderr; 130 after Ctrl-C; 141, silently, when stdout's reader went
+        away (``| head``). Other exceptions propagate (tracebacks
         are for bugs); so does ``SystemExit`` (argparse's usage errors exit 2 by themselves).
     """
     # SIGTERM (a service manager, `kill`) as Ctrl-C: every writer's clean-up runs, so no temporary
@@ -53,6 +56,12 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             status = main(argv)
+            # Flushed here, so that a reader that went away (`--list-styles | head`) is caught below.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader has all it wanted; Python would print a traceback flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except FastStyleError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

@@ -100,3 +100,16 @@ def test_every_command_says_a_mistake_in_one_line_and_exits_2(main, argv, messag
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == EXIT_USAGE, err
     assert lines == [lines[0]] and lines[0].startswith("error: ") and message in lines[0], err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """``stylize.py --list-styles | head -1``: no traceback when the pipe closes, the shell's 141 for it."""
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, str(REPO_ROOT / "scripts" / "stylize.py"), "--list-styles"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    child.stdout.close()  # the reader leaves before the first line: every write meets a closed pipe
+    _, err = child.communicate(timeout=120)
+    assert (child.returncode, err.decode()) == (141, "")

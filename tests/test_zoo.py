@@ -200,8 +200,12 @@ def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.Capt
     assert main(["--list-styles"]) == 0
     out = capsys.readouterr().out
     served = served_styles()
+    header = next(line for line in out.splitlines() if line.split()[:1] == ["name"])
+    steps_end = header.index("steps") + len("steps")
     for name in served:
         line = next(line for line in out.splitlines() if line.split()[:1] == [name])
+        # Columns line up under the header however long a network's name is.
+        assert line[steps_end - 1] != " " and line[steps_end] == " ", line
         info = describe(name)
         columns = line.split()
         assert columns[1] == info["network"] == served[name].network and columns[2] == str(info["steps"])

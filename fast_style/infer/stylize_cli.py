@@ -179,29 +179,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _steps_text(info: dict) -> str:
+    """A network's training steps, per style too where the network holds several."""
+    if info["styles_in_network"] > 1 and info["steps"]:
+        return f"{info['steps']} ({info['steps'] // info['styles_in_network']}/style)"
+    return str(info["steps"])
+
+
 def list_styles_text() -> str:
     """One row per served style, the same columns for every kind of network (for ``--list-styles``)."""
     names = list(zoo.served_styles())
     if not names:
         return "no shipped styles in this installation; train one with scripts/train.py and pass --ckpt"
     infos = [zoo.describe(name) for name in names]
+    steps = [_steps_text(info) for info in infos]
+    # Each column as wide as its longest entry, so the rows line up under the header.
     status_width = max(len("painting status"), *(len(info["painting_status"]) for info in infos))
+    network_width = max(len("network"), *(len(info["network"]) for info in infos))
+    steps_width = max(len("steps"), *(len(text) for text in steps))
     lines = [f"{len(names)} shipped style(s); use --style NAME (blend: --style a:0.7,b:0.3 from one network):",
-             f"  {'name':<30} {'network':<16} {'steps':>14} {'style weight':>12}  {'painting status':<{status_width}}"
-             "  how it was trained"]
-    for name, info in zip(names, infos):
-        shared = info["styles_in_network"] > 1
-        per_style = f" ({info['steps'] // info['styles_in_network']}/style)" if shared and info["steps"] else ""
-        steps = f"{info['steps']}{per_style}"
-        kind = f"{info['styles_in_network']} styles, " if shared else ""
+             f"  {'name':<30} {'network':<{network_width}} {'steps':>{steps_width}} {'style weight':>12}  "
+             f"{'painting status':<{status_width}}  how it was trained"]
+    for name, info, steps_text in zip(names, infos, steps):
         if info["teacher"]:
             # A student never saw the painting: its loss is its teacher's output (judged on the teacher's loss).
             how = f"distilled from {info['teacher']}, {info['crop']} px crops, batch {info['batch']}"
         else:
+            kind = f"{info['styles_in_network']} styles, " if info["styles_in_network"] > 1 else ""
             how = (f"{kind}{info['crop']} px crops, batch {info['batch']}, style image at {info['style_size']} px, "
                    f"content {info['content_weight']:g}, tv {info['tv_weight']:g}")
-        lines.append(f"  {name:<30} {info['network']:<16} {steps:>14} {info['style_weight']:>12g}  "
-                     f"{info['painting_status']:<{status_width}}  {how}, {info['precision']}; on {info['machine']}")
+        lines.append(f"  {name:<30} {info['network']:<{network_width}} {steps_text:>{steps_width}} "
+                     f"{info['style_weight']:>12g}  {info['painting_status']:<{status_width}}  {how}, "
+                     f"{info['precision']}; on {info['machine']}")
     return "\n".join(lines)
 
 
