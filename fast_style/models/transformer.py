@@ -17,7 +17,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.hooks import RemovableHandle
 
 from fast_style.errors import InvalidValueError
 from fast_style.models.conditional_norm import ConditionalInstanceNorm2d, StyleChoice, style_weight_vector
@@ -353,34 +352,11 @@ class TransformerNet(nn.Module):
             hook.remove()
         if not means:
             raise InvalidValueError("recenter_block_phases needs at least one batch of photos")
-        shift = _block_phase_shift(torch.stack(means).mean(0))
+        phases = torch.stack(means).mean(0).view(3, 4)
+        shift = phases - phases.mean(1, keepdim=True)
         bias = self.head.conv.bias
         bias.sub_(shift.flatten().to(bias))
         return shift
-
-    def hold_block_phases_centred(self) -> RemovableHandle:
-        """Keep the head's 2×2 block phases centred on every batch, until the handle is removed.
-
-        Training under the constraint that :meth:`recenter_block_phases` imposes afterwards: the
-        head's output loses its batch's mean per (colour, block position) less that colour's mean,
-        gradient included, so the optimiser gains nothing from a fixed grain and spends no steps
-        on one (a grain re-centred away after training had cost mosaic's student 1 of N*). The
-        bias drifts freely meanwhile; :meth:`recenter_block_phases` folds the mean into it at the end.
-
-        Returns:
-            The forward hook's handle: ``handle.remove()`` ends it.
-
-        Raises:
-            InvalidValueError: for a network without a space-to-depth head.
-        """
-        if not self.space_to_depth:
-            raise InvalidValueError("only a space-to-depth head (space_to_depth=True) makes 2×2 block phases")
-
-        def centre(_module: nn.Module, _inputs: tuple, output: Tensor) -> Tensor:
-            shift = _block_phase_shift(output.float().mean((0, 2, 3)))
-            return output - shift.view(1, -1, 1, 1).to(output.dtype)
-
-        return self.head.register_forward_hook(centre)
 
     def _body(self, x: Tensor) -> Tensor:
         """Stem to the last upsampling layer: (B, C_in, H, W) → (B, width, H, W)."""
@@ -457,15 +433,6 @@ class TransformerNet(nn.Module):
 # the least its 3×3 reflection padding takes. A fixed amount keeps the traced and exported graphs free
 # of size-dependent branches; the output is cropped back, so the extra pixels only feed dropped ones.
 SPACE_TO_DEPTH_PAD = 5
-
-
-def _block_phase_shift(channel_means: Tensor) -> Tensor:
-    """(12,) mean pre-activation per head channel → (3, 4): each block position's offset from its colour's mean.
-
-    The head's channels are colour-major, as :func:`torch.nn.functional.pixel_shuffle` reads them.
-    """
-    phases = channel_means.view(3, 4)
-    return phases - phases.mean(1, keepdim=True)
 
 
 def pad_for_space_to_depth(images: Tensor) -> Tensor:

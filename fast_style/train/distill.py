@@ -12,9 +12,8 @@ strokes, which the Gram matrices of the style loss weigh heavily (mosaic's stude
 steps: style loss 14× the teacher's, N* 4 against 32). So the last ``perceptual_steps`` steps
 train against the teacher's own perceptual loss (Johnson et al. 2016), starting from the
 distilled network: the VGG then runs, but only for those steps. That loss also rewards a fixed
-2-pixel grain that a space-to-depth head can paint (its Gram energy is cheap), so the head's 2×2
-block phases are held centred on every batch (:meth:`TransformerNet.hold_block_phases_centred`) and
-re-centred at the end of a run (:meth:`TransformerNet.recenter_block_phases`).
+2-pixel grain that a space-to-depth head can paint (its Gram energy is cheap), so at the end of a
+run the head's 2×2 block phases are re-centred (:meth:`TransformerNet.recenter_block_phases`).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.hooks import RemovableHandle
 
 from fast_style.errors import InvalidValueError
 from fast_style.infer.fast_forward import FastTransformerNet
@@ -104,9 +102,8 @@ class DistillationModule(StyleTransferModule):
         pixel_loss, edge_weight: the distance to the teacher (:class:`DistillationLoss`).
         perceptual_steps: the last this many steps of the run train against ``loss`` instead (0: none).
         init_from: a network file of the student's layout to start from (e.g. an earlier student), or ``None``.
-        recenter_phases: hold a space-to-depth head's 2×2 block phases centred on every training
-            batch, and at the end of the run fold their mean over :data:`RECENTER_BATCHES` training
-            batches into the bias (no fixed grain; no-op for other heads).
+        recenter_phases: at the end of the run, re-centre a space-to-depth head's 2×2 block phases on
+            :data:`RECENTER_BATCHES` training batches (removes a fixed grain; no-op for other heads).
         **kwargs: ``optimizer``, ``lr_schedule``, ``min_lr_ratio``, ``channels_last`` of
             :class:`StyleTransferModule`.
 
@@ -136,7 +133,6 @@ class DistillationModule(StyleTransferModule):
             raise InvalidValueError(f"perceptual_steps must be a whole number >= 0, got {perceptual_steps!r}")
         self._teacher_spec, self._pixel_loss, self._edge_weight = teacher, pixel_loss, edge_weight
         self.perceptual_steps, self.recenter_phases = perceptual_steps, bool(recenter_phases)
-        self._phases_held: RemovableHandle | None = None
         super().__init__(style_name, loss=loss, model=model, optimizer=optimizer, **kwargs)
         if init_from is not None:
             self._start_from(init_from, style_name)
@@ -166,17 +162,9 @@ class DistillationModule(StyleTransferModule):
         self.history = list(meta.get("history") or [
             {"network": start.style_name, "styles": [start.style_name], "steps": meta.get("global_step")}])
 
-    def on_fit_start(self) -> None:
-        # Trained under the constraint the end of the run imposes (see hold_block_phases_centred).
-        if self.recenter_phases and self.model.space_to_depth:
-            self._phases_held = self.model.hold_block_phases_centred()
-
     def on_fit_end(self) -> None:
         if not (self.recenter_phases and self.model.space_to_depth):
             return
-        if self._phases_held is not None:
-            self._phases_held.remove()
-            self._phases_held = None
         batches = itertools.islice(self.trainer.datamodule.train_dataloader(), RECENTER_BATCHES)
         shift = self.model.recenter_block_phases(batch.to(self.device) for batch in batches)
         log.info("re-centred the head's 2x2 block phases: largest shift %.3f (pre-activation)", shift.abs().max())
