@@ -103,7 +103,7 @@ def add_network_arguments(
     parser: argparse.ArgumentParser, *, required: bool = True,
     ckpt_help: str = "checkpoints/<style>.pth or a Lightning .ckpt (or a zoo spec)",
 ) -> argparse._MutuallyExclusiveGroup:
-    """``--style SPEC`` (the zoo: ``candy``, ``candy-small``, ``mosaic@styles9``, ``candy:0.7,mosaic:0.3``) or ``--ckpt FILE``.
+    """``--style SPEC`` (the zoo: ``candy``, ``candy-small``, ``mosaic@styles15``, ``candy:0.7,mosaic:0.3``) or ``--ckpt FILE``.
 
     Both go to :func:`fast_style.zoo.resolve` (see :func:`resolve_network`). Returns the mutually
     exclusive group, for commands that add a third way (``--list-styles``).

@@ -227,7 +227,7 @@ def resolve(
     """The network file and style(s) that ``spec`` names: the one resolver of every command.
 
     A file path wins over a zoo name (``./candy`` if such a file exists). Otherwise ``spec`` is a
-    zoo spec (:mod:`fast_style.zoo.spec`): ``candy``, ``candy-small``, ``mosaic@styles9``,
+    zoo spec (:mod:`fast_style.zoo.spec`): ``candy``, ``candy-small``, ``mosaic@styles15``,
     ``candy:0.7,mosaic:0.3``. Nothing heavy happens: a shipped name is not even opened.
 
     Args:

@@ -10,7 +10,7 @@ before this grammar is consulted) or one or more *terms* of the zoo::
     NAME, STYLE, VARIANT := letters, digits and "_" (no "-", which starts the variant)
 
 Examples: ``candy`` (the shipped candy network), ``candy-small`` (its ``small`` variant),
-``mosaic@styles9`` (style ``mosaic`` of a multi-style network ``styles9``), ``candy:0.7,mosaic:0.3``
+``mosaic@styles15`` (style ``mosaic`` of the multi-style network ``styles15``), ``candy:0.7,mosaic:0.3``
 (a blend, 70 % candy). A term without ``@`` names a one-style network after its style, so its style
 is ``NAME``; ``candy-small`` is style ``candy`` of the network ``candy-small``.
 """
