@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import stat
 import sys
 import tempfile
 import time
@@ -20,6 +21,7 @@ import torch
 from torch import Tensor
 
 from fast_style import zoo
+from fast_style.atomic import WriteError, check_writable
 from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
 from fast_style.errors import InputFileError, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device, stylize
@@ -70,6 +72,8 @@ def collect_inputs(specs: Sequence[str], recursive: bool) -> tuple[list[tuple[Pa
             if not matches:
                 errors.append(f"{spec}: the pattern matches no file")
             found.extend((m, Path(m.name)) for m in matches)
+        elif path.exists():
+            errors.append(f"{spec}: {describe_special_file(path)}, not an image file or folder")
         else:
             errors.append(f"{spec}: no such file or folder")
     unique: dict[Path, tuple[Path, Path]] = {}
@@ -97,14 +101,17 @@ def plan_jobs(inputs: list[tuple[Path, Path]], output: str, overwrite: bool) -> 
         jobs = [Job(inputs[0][0], out)]
     else:
         jobs = [Job(source, out / name) for source, name in inputs]
-    sources = {job.source.resolve() for job in jobs}
+    sources = {job.source.resolve(): job.source for job in jobs}
     seen: dict[Path, Path] = {}
     existing = []
     for job in jobs:
         target = job.target.resolve()
         if target in sources:
+            # Name the input that would be lost (with --recursive it is often not the one being stylised).
+            victim = sources[target]
+            whose = "" if victim == job.source else f" (the result of {str(job.source)!r})"
             raise InvalidValueError(
-                f"output {str(job.target)!r} would overwrite the input {str(job.source)!r}; choose another --output"
+                f"output {str(job.target)!r}{whose} would overwrite the input {str(victim)!r}; choose another --output"
             )
         if target in seen:
             raise InvalidValueError(
@@ -117,6 +124,24 @@ def plan_jobs(inputs: list[tuple[Path, Path]], output: str, overwrite: bool) -> 
         shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
         raise InvalidValueError(f"{len(existing)} output file(s) already exist ({shown}); pass --overwrite to replace them")
     return jobs
+
+
+def describe_special_file(path: Path) -> str:
+    """What a path that exists but is neither a regular file nor a folder is (``'a FIFO (named pipe)'``)."""
+    mode = path.stat().st_mode
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((text for test, text in kinds if test(mode)), "not a regular file")
+
+
+def check_targets_writable(jobs: Sequence[Job]) -> None:
+    """Probe every output folder before any photo is stylised (README: a read-only folder or full disk is exit 2, up front).
+
+    Raises:
+        WriteError, InputFileError: see :func:`fast_style.atomic.check_writable`.
+    """
+    for folder in dict.fromkeys(job.target.parent for job in jobs):
+        check_writable(folder)
 
 
 def _known_extensions() -> set[str]:
@@ -292,6 +317,9 @@ class _Runner:
             try:
                 save_image(image, job.target, alpha=photo.alpha)
                 self.done += 1
+            except WriteError:
+                # A full disk or a folder gone read-only fails every later photo too: stop with its one line.
+                raise
             except (OSError, ValueError) as error:
                 self.fail(job.source, f"cannot write {str(job.target)!r}: {error}")
             self.progress(1)
@@ -323,7 +351,9 @@ def _plan(args: argparse.Namespace) -> tuple[list[Job], list[str], Callable[[Ten
             print(f"error: {line}", file=sys.stderr)
         raise InputFileError("no input image found")
     jobs = plan_jobs(inputs, args.output, args.overwrite)
-    return jobs, input_errors, _network(args, resolved, device)
+    network = _network(args, resolved, device)
+    check_targets_writable(jobs)  # last, so that a refused command leaves no empty output folder
+    return jobs, input_errors, network
 
 
 @command

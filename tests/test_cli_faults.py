@@ -1,0 +1,94 @@
+"""User mistakes and hostile surroundings in the commands: one line ``error: ...``, the README's exit code, no work wasted.
+
+Issue #32, items 7 and 8 (exit codes checked before the work, and the small ones): a read-only
+output folder or a full disk, bad option values of ``stylize_video.py`` and ``export.py``, a FIFO
+given as a photo, the clash message of ``--recursive``. Every command runs in-process through its
+``main(argv)``; the faults are simulated where a real one needs privileges (a read-only mount).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from PIL import Image
+
+import fast_style.infer.stylize_cli as stylize_cli
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: "), lines
+    return lines[0]
+
+
+def _never_stylize(*args, **kwargs):
+    raise AssertionError("the network ran although the command should have stopped before")
+
+
+def test_a_read_only_output_folder_is_refused_before_the_network_runs(tiny_checkpoint: Path, photo_dir: Path,
+                                                                      tmp_path: Path, monkeypatch, capsys) -> None:
+    out = tmp_path / "locked"
+    real_write = Path.write_bytes
+
+    def read_only(self: Path, data: bytes) -> int:
+        if self.parent == out:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", read_only)
+    monkeypatch.setattr(stylize_cli, "stylize", _never_stylize)
+    status = stylize_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(photo_dir), "--output", str(out)])
+    line = _one_error_line(capsys.readouterr().err)
+    assert status == 2
+    assert "locked" in line and "read-only" in line and line.count("cannot write") == 1
+
+
+def test_a_disk_that_fills_up_midway_is_one_line_and_keeps_whole_files(tiny_checkpoint: Path, photo_dir: Path,
+                                                                       tmp_path: Path, monkeypatch, capsys) -> None:
+    out = tmp_path / "out"
+    real_save, saves = Image.Image.save, []
+
+    def save(self, fp, *args, **kwargs):
+        saves.append(fp)
+        if len(saves) == 3:
+            Path(fp).write_bytes(b"half an image")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    status = stylize_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(photo_dir), "--output", str(out),
+                               "--quiet"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert status == 2 and len(saves) == 3  # stopped at the first failed write, not once per photo
+    assert "no space left on the device" in line and line.count("cannot write") == 1
+    written = sorted(out.iterdir())
+    assert len(written) == 2 and all(not p.name.startswith(".") for p in written)
+    for path in written:
+        with Image.open(path) as image:
+            image.load()
+
+
+def test_a_fifo_is_named_as_such(tiny_checkpoint: Path, tmp_path: Path, capsys) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    status = stylize_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(fifo), "--output", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "pipe.png: a FIFO (named pipe), not an image file or folder" in err and "no such file" not in err
+
+
+def test_the_recursive_clash_names_the_input_that_would_be_lost(tiny_checkpoint: Path, tmp_path: Path,
+                                                               capsys) -> None:
+    root = tmp_path / "tree"
+    (root / "sub").mkdir(parents=True)
+    for path in (root / "x.png", root / "sub" / "x.png"):
+        Image.new("RGB", (20, 20), "red").save(path)
+    status = stylize_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(root), "--recursive",
+                               "--output", str(root / "sub")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert status == 2
+    lost, stylised = str(root / "sub" / "x.png"), str(root / "x.png")
+    assert line.endswith(f"(the result of {stylised!r}) would overwrite the input {lost!r}; choose another --output")
