@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import threading
 import warnings
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from fast_style.atomic import atomic_path
-from fast_style.errors import FastStyleError, FastStyleWarning, InvalidValueError
+from fast_style.errors import FastStyleError, FastStyleWarning, InputFileError, InvalidValueError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 RESAMPLE = Image.Resampling.LANCZOS
@@ -91,6 +92,32 @@ def glob_files(pattern: str) -> list[Path]:
     if not rest:
         return [base] if base.is_file() else []
     return sorted(path for path in base.glob(str(Path(*rest))) if path.is_file())
+
+
+def describe_special_file(path: Path) -> str:
+    """What a path that exists but is neither a regular file nor a folder is (``'a FIFO (named pipe)'``)."""
+    mode = path.stat().st_mode
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((text for test, text in kinds if test(mode)), "not a regular file")
+
+
+def require_file(path: str | os.PathLike, what: str = "input") -> Path:
+    """``path`` if it is a regular file (or a link to one), checked before any work is done.
+
+    Raises:
+        InputFileError: it does not exist, is a folder, or is a FIFO, socket or device (named as such).
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        reason = "is a folder, not a file"
+    elif path.exists():
+        reason = f"is {describe_special_file(path)}, not a regular file"
+    else:
+        reason = "does not exist"
+    raise InputFileError(f"{what} {str(path)!r} {reason}")
 
 
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
@@ -298,6 +325,7 @@ __all__ = [
     "ImageReadError",
     "NoImagesError",
     "Photo",
+    "describe_special_file",
     "fit_longest",
     "list_images",
     "load_image",
@@ -305,6 +333,7 @@ __all__ = [
     "output_format",
     "pil_to_tensor",
     "read_photo",
+    "require_file",
     "resize_shorter",
     "save_image",
     "tensor_to_pil",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 import fast_style.infer.stylize_cli as stylize_cli
@@ -92,3 +94,70 @@ def test_the_recursive_clash_names_the_input_that_would_be_lost(tiny_checkpoint:
     assert status == 2
     lost, stylised = str(root / "sub" / "x.png"), str(root / "x.png")
     assert line.endswith(f"(the result of {stylised!r}) would overwrite the input {lost!r}; choose another --output")
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--batch-size", "0"], "batch_size must be at least 1, got 0"),
+        (["--crf", "99"], r"crf must be an integer in \[0, 51\].*got 99"),
+        (["--cut-threshold", "nan"], "cut_threshold must be a number >= 0.*got nan"),
+        (["--max-size", "0"], r"max_size must be at least \d+ pixels, got 0"),
+        (["--input", "NOSUCH.mp4"], "--input 'NOSUCH.mp4' does not exist"),
+    ],
+)
+def test_video_options_are_checked_before_the_network_loads(tiny_checkpoint: Path, tmp_path: Path, monkeypatch,
+                                                           capsys, extra: list[str], match: str) -> None:
+    import fast_style.infer.video_cli as video_cli
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the options fail first")
+    monkeypatch.setattr(video_cli, "load_model", _never_stylize)
+    status = video_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(clip), "--output",
+                             str(tmp_path / "out" / "o.mp4"), *extra])
+    assert status == 2
+    assert re.search(match, _one_error_line(capsys.readouterr().err))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_fifo_given_as_a_video_is_named_as_such(tiny_checkpoint: Path, tmp_path: Path, capsys) -> None:
+    from fast_style.infer.video_cli import main
+
+    os.mkfifo(tmp_path / "pipe.mp4")
+    status = main(["--ckpt", str(tiny_checkpoint), "--input", str(tmp_path / "pipe.mp4"), "--output",
+                   str(tmp_path / "o.mp4")])
+    assert status == 2
+    assert "is a FIFO (named pipe), not a regular file" in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("tolerance", ["-1", "nan", "inf"])
+def test_export_refuses_a_bad_tolerance_before_exporting(tiny_checkpoint: Path, tmp_path: Path, monkeypatch, capsys,
+                                                         tolerance: str) -> None:
+    import fast_style.infer.export_cli as export_cli
+
+    monkeypatch.setattr(export_cli, "export_checked", _never_stylize)
+    status = export_cli.main(["--ckpt", str(tiny_checkpoint), "--format", "onnx", "--output",
+                              str(tmp_path / "m.onnx"), "--tolerance", tolerance])
+    assert status == 2
+    assert f"--tolerance must be a finite number >= 0 (e.g. 1e-4), got {tolerance}" in _one_error_line(
+        capsys.readouterr().err)
+
+
+def test_a_read_only_video_folder_is_refused_before_the_first_frame(tiny_checkpoint: Path, tmp_path: Path,
+                                                                   monkeypatch, capsys) -> None:
+    import fast_style.infer.video_cli as video_cli
+
+    out, clip = tmp_path / "locked", tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the folder fails first")
+    real_write = Path.write_bytes
+
+    def read_only(self: Path, data: bytes) -> int:
+        if self.parent == out:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", read_only)
+    monkeypatch.setattr(video_cli, "stylize_video", _never_stylize)
+    monkeypatch.setattr(video_cli, "expected_frames", _never_stylize)
+    status = video_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(clip), "--output", str(out / "o.mp4")])
+    assert status == 2 and "the file system is read-only" in _one_error_line(capsys.readouterr().err)

@@ -10,6 +10,7 @@ exits 2 (:func:`fast_style.cli.run`).
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |exported - eager| on [0, 1] images")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     args = parser.parse_args(argv)
+    if not (math.isfinite(args.tolerance) and args.tolerance >= 0):
+        # Checked before the export, which takes the longest; NaN would let any export through.
+        raise InvalidValueError(f"--tolerance must be a finite number >= 0 (e.g. 1e-4), got {args.tolerance}")
     output = Path(args.output)
     if output.exists() and not args.overwrite:
         raise InvalidValueError(f"{str(output)!r} already exists; pass --overwrite to replace it")

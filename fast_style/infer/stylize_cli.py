@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import stat
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from fast_style.io import (
     IMAGE_EXTENSIONS,
     ImageReadError,
     Photo,
+    describe_special_file,
     glob_files,
     list_images,
     output_format,
@@ -124,14 +124,6 @@ def plan_jobs(inputs: list[tuple[Path, Path]], output: str, overwrite: bool) -> 
         shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
         raise InvalidValueError(f"{len(existing)} output file(s) already exist ({shown}); pass --overwrite to replace them")
     return jobs
-
-
-def describe_special_file(path: Path) -> str:
-    """What a path that exists but is neither a regular file nor a folder is (``'a FIFO (named pipe)'``)."""
-    mode = path.stat().st_mode
-    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
-    return next((text for test, text in kinds if test(mode)), "not a regular file")
 
 
 def check_targets_writable(jobs: Sequence[Job]) -> None:

@@ -186,6 +186,25 @@ def check_time_range(start: float, duration: float | None) -> None:
                                 f"start={start}, duration={duration}")
 
 
+def check_video_options(*, batch_size: int = 4, crf: int = 18, cut_threshold: float = DEFAULT_CUT_THRESHOLD,
+                        max_size: int | None = None) -> None:
+    """:func:`stylize_video`'s encoding options, checked before any frame is decoded.
+
+    Raises:
+        InvalidValueError: ``batch_size`` < 1, ``crf`` outside x264's [0, 51], ``cut_threshold``
+            negative or NaN (infinity is allowed: no cut is ever detected), ``max_size`` below
+            :data:`~fast_style.models.transformer.MIN_SIZE`.
+    """
+    if batch_size < 1:
+        raise InvalidValueError(f"batch_size must be at least 1, got {batch_size}")
+    if not 0 <= crf <= 51:
+        raise InvalidValueError(f"crf must be an integer in [0, 51] (x264's range, lower is better), got {crf}")
+    if not cut_threshold >= 0.0:  # NaN fails too
+        raise InvalidValueError(f"cut_threshold must be a number >= 0 (a thumbnail change in [0, 1]), got {cut_threshold}")
+    if max_size is not None and max_size < MIN_SIZE:
+        raise InvalidValueError(f"max_size must be at least {MIN_SIZE} pixels, got {max_size}")
+
+
 def missing_frames_warning(written: int, expected: int | None) -> str | None:
     """A line saying that fewer frames decoded than the container announced (a truncated file), or ``None``.
 
@@ -259,9 +278,10 @@ def stylize_video(
         A :class:`VideoResult` with the frame count, size, rate, detected cuts and flicker.
 
     Raises:
-        VideoError: not a video, no video stream, no frame in the range, bad option.
+        VideoError: not a video, no video stream, no frame in the range.
+        InvalidValueError: a bad option (:func:`check_video_options`, :func:`check_time_range`).
     """
-    device = _checked_device(model, precision, batch_size, start, duration, crf, cut_threshold)
+    device = _checked_device(model, precision, batch_size, start, duration, crf, cut_threshold, max_size)
     blend = StillBlend(temporal_blend)
     output_path = Path(output_path)
     muxer = output_container_format(output_path)
@@ -292,17 +312,12 @@ def stylize_video(
 
 
 def _checked_device(model: TransformerNet, precision: str, batch_size: int, start: float, duration: float | None,
-                    crf: int, cut_threshold: float) -> torch.device:
+                    crf: int, cut_threshold: float, max_size: int | None) -> torch.device:
     """The device ``model`` runs on, once :func:`stylize_video`'s options are checked."""
     if not isinstance(model, TransformerNet):
         raise TypeError(f"stylize_video needs a TransformerNet (load_model), got {type(model).__name__}")
-    if batch_size < 1:
-        raise VideoError(f"batch_size must be at least 1, got {batch_size}")
+    check_video_options(batch_size=batch_size, crf=crf, cut_threshold=cut_threshold, max_size=max_size)
     check_time_range(start, duration)
-    if not 0 <= crf <= 51:
-        raise VideoError(f"crf must be in [0, 51], got {crf}")
-    if not 0.0 <= cut_threshold:
-        raise VideoError(f"cut_threshold must be >= 0, got {cut_threshold}")
     device = next(model.parameters()).device
     check_precision(precision, device)
     return device

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from fast_style.atomic import check_writable
 from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
 from fast_style.errors import EXIT_PARTIAL, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device
@@ -20,11 +21,13 @@ from fast_style.infer.video import (
     DEFAULT_CUT_THRESHOLD,
     VideoError,
     check_time_range,
+    check_video_options,
     expected_frames,
     missing_frames_warning,
     output_container_format,
     stylize_video,
 )
+from fast_style.io import require_file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> None:
+    """Everything checked before the network is loaded (README: a usage error is exit 2, before the work)."""
+    require_file(args.input, "--input")
     output_container_format(args.output)
     if Path(args.output).exists() and not args.overwrite:
         raise InvalidValueError(f"{args.output!r} exists; pass --overwrite to replace it")
@@ -63,6 +68,8 @@ def _validate(args: argparse.Namespace) -> None:
     check_time_range(args.start, args.duration)
     if not 0.0 <= args.temporal_blend < 1.0:
         raise InvalidValueError(f"--temporal-blend must be in [0, 1), got {args.temporal_blend}")
+    check_video_options(batch_size=args.batch_size, crf=args.crf, cut_threshold=args.cut_threshold,
+                        max_size=args.max_size)
 
 
 @command
@@ -77,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = resolve_device(args.device)
     model = load_model(resolved, device)
     check_options(model, strength=args.strength, precision=args.precision)
+    check_writable(Path(args.output).parent)  # a read-only folder or full disk: exit 2 before the first frame
 
     from tqdm import tqdm
 
