@@ -65,6 +65,57 @@ class ConditionalInstanceNorm2d(nn.Module):
         return f"{self.num_features}, num_styles={self.num_styles}, eps={self.eps}"
 
 
+class EmbeddingInstanceNorm2d(nn.Module):
+    """Instance norm whose γ and β are linear maps of a style embedding.
+
+    Ghiasi, Lee, Kudlur, Dumoulin & Shlens, "Exploring the structure of a real-time, arbitrary
+    neural artistic stylization network", BMVC 2017, Sec. 3: a style-prediction network turns a
+    painting into an embedding ``e``; every norm of the transform network takes
+    ``γ = W_γ e + b_γ`` and ``β = W_β e + b_β`` (a 1×1 convolution of the embedding, a linear map).
+    γ is used as is (not ``1 + γ``), as in Magenta's network. The embedding is set by
+    :class:`~fast_style.models.transformer.TransformerNet` for one forward (``embedding``), as
+    :class:`ConditionalInstanceNorm2d` takes its style weights.
+
+    A fresh layer is a plain instance norm (γ = 1, β = 0 for every embedding) that learns how to
+    depend on the embedding.
+
+    Args:
+        channels: C.
+        embedding_dim: E, the length of the style embedding.
+        eps: added to the variance, as in ``nn.InstanceNorm2d``.
+
+    Shapes:
+        forward: (B, C, H, W) → (B, C, H, W); ``embedding`` (B, E) or (1, E).
+    """
+
+    def __init__(self, channels: int, embedding_dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.num_features = channels
+        self.embedding_dim = embedding_dim
+        self.eps = eps
+        self.gamma = nn.Linear(embedding_dim, channels)
+        self.beta = nn.Linear(embedding_dim, channels)
+        for linear, start in ((self.gamma, 1.0), (self.beta, 0.0)):
+            nn.init.zeros_(linear.weight)
+            nn.init.constant_(linear.bias, start)
+        self.embedding: Tensor | None = None
+
+    def affine(self, embedding: Tensor) -> tuple[Tensor, Tensor]:
+        """γ and β of ``embedding`` (B, E): two (B, C) tensors."""
+        embedding = embedding.to(self.gamma.weight.dtype)
+        return self.gamma(embedding), self.beta(embedding)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.embedding is None:
+            raise InvalidValueError("this network is conditioned on a style embedding: call it with embedding=... "
+                                    f"(a ({self.embedding_dim},) or (batch, {self.embedding_dim}) tensor)")
+        gamma, beta = self.affine(self.embedding)
+        return torch.addcmul(beta[:, :, None, None], F.instance_norm(x, eps=self.eps), gamma[:, :, None, None])
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, embedding_dim={self.embedding_dim}, eps={self.eps}"
+
+
 def style_weight_vector(style: StyleChoice, names: Sequence[str], batch: int | None = None) -> Tensor:
     """Weights over ``names`` for ``style``: (S,), or (B, S) when the choice is per image.
 
@@ -106,4 +157,4 @@ def style_weight_vector(style: StyleChoice, names: Sequence[str], batch: int | N
     return weights / total
 
 
-__all__ = ["ConditionalInstanceNorm2d", "StyleChoice", "style_weight_vector"]
+__all__ = ["ConditionalInstanceNorm2d", "EmbeddingInstanceNorm2d", "StyleChoice", "style_weight_vector"]

@@ -19,7 +19,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
-from fast_style.models.conditional_norm import ConditionalInstanceNorm2d, StyleChoice, style_weight_vector
+from fast_style.models.conditional_norm import (
+    ConditionalInstanceNorm2d,
+    EmbeddingInstanceNorm2d,
+    StyleChoice,
+    style_weight_vector,
+)
 from fast_style.models.conv_rewrites import space_to_depth_conv, upsample2x_conv
 
 NORMS = ("instance", "batch")
@@ -27,7 +32,9 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "clamp", "none")
 MIN_SIZE = 5
 
 
-def _norm_layer(kind: str, channels: int, num_styles: int = 1) -> nn.Module:
+def _norm_layer(kind: str, channels: int, num_styles: int = 1, embedding_dim: int | None = None) -> nn.Module:
+    if kind == "instance" and embedding_dim is not None:
+        return EmbeddingInstanceNorm2d(channels, embedding_dim)
     if kind == "instance":
         # One style: the plain norm, so one-style files and their outputs stay exactly as they were.
         return nn.InstanceNorm2d(channels, affine=True) if num_styles == 1 else ConditionalInstanceNorm2d(channels, num_styles)
@@ -74,6 +81,7 @@ class ConvNormAct(nn.Sequential):
         relu: bool = True,
         num_styles: int = 1,
         separable: bool = False,
+        embedding_dim: int | None = None,
     ) -> None:
         conv_class = SeparableConv2d if separable else nn.Conv2d
         layers: list[nn.Module] = [
@@ -82,7 +90,7 @@ class ConvNormAct(nn.Sequential):
             conv_class(in_channels, out_channels, kernel_size, stride=stride),
         ]
         if norm is not None:
-            layers.append(_norm_layer(norm, out_channels, num_styles))
+            layers.append(_norm_layer(norm, out_channels, num_styles, embedding_dim))
         if relu:
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
@@ -99,8 +107,9 @@ class ConvNormAct(nn.Sequential):
 
     @property
     def norm(self) -> nn.Module | None:
-        """The normalisation layer, or ``None`` (the head has none)."""
-        return next((m for m in self if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d, ConditionalInstanceNorm2d))), None)
+        """The normalisation layer, or ``None`` (the head has none unless ``head_norm``)."""
+        kinds = (nn.InstanceNorm2d, nn.BatchNorm2d, ConditionalInstanceNorm2d, EmbeddingInstanceNorm2d)
+        return next((m for m in self if isinstance(m, kinds)), None)
 
     @property
     def relu(self) -> bool:
@@ -121,12 +130,14 @@ class ResidualBlock(nn.Module):
     Shapes: (B, C, H, W) → (B, C, H, W).
     """
 
-    def __init__(self, channels: int, norm: str = "instance", num_styles: int = 1, separable: bool = False) -> None:
+    def __init__(self, channels: int, norm: str = "instance", num_styles: int = 1, separable: bool = False,
+                 embedding_dim: int | None = None) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            ConvNormAct(channels, channels, 3, norm=norm, relu=True, num_styles=num_styles, separable=separable),
-            ConvNormAct(channels, channels, 3, norm=norm, relu=False, num_styles=num_styles, separable=separable),
-        )
+        self.body = nn.Sequential(*[
+            ConvNormAct(channels, channels, 3, norm=norm, relu=relu, num_styles=num_styles, separable=separable,
+                        embedding_dim=embedding_dim)
+            for relu in (True, False)
+        ])
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
@@ -142,9 +153,10 @@ class UpsampleConv(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, norm: str = "instance",
-                 num_styles: int = 1) -> None:
+                 num_styles: int = 1, embedding_dim: int | None = None) -> None:
         super().__init__()
-        self.conv = ConvNormAct(in_channels, out_channels, kernel_size, norm=norm, num_styles=num_styles)
+        self.conv = ConvNormAct(in_channels, out_channels, kernel_size, norm=norm, num_styles=num_styles,
+                                embedding_dim=embedding_dim)
 
     def forward(self, x: Tensor, size: tuple[int, int] | list[int]) -> Tensor:
         conv = self.conv.conv
@@ -191,6 +203,16 @@ class TransformerNet(nn.Module):
             feature map is at full resolution and the network works at 1/2, 1/4 and 1/8 of it:
             the layout of the fast small networks. The input is padded (replicate, 5 rows and
             columns, :func:`pad_for_space_to_depth`) and the output cropped back to (H, W).
+        encoder_norm: normalise the stem and the two stride-2 layers (default). ``False``: those
+            three are conv (with bias) + ReLU, as in Magenta's arbitrary-style network, whose batch
+            norms there were folded into the biases (Ghiasi et al., BMVC 2017).
+        head_norm: a norm on the head's output, before ``output_activation`` (Ghiasi et al.'s
+            network: a conditional norm on the 3 channels, then the sigmoid). Not with
+            ``space_to_depth`` (the norm would see the 12 sub-pixel channels, not the 3 colours).
+        embedding_dim: condition every norm on a style embedding of this length
+            (:class:`EmbeddingInstanceNorm2d`: γ, β are linear maps of the embedding, Ghiasi et al.
+            Sec. 3); ``forward`` then takes ``embedding=`` and :meth:`for_embedding` folds one
+            embedding into an ordinary one-style network. ``None`` (default): no embedding.
 
     Shapes:
         forward: (B, 3, H, W) in [0, 1] → (B, 3, H, W); any H, W ≥ 5 (the 9×9
@@ -208,6 +230,9 @@ class TransformerNet(nn.Module):
         head_kernel: int = 9,
         separable_residuals: bool = False,
         space_to_depth: bool = False,
+        encoder_norm: bool = True,
+        head_norm: bool = False,
+        embedding_dim: int | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(width, int) or width < 1:
@@ -223,9 +248,14 @@ class TransformerNet(nn.Module):
         for label, kernel in (("stem_kernel", stem_kernel), ("head_kernel", head_kernel)):
             if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
                 raise ValueError(f"{label} must be a positive odd integer, got {kernel!r}")
-        for label, flag in (("separable_residuals", separable_residuals), ("space_to_depth", space_to_depth)):
+        for label, flag in (("separable_residuals", separable_residuals), ("space_to_depth", space_to_depth),
+                            ("encoder_norm", encoder_norm), ("head_norm", head_norm)):
             if not isinstance(flag, bool):
                 raise ValueError(f"{label} must be true or false, got {flag!r}")
+        if head_norm and space_to_depth:
+            raise ValueError("head_norm cannot be combined with space_to_depth: the head's norm would normalise "
+                             "the 12 sub-pixel channels, not the 3 colours")
+        _check_embedding(embedding_dim, norm, styles)
         self.model_args: dict[str, Any] = {
             "width": width,
             "num_residual_blocks": num_residual_blocks,
@@ -235,7 +265,8 @@ class TransformerNet(nn.Module):
         # Only where they differ from the paper's network: the shipped files' model_args stay as they are.
         for key, value, default in (("stem_kernel", stem_kernel, 9), ("head_kernel", head_kernel, 9),
                                     ("separable_residuals", separable_residuals, False),
-                                    ("space_to_depth", space_to_depth, False)):
+                                    ("space_to_depth", space_to_depth, False), ("encoder_norm", encoder_norm, True),
+                                    ("head_norm", head_norm, False), ("embedding_dim", embedding_dim, None)):
             if value != default:
                 self.model_args[key] = value
         self.style_names: tuple[str, ...] = _check_styles(styles, norm)
@@ -243,18 +274,22 @@ class TransformerNet(nn.Module):
             # Only for a multi-style network: one-style model_args stay exactly what the shipped files hold.
             self.model_args["styles"] = list(self.style_names)
         self.output_activation = output_activation
-        count = self.num_styles
+        self.embedding_dim = embedding_dim
+        count, embed = self.num_styles, embedding_dim
         w1, w2, w3 = width, 2 * width, 4 * width
         self.space_to_depth = space_to_depth
         pixels = 12 if space_to_depth else 3  # RGB of a 2×2 block, or of one pixel
-        self.stem = ConvNormAct(pixels, w1, stem_kernel, norm=norm, num_styles=count)
-        self.down1 = ConvNormAct(w1, w2, 3, stride=2, norm=norm, num_styles=count)
-        self.down2 = ConvNormAct(w2, w3, 3, stride=2, norm=norm, num_styles=count)
-        self.residuals = nn.Sequential(*[ResidualBlock(w3, norm=norm, num_styles=count, separable=separable_residuals)
+        contract = norm if encoder_norm else None
+        self.stem = ConvNormAct(pixels, w1, stem_kernel, norm=contract, num_styles=count, embedding_dim=embed)
+        self.down1 = ConvNormAct(w1, w2, 3, stride=2, norm=contract, num_styles=count, embedding_dim=embed)
+        self.down2 = ConvNormAct(w2, w3, 3, stride=2, norm=contract, num_styles=count, embedding_dim=embed)
+        self.residuals = nn.Sequential(*[ResidualBlock(w3, norm=norm, num_styles=count, separable=separable_residuals,
+                                                       embedding_dim=embed)
                                          for _ in range(num_residual_blocks)])
-        self.up1 = UpsampleConv(w3, w2, norm=norm, num_styles=count)
-        self.up2 = UpsampleConv(w2, w1, norm=norm, num_styles=count)
-        self.head = ConvNormAct(w1, pixels, head_kernel, norm=None, relu=False)
+        self.up1 = UpsampleConv(w3, w2, norm=norm, num_styles=count, embedding_dim=embed)
+        self.up2 = UpsampleConv(w2, w1, norm=norm, num_styles=count, embedding_dim=embed)
+        self.head = ConvNormAct(w1, pixels, head_kernel, norm=norm if head_norm else None, relu=False,
+                                num_styles=count, embedding_dim=embed)
 
     @property
     def architecture_args(self) -> dict[str, Any]:
@@ -270,13 +305,17 @@ class TransformerNet(nn.Module):
         """The style-conditioned norm layers (none in a one-style network)."""
         return [module for module in self.modules() if isinstance(module, ConditionalInstanceNorm2d)]
 
+    def embedding_norms(self) -> list[EmbeddingInstanceNorm2d]:
+        """The embedding-conditioned norm layers (none unless ``embedding_dim`` is set)."""
+        return [module for module in self.modules() if isinstance(module, EmbeddingInstanceNorm2d)]
+
     def style_vector(self, style: StyleChoice, batch: int | None = None) -> Tensor:
         """Weights over this network's styles for ``style`` (see :func:`style_weight_vector`): (S,) or (B, S)."""
         if not self.style_names:
             raise InvalidValueError("this is a one-style network: it takes no style= argument")
         return style_weight_vector(style, self.style_names, batch)
 
-    def forward(self, images: Tensor, style: StyleChoice | None = None) -> Tensor:
+    def forward(self, images: Tensor, style: StyleChoice | None = None, embedding: Tensor | None = None) -> Tensor:
         """Stylise a batch.
 
         Args:
@@ -284,6 +323,8 @@ class TransformerNet(nn.Module):
             style: for a multi-style network, the style: an index, a name, a mapping
                 name → weight (a blend) or weights (S,) or per image (B, S). ``None`` for a
                 one-style network.
+            embedding: for an embedding-conditioned network (``embedding_dim``), the style
+                embedding: (E,) for every image or (B, E) per image. ``None`` otherwise.
 
         Returns:
             (B, 3, H, W) stylised images (in [0, 1] unless ``output_activation="none"``).
@@ -294,6 +335,8 @@ class TransformerNet(nn.Module):
             raise ValueError(
                 f"TransformerNet needs images of at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}"
             )
+        if self.embedding_dim is not None or embedding is not None:
+            return self._embedded_forward(images, style, embedding)
         if style is None and not self.style_names:
             return self._forward(images)
         if style is None:
@@ -308,6 +351,36 @@ class TransformerNet(nn.Module):
         finally:
             for norm in norms:
                 norm.style_weights = None
+
+    def _embedded_forward(self, images: Tensor, style: StyleChoice | None, embedding: Tensor | None) -> Tensor:
+        if self.embedding_dim is None:
+            raise InvalidValueError("this network is not conditioned on a style embedding: it takes no embedding=")
+        if style is not None:
+            raise InvalidValueError("an embedding-conditioned network takes embedding=, not style=")
+        embedding = self._check_embedding_tensor(embedding, images.shape[0]).to(images.device)
+        norms = self.embedding_norms()
+        for norm in norms:
+            norm.embedding = embedding
+        try:
+            return self._forward(images)
+        finally:
+            for norm in norms:
+                norm.embedding = None
+
+    def _check_embedding_tensor(self, embedding: Tensor | None, batch: int | None = None) -> Tensor:
+        """``embedding`` as (B, E) or (1, E); raises for a missing one or a wrong shape."""
+        size = self.embedding_dim
+        if not isinstance(embedding, Tensor):
+            raise InvalidValueError(f"this network is conditioned on a style embedding: pass embedding= (a ({size},) "
+                                    f"or (batch, {size}) tensor), got {type(embedding).__name__}")
+        if embedding.dim() == 1:
+            embedding = embedding.unsqueeze(0)
+        if embedding.dim() != 2 or embedding.shape[1] != size or embedding.shape[0] not in (1, batch or 1):
+            raise InvalidValueError(f"an embedding of shape {tuple(embedding.shape)} does not fit: expected ({size},) "
+                                    f"or (batch, {size})")
+        if not torch.isfinite(embedding).all():
+            raise InvalidValueError("the style embedding holds NaN or inf values")
+        return embedding
 
     def _forward(self, images: Tensor) -> Tensor:
         if self.space_to_depth:
@@ -380,6 +453,38 @@ class TransformerNet(nn.Module):
             raise InvalidValueError("for_style takes one style or blend for every image, not per-image weights")
         return self._rebuilt(TransformerNet(**self.architecture_args), lambda table: weights.to(table.dtype) @ table)
 
+    @torch.no_grad()
+    def for_embedding(self, embedding: Tensor) -> TransformerNet:
+        """The one-style network of a style embedding: Ghiasi et al.'s network folded for one painting.
+
+        Each :class:`EmbeddingInstanceNorm2d` becomes a plain ``nn.InstanceNorm2d(affine=True)``
+        holding γ(embedding), β(embedding); the convolutions are this network's own tensors (shared,
+        not copied). Its output equals ``self(images, embedding=embedding)``, and every inference path
+        (fast engine, tiling, export, video, web page) runs it as any one-style network.
+
+        Args:
+            embedding: (E,) or (1, E).
+
+        Raises:
+            InvalidValueError: a network without ``embedding_dim``, or an embedding of another shape.
+        """
+        if self.embedding_dim is None:
+            raise InvalidValueError("for_embedding needs an embedding-conditioned network (embedding_dim)")
+        embedding = self._check_embedding_tensor(embedding, 1)
+        args = {key: value for key, value in self.architecture_args.items() if key != "embedding_dim"}
+        target = TransformerNet(**args)
+        state = {}
+        norms = {name: module for name, module in self.named_modules() if isinstance(module, EmbeddingInstanceNorm2d)}
+        for key, value in self.state_dict(keep_vars=True).items():
+            owner = key.rsplit(".", 2)[0]
+            if owner not in norms:
+                state[key] = value
+            elif key.endswith("gamma.weight"):
+                gamma, beta = norms[owner].affine(embedding.to(value.device))
+                state[f"{owner}.weight"], state[f"{owner}.bias"] = nn.Parameter(gamma[0]), nn.Parameter(beta[0])
+        target.load_state_dict(state, assign=True)
+        return target.train(self.training)
+
     def with_styles(self, names: Sequence[str], init: Mapping[str, StyleChoice] | None = None) -> TransformerNet:
         """A network with these convolutions (shared) and the styles ``names``, each with its own γ, β.
 
@@ -445,6 +550,18 @@ def pad_for_space_to_depth(images: Tensor) -> Tensor:
     pad = SPACE_TO_DEPTH_PAD
     padded = F.pad(images, (0, pad, 0, pad), mode="replicate")
     return padded[..., : (height + pad) // 2 * 2, : (width + pad) // 2 * 2]
+
+
+def _check_embedding(embedding_dim: int | None, norm: str, styles: Sequence[str] | None) -> None:
+    if embedding_dim is None:
+        return
+    if isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim < 1:
+        raise ValueError(f"embedding_dim must be a positive integer or None, got {embedding_dim!r}")
+    if norm != "instance":
+        raise ValueError(f"an embedding-conditioned network needs norm='instance', got {norm!r}")
+    if styles is not None:
+        raise ValueError("a network is conditioned on a style embedding (embedding_dim) or holds named styles "
+                         "(styles), not both")
 
 
 def _check_styles(styles: Sequence[str] | None, norm: str) -> tuple[str, ...]:
