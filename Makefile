@@ -3,6 +3,7 @@
 #   make test    set everything up, then lint (ruff) and run the test suite (151-164 s of pytest time on 2 cores)
 #   make test-full  the same, and the slow tests too (torch.compile's C++ build: about a minute more)
 #   make app     set everything up, then serve the web page on http://127.0.0.1:7860
+#   make docs    set everything up, then build the documentation site (mkdocs.yml, docs/) into site/, strictly
 # The asset mirror is found through FAST_STYLE_ASSETS (default: ../shared/assets).
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ export FAST_STYLE_ASSETS ?= ../shared/assets
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test test-full bench app clean
+.PHONY: setup train test test-full bench app docs clean
 
 setup: $(STAMP)
 
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -e '.[test,onnx,plot,video,app]'
+	$(BIN)/pip install --quiet -e '.[test,onnx,plot,video,app,docs]'
 	touch $(STAMP)
 
 train: $(STAMP)
@@ -40,8 +41,12 @@ test-full: $(STAMP)
 app: $(STAMP)
 	$(BIN)/python scripts/app.py
 
+# --strict: a broken link, a missing page or an anchor that does not exist fails the build.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_train.py
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) outputs .pytest_cache site
