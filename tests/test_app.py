@@ -144,3 +144,37 @@ def test_an_unreadable_checkpoint_in_the_models_folder_is_left_out_with_a_warnin
     with pytest.warns(UnservedModelWarning, match="not serving .*broken.pth"):
         library = StyleLibrary(tiny_checkpoint.parent, include_zoo=False)
     assert library.names() == ["tiny"] and list(library.skipped) == [tiny_checkpoint.parent / "broken.pth"]
+
+
+def test_a_request_body_over_the_limit_is_refused_before_it_is_read(library):
+    import gradio as gr
+    from starlette.testclient import TestClient
+
+    from fast_style.infer.app.limits import request_limits
+    from fast_style.infer.app.ui import build_app
+
+    page = build_app(library)
+    page.max_file_size = 1024  # what launch(max_file_size=...) sets
+    served = gr.routes.App.create_app(page, app_kwargs=request_limits("4kb", "1kb"))
+    with TestClient(served) as client:
+        big = {"data": ["x" * 8192], "fn_index": 0, "session_hash": "abc"}
+        refused = client.post("/gradio_api/queue/join", json=big)
+        assert refused.status_code == 413 and "at most 4,096 bytes" in refused.text
+        small = client.post("/gradio_api/queue/join", json={**big, "data": ["x"]})
+        assert small.status_code != 413
+        # Sent without a Content-Length (chunked): cut off once past the limit, answered 413 all the same.
+        chunks = (b"x" * 1024 for _ in range(64))
+        assert client.post("/gradio_api/queue/join", content=chunks).status_code == 413
+        # The upload route has --max-upload plus room for the form around the file.
+        assert client.post("/gradio_api/upload", content=b"x" * 4000).status_code != 413
+        assert client.post("/gradio_api/upload", content=b"x" * (2 << 20)).status_code == 413
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--max-request", "abc"), ("--max-upload", "0mb"), ("--max-request", "-5")])
+def test_bad_request_limits_are_one_line_before_anything_loads(flag, value, capsys, monkeypatch):
+    from fast_style.infer.app import ui
+
+    monkeypatch.setattr(ui, "StyleLibrary", lambda *args, **kwargs: pytest.fail("loaded before the check"))
+    assert ui.main([flag, value]) == 2
+    expected = f"error: {flag} must be a positive size such as 50mb, 512kb or 1048576 (bytes), got {value!r}\n"
+    assert capsys.readouterr().err == expected

@@ -30,6 +30,7 @@ from fast_style.infer.app.handlers import (
     stylize_photo,
 )
 from fast_style.infer.app.library import StyleLibrary
+from fast_style.infer.app.limits import DEFAULT_MAX_REQUEST, DEFAULT_MAX_UPLOAD, parse_size, request_limits
 from fast_style.infer.app.live import default_live_styles, jpeg_data_url, stylize_live_frame
 
 MAX_OUTPUT_SIZE = 4096
@@ -203,7 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="longest run of one live camera stream, in seconds (default 600)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"uploads with more pixels are refused (default {DEFAULT_MAX_PIXELS:,})")
-    parser.add_argument("--max-upload", default="50mb", help="largest upload file (default 50mb)")
+    parser.add_argument("--max-upload", default=DEFAULT_MAX_UPLOAD,
+                        help=f"largest upload file (default {DEFAULT_MAX_UPLOAD}; units b, kb, mb, gb)")
+    parser.add_argument("--max-request", default=DEFAULT_MAX_REQUEST,
+                        help=f"largest body of any other request: API calls, live camera frames (default "
+                             f"{DEFAULT_MAX_REQUEST}); larger ones get 413 before they are read")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--analytics", action="store_true", help="let Gradio send its usage analytics")
     return parser
@@ -217,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.concurrency < 1 or args.max_pixels < 1:
         raise InvalidValueError(f"--concurrency and --max-pixels must be positive, got {args.concurrency}, {args.max_pixels}")
+    limits = request_limits(args.max_request, args.max_upload)  # a bad size: exit 2 before anything is loaded
     library = StyleLibrary(args.models, include_zoo=not args.no_zoo, device=resolve_device(args.device))
     downloads = DownloadFolder()
     try:
@@ -225,7 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         live_seconds=args.live_seconds)
         print(f"serving {len(library.names())} style(s): {', '.join(library.names())}", flush=True)
         app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False, inbrowser=False,
-                   max_file_size=args.max_upload, ssr_mode=False, footer_links=[])
+                   max_file_size=parse_size(args.max_upload, "--max-upload"), ssr_mode=False, footer_links=[],
+                   app_kwargs=limits)
     finally:
         shutil.rmtree(downloads.root, ignore_errors=True)  # (Gradio's own cache: atexit, in app/__init__)
     return 0
