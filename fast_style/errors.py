@@ -37,5 +37,9 @@ class InputFileError(FastStyleError, OSError):
     """A file or folder the user named cannot be read or written as asked."""
 
 
+class MissingFileError(InputFileError, FileNotFoundError):
+    """A file or folder the user named does not exist (also a ``FileNotFoundError``, for callers that catch that)."""
+
+
 __all__ = ["EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "FastStyleError", "FastStyleWarning", "InputFileError",
-           "InvalidValueError"]
+           "InvalidValueError", "MissingFileError"]

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from fast_style.assets import DEFAULT_VGG_WEIGHTS, resolve_asset
+from fast_style.errors import InvalidValueError, MissingFileError
 
 ARCHS = ("vgg16", "vgg19")
 # Convolutions per block (torchvision's configs "D" and "E").
@@ -55,7 +56,7 @@ def layer_names(arch: str = "vgg16") -> list[str]:
     Example: ``layer_names("vgg16")[:5] == ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1"]``.
     """
     if arch not in _BLOCK_CONVS:
-        raise ValueError(f"unknown VGG architecture {arch!r}; allowed: {', '.join(ARCHS)}")
+        raise InvalidValueError(f"unknown VGG architecture {arch!r}; allowed: {', '.join(ARCHS)}")
     names = []
     for block, convs in enumerate(_BLOCK_CONVS[arch], start=1):
         for n in range(1, convs + 1):
@@ -87,7 +88,7 @@ def convention_from_meta(meta: dict) -> InputConvention:
             )
     if "caffe" in str(meta.get("input", "")).lower():
         return CAFFE
-    raise ValueError(
+    raise InvalidValueError(
         f"VGG weights meta does not say its input convention (got keys {sorted(meta)}); "
         "expected 'convention': 'caffe'|'torchvision' or channel_order/scale/mean fields"
     )
@@ -122,12 +123,12 @@ class VGGEncoder(nn.Module):
         all_names = layer_names(arch)
         layers = list(dict.fromkeys(layers))
         if not layers:
-            raise ValueError("VGGEncoder needs at least one layer name")
+            raise InvalidValueError("VGGEncoder needs at least one layer name")
         unknown = [name for name in layers if name not in all_names]
         if unknown:
-            raise ValueError(f"unknown VGG layer(s) {unknown} for {arch}; allowed: {', '.join(all_names)}")
+            raise InvalidValueError(f"unknown VGG layer(s) {unknown} for {arch}; allowed: {', '.join(all_names)}")
         if pool not in ("max", "avg"):
-            raise ValueError(f"unknown pool {pool!r}; allowed: max, avg")
+            raise InvalidValueError(f"unknown pool {pool!r}; allowed: max, avg")
         self.arch = arch
         self.layers = layers
         depth = max(all_names.index(name) for name in layers) + 1
@@ -230,23 +231,23 @@ def _load_weights(arch: str, weights: str | os.PathLike) -> tuple[dict | None, I
         return _torchvision_pretrained(arch), TORCHVISION, "torchvision IMAGENET1K_V1"
     if spec == "default":
         if arch != "vgg16":
-            raise ValueError(
+            raise InvalidValueError(
                 f"weights='default' is the mirrored VGG16; for {arch} pass weights='torchvision' or a file path"
             )
         path = resolve_asset(DEFAULT_VGG_WEIGHTS)
     else:
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"VGG weights file {spec!r} does not exist; weights must be {WEIGHT_SPECS}")
+            raise MissingFileError(f"VGG weights file {spec!r} does not exist; weights must be {WEIGHT_SPECS}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ValueError(f"cannot read VGG weights {str(path)!r}: {error}") from error
+        raise InvalidValueError(f"cannot read VGG weights {str(path)!r}: {error}") from error
     if not isinstance(payload, dict) or "state_dict" not in payload:
-        raise ValueError(f"VGG weights {str(path)!r} must be a dict with 'meta' and 'state_dict'")
+        raise InvalidValueError(f"VGG weights {str(path)!r} must be a dict with 'meta' and 'state_dict'")
     meta = payload.get("meta", {})
     if meta.get("arch", arch) != arch:
-        raise ValueError(f"VGG weights {str(path)!r} are for {meta['arch']!r}, but arch={arch!r} was requested")
+        raise InvalidValueError(f"VGG weights {str(path)!r} are for {meta['arch']!r}, but arch={arch!r} was requested")
     convention = convention_from_meta(meta) if meta else CAFFE
     state = {key.removeprefix("features."): value for key, value in payload["state_dict"].items()}
     return state, convention, str(path)
@@ -271,10 +272,10 @@ def _load_trimmed(features: nn.Sequential, state_dict: dict, source: str) -> Non
     expected = features.state_dict().keys()
     missing = [key for key in expected if key not in state_dict]
     if missing:
-        raise ValueError(f"VGG weights {source!r} lack parameters {missing[:4]}{'…' if len(missing) > 4 else ''}")
+        raise InvalidValueError(f"VGG weights {source!r} lack parameters {missing[:4]}{'…' if len(missing) > 4 else ''}")
     for key in expected:
         if state_dict[key].shape != features.state_dict()[key].shape:
-            raise ValueError(
+            raise InvalidValueError(
                 f"VGG weights {source!r}: {key} has shape {tuple(state_dict[key].shape)}, "
                 f"expected {tuple(features.state_dict()[key].shape)}"
             )

@@ -40,7 +40,7 @@ def _norm_layer(kind: str, channels: int, num_styles: int = 1, embedding_dim: in
         return nn.InstanceNorm2d(channels, affine=True) if num_styles == 1 else ConditionalInstanceNorm2d(channels, num_styles)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
-    raise ValueError(f"unknown norm {kind!r}; allowed: {', '.join(NORMS)}")
+    raise InvalidValueError(f"unknown norm {kind!r}; allowed: {', '.join(NORMS)}")
 
 
 class SeparableConv2d(nn.Module):
@@ -236,25 +236,25 @@ class TransformerNet(nn.Module):
     ) -> None:
         super().__init__()
         if not isinstance(width, int) or width < 1:
-            raise ValueError(f"width must be a positive integer, got {width!r}")
+            raise InvalidValueError(f"width must be a positive integer, got {width!r}")
         if not isinstance(num_residual_blocks, int) or num_residual_blocks < 0:
-            raise ValueError(f"num_residual_blocks must be a non-negative integer, got {num_residual_blocks!r}")
+            raise InvalidValueError(f"num_residual_blocks must be a non-negative integer, got {num_residual_blocks!r}")
         if norm not in NORMS:
-            raise ValueError(f"unknown norm {norm!r}; allowed: {', '.join(NORMS)}")
+            raise InvalidValueError(f"unknown norm {norm!r}; allowed: {', '.join(NORMS)}")
         if output_activation not in OUTPUT_ACTIVATIONS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"unknown output_activation {output_activation!r}; allowed: {', '.join(OUTPUT_ACTIVATIONS)}"
             )
         for label, kernel in (("stem_kernel", stem_kernel), ("head_kernel", head_kernel)):
             if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
-                raise ValueError(f"{label} must be a positive odd integer, got {kernel!r}")
+                raise InvalidValueError(f"{label} must be a positive odd integer, got {kernel!r}")
         for label, flag in (("separable_residuals", separable_residuals), ("space_to_depth", space_to_depth),
                             ("encoder_norm", encoder_norm), ("head_norm", head_norm)):
             if not isinstance(flag, bool):
-                raise ValueError(f"{label} must be true or false, got {flag!r}")
+                raise InvalidValueError(f"{label} must be true or false, got {flag!r}")
         if head_norm and space_to_depth:
-            raise ValueError("head_norm cannot be combined with space_to_depth: the head's norm would normalise "
-                             "the 12 sub-pixel channels, not the 3 colours")
+            raise InvalidValueError("head_norm cannot be combined with space_to_depth: the head's norm would normalise "
+                                    "the 12 sub-pixel channels, not the 3 colours")
         _check_embedding(embedding_dim, norm, styles)
         self.model_args: dict[str, Any] = {
             "width": width,
@@ -556,12 +556,12 @@ def _check_embedding(embedding_dim: int | None, norm: str, styles: Sequence[str]
     if embedding_dim is None:
         return
     if isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim < 1:
-        raise ValueError(f"embedding_dim must be a positive integer or None, got {embedding_dim!r}")
+        raise InvalidValueError(f"embedding_dim must be a positive integer or None, got {embedding_dim!r}")
     if norm != "instance":
-        raise ValueError(f"an embedding-conditioned network needs norm='instance', got {norm!r}")
+        raise InvalidValueError(f"an embedding-conditioned network needs norm='instance', got {norm!r}")
     if styles is not None:
-        raise ValueError("a network is conditioned on a style embedding (embedding_dim) or holds named styles "
-                         "(styles), not both")
+        raise InvalidValueError("a network is conditioned on a style embedding (embedding_dim) or holds named styles "
+                                "(styles), not both")
 
 
 def _check_styles(styles: Sequence[str] | None, norm: str) -> tuple[str, ...]:
