@@ -161,3 +161,11 @@ def test_a_read_only_video_folder_is_refused_before_the_first_frame(tiny_checkpo
     monkeypatch.setattr(video_cli, "expected_frames", _never_stylize)
     status = video_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(clip), "--output", str(out / "o.mp4")])
     assert status == 2 and "the file system is read-only" in _one_error_line(capsys.readouterr().err)
+
+
+def test_huge_blend_weights_are_normalised_without_overflow() -> None:
+    from fast_style.zoo.spec import parse_spec
+
+    # 1e308 + 1e308 overflows to inf: every share became 0 and the network refused a vector of zeros.
+    assert [term.weight for term in parse_spec("candy:1e308,mosaic:1e308").terms] == [0.5, 0.5]
+    assert [term.weight for term in parse_spec("candy:1e308,mosaic:0").terms] == [1.0, 0.0]

@@ -99,6 +99,8 @@ def parse_spec(text: str) -> StyleSpec:
     weights = [1.0 if weight is None else weight for _, weight in raw]
     if sum(weights) <= 0:
         raise InvalidValueError(f"bad style spec {text!r}: the weights sum to zero")
+    # Scaled by the largest first, so that huge weights (1e308 + 1e308 = inf) cannot overflow the sum.
+    weights = [weight / max(weights) for weight in weights]
     terms = []
     for (match, _), weight in zip(raw, weights):
         name, variant = match.group("name"), match.group("variant")
