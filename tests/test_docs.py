@@ -198,3 +198,10 @@ def test_the_development_page_names_every_fault_suite_file():
     fault_files = sorted(path.name for path in (REPO_ROOT / "tests").glob("test_*fault*.py"))
     assert fault_files
     assert [name for name in fault_files if f"`tests/{name}`" not in text] == []
+
+
+def test_the_zoo_page_grammar_is_the_parsers():
+    text = _text(DOCS / "zoo.md")
+    block = re.search(r"^## Naming a network.*?^```text\n(.*?)^```", text, flags=re.S | re.M).group(1)
+    docstring = " ".join(zoo.spec.__doc__.split())
+    assert [line for line in block.splitlines() if " ".join(line.split()) not in docstring] == []
