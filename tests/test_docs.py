@@ -205,3 +205,13 @@ def test_the_zoo_page_grammar_is_the_parsers():
     block = re.search(r"^## Naming a network.*?^```text\n(.*?)^```", text, flags=re.S | re.M).group(1)
     docstring = " ".join(zoo.spec.__doc__.split())
     assert [line for line in block.splitlines() if " ".join(line.split()) not in docstring] == []
+
+
+def test_the_n_star_tables_list_every_dedicated_network_and_every_student():
+    served = zoo.served_styles()
+    dedicated = {resolved.network for spec, resolved in served.items()
+                 if spec.split("@")[0] == resolved.network and "-" not in spec}
+    students = {spec.removesuffix("-small") for spec in served if spec.endswith("-small")}
+    assert {row[0] for row in table_after(_text(DOCS / "zoo.md"), "How good each network is")} == dedicated
+    assert {row[0] for row in table_after(_text(DOCS / "distillation.md"),
+                                          "The shipped students against their teachers")} == students
