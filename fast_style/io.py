@@ -187,7 +187,7 @@ def _decode(path: Path, max_pixels: int | None) -> Image.Image:
                 raise ImageReadError(
                     f"{str(path)!r} is {handle.size[0]}×{handle.size[1]} = {pixels:,} pixels, above the "
                     f"decompression-bomb limit of {limit:,} pixels; if you trust the file, raise the limit "
-                    f"with --max-pixels {pixels} (and consider --max-size or --tile)"
+                    f"with --max-pixels {pixels} (and consider --max-size or --strip-size)"
                 )
             frames = getattr(handle, "n_frames", 1)
             if frames > 1:

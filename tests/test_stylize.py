@@ -121,14 +121,27 @@ def test_every_tile_setting_gives_the_module_output(tiny_model: TransformerNet) 
     images = torch.rand(1, 3, 45, 38)
     with torch.no_grad():
         expected = tiny_model(images)
-    for tile in (None, 0, 16, 40):
-        assert torch.allclose(stylize(tiny_model, images, tile=tile), expected, atol=1e-5), tile
+    for strip_size in (None, 0, 16, 40):
+        assert torch.allclose(stylize(tiny_model, images, strip_size=strip_size), expected, atol=1e-5), strip_size
 
 
-@pytest.mark.parametrize("tile", [8, -1, 2.5])
-def test_bad_tile_is_rejected_before_any_work(tiny_model: TransformerNet, tile: object) -> None:
-    with pytest.raises(ValueError, match="tile must be"):
-        stylize(tiny_model, torch.rand(1, 3, 20, 20), tile=tile)  # type: ignore[arg-type]
+@pytest.mark.parametrize("strip_size", [8, -1, 2.5])
+def test_bad_strip_size_is_rejected_before_any_work(tiny_model: TransformerNet, strip_size: object) -> None:
+    with pytest.raises(ValueError, match="strip_size must be an integer of at least 16 pixels"):
+        stylize(tiny_model, torch.rand(1, 3, 20, 20), strip_size=strip_size)  # type: ignore[arg-type]
+
+
+def test_tile_is_the_deprecated_name_of_strip_size(tiny_model: TransformerNet) -> None:
+    from fast_style.deprecated import DeprecatedNameWarning
+
+    images = torch.rand(1, 3, 24, 20)
+    with pytest.warns(DeprecatedNameWarning, match="tile= is deprecated .*use strip_size="):
+        old = stylize(tiny_model, images, tile=16)
+    assert torch.equal(old, stylize(tiny_model, images, strip_size=16))
+    with pytest.warns(DeprecatedNameWarning), pytest.raises(ValueError, match="strip_size must be"):
+        stylize(tiny_model, images, tile=8)
+    with pytest.raises(ValueError, match="give strip_size= only"):
+        stylize(tiny_model, images, tile=16, strip_size=16)
 
 
 def test_bf16_on_cpu_runs_and_fp16_is_refused(tiny_model: TransformerNet) -> None:

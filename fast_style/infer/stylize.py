@@ -26,8 +26,9 @@ import torch
 from torch import Tensor, nn
 
 from fast_style import zoo
+from fast_style.deprecated import renamed_keyword
 from fast_style.errors import FastStyleError, InvalidValueError
-from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, FastTransformerNet, tile_elements
+from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, MIN_TILE, FastTransformerNet, tile_elements
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -130,14 +131,14 @@ def _is_channels_last(model: Callable[[Tensor], Tensor]) -> bool:
     return False
 
 
-def _forward(model: Callable[[Tensor], Tensor], content: Tensor, tile: int | None) -> Tensor:
-    """Run ``model`` on (B, 3, H, W) ``content`` the way ``tile`` asks (see :func:`stylize`)."""
+def _forward(model: Callable[[Tensor], Tensor], content: Tensor, strip_size: int | None) -> Tensor:
+    """Run ``model`` on (B, 3, H, W) ``content`` the way ``strip_size`` asks (see :func:`stylize`)."""
     if isinstance(model, TransformerNet):
-        if tile:
-            return FastTransformerNet(model, strip_elements=tile_elements(model, tile))(content)
+        if strip_size:
+            return FastTransformerNet(model, strip_elements=tile_elements(model, strip_size))(content)
         # The fast engine's rewrites are measured on CPU only; channels-last weights mean the
         # caller chose oneDNN's blocked layout for the module itself.
-        if tile is None and content.device.type == "cpu" and not _is_channels_last(model):
+        if strip_size is None and content.device.type == "cpu" and not _is_channels_last(model):
             return FastTransformerNet(model, strip_elements=DEFAULT_STRIP_ELEMENTS)(content)
     if _is_channels_last(model):
         content = content.contiguous(memory_format=torch.channels_last)
@@ -145,26 +146,29 @@ def _forward(model: Callable[[Tensor], Tensor], content: Tensor, tile: int | Non
 
 
 def check_options(
-    model: Callable[[Tensor], Tensor], *, strength: float = 1.0, tile: int | None = None, precision: str = "fp32",
-    fallback_device: torch.device | None = None,
+    model: Callable[[Tensor], Tensor], *, strength: float = 1.0, strip_size: int | None = None, precision: str = "fp32",
+    fallback_device: torch.device | None = None, tile: int | None = None,
 ) -> torch.device:
     """Raise InvalidValueError for options :func:`stylize` cannot honour with ``model``, before any work.
 
     :func:`stylize` calls it; a command calls it once after loading the network so that a bad
-    option stops it before any photo is read.
+    option stops it before any photo is read. ``tile`` is the deprecated name of ``strip_size``.
 
     Returns:
         The device ``model`` runs on (``fallback_device``, else CPU, for a callable that does not say).
     """
     if not isinstance(strength, (int, float)) or not 0.0 <= float(strength) <= 1.0:
         raise InvalidValueError(f"strength must be a number in [0, 1], got {strength!r}")
-    if tile is not None and not isinstance(model, TransformerNet):
-        raise InvalidValueError(f"tile={tile} needs a TransformerNet (the torch backend), got {type(model).__name__}")
-    if tile is not None and tile != 0:
+    strip_size = renamed_keyword(strip_size, tile, "tile", "strip_size")
+    if strip_size is not None and not isinstance(model, TransformerNet):
+        raise InvalidValueError(f"strip_size={strip_size} needs a TransformerNet (the torch backend), "
+                                f"got {type(model).__name__}")
+    if strip_size is not None and strip_size != 0:
         try:
-            tile_elements(model, tile)  # type: ignore[arg-type]
-        except ValueError as error:
-            raise InvalidValueError(f"{error} (or 0: the network's plain forward, whole image)") from error
+            tile_elements(model, strip_size)  # type: ignore[arg-type]
+        except ValueError:
+            raise InvalidValueError(f"strip_size must be an integer of at least {MIN_TILE} pixels, got {strip_size!r} "
+                                    "(or 0: the network's plain forward, whole image)") from None
     device = _model_device(model, fallback_device or torch.device("cpu"))
     check_precision(precision, device)
     return device
@@ -180,8 +184,9 @@ def stylize(
     *,
     strength: float = 1.0,
     preserve_color: bool = False,
-    tile: int | None = None,
+    strip_size: int | None = None,
     precision: str = "fp32",
+    tile: int | None = None,
 ) -> Tensor:
     """Stylise images with a trained network in one forward pass.
 
@@ -191,7 +196,7 @@ def stylize(
         images: (B, 3, H, W) or (3, H, W) float tensor in [0, 1]; H, W ≥ 5; any device.
         strength: 0 gives the photo back, 1 the full style; values between blend linearly.
         preserve_color: keep the photo's colours (luminance-only transfer).
-        tile: how a :class:`TransformerNet` runs. ``None`` (default): on CPU, the exact fast
+        strip_size: how a :class:`TransformerNet` runs. ``None`` (default): on CPU, the exact fast
             engine :class:`fast_style.infer.fast_forward.FastTransformerNet` in pieces of about
             256×256 pixels (bounded memory at any size; the fastest CPU path measured by
             ``scripts/bench_stylize.py``); on CUDA, the module's own forward. ``N ≥ 16``: the
@@ -199,13 +204,14 @@ def stylize(
             ``0``: the module's own forward, whole image at once. All give the same result
             (whole-image norm statistics) up to float rounding.
         precision: ``"fp32"``, or ``"fp16"``/``"bf16"`` autocast (fp16 on CUDA only).
+        tile: the deprecated name of ``strip_size`` (it warns; see CHANGELOG.md).
 
     Returns:
         Float32 tensor of the input's shape, in [0, 1], on the input's device. The input is
         never modified.
 
     Raises:
-        InvalidValueError: for a bad shape, size, strength, precision or tile.
+        InvalidValueError: for a bad shape, size, strength, precision or strip size.
         NonFiniteOutputError: if the network's output is not finite.
     """
     if not isinstance(images, Tensor) or images.dim() not in (3, 4) or images.shape[-3] != 3:
@@ -213,7 +219,9 @@ def stylize(
         raise InvalidValueError(f"expected (B, 3, H, W) or (3, H, W) images, got {shape}")
     if min(images.shape[-2:]) < MIN_SIZE:
         raise InvalidValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
-    device = check_options(model, strength=strength, tile=tile, precision=precision, fallback_device=images.device)
+    strip_size = renamed_keyword(strip_size, tile, "tile", "strip_size")
+    device = check_options(model, strength=strength, strip_size=strip_size, precision=precision,
+                           fallback_device=images.device)
     single = images.dim() == 3
     batch = images.unsqueeze(0) if single else images
     content = batch.to(device=device, dtype=torch.float32)
@@ -221,7 +229,7 @@ def stylize(
         out = content.clone()
     else:
         with torch.inference_mode(), _autocast(device, precision):
-            out = _forward(model, content, tile)
+            out = _forward(model, content, strip_size)
         if not torch.isfinite(out).all():
             # Clamped and saved, NaN becomes a black image: refuse it instead of writing one.
             raise NonFiniteOutputError("the network's output has NaN/inf values (its weights are out of range, or "

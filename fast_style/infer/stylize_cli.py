@@ -22,6 +22,7 @@ from torch import Tensor
 from fast_style import zoo
 from fast_style.atomic import WriteError, check_writable
 from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
+from fast_style.deprecated import deprecated_flag
 from fast_style.errors import InputFileError, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device, stylize
 from fast_style.io import (
@@ -186,10 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-size", type=int, default=None, help="downsize so the longest side is at most this")
     parser.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
     parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours (luminance-only)")
-    parser.add_argument("--strip-size", "--tile", dest="strip_size", type=int, default=None, metavar="N",
+    parser.add_argument("--strip-size", dest="strip_size", type=int, default=None, metavar="N",
                         help="compute each layer in row strips of about N×N pixels with whole-image norm statistics "
                              "(same result, less memory for smaller N; default on CPU: the fast engine with ~256-pixel "
-                             "strips; 0 = the network's plain forward on the whole image); --tile is the old name")
+                             "strips; 0 = the network's plain forward on the whole image)")
+    parser.add_argument("--tile", dest="strip_size", type=int, action=deprecated_flag("--strip-size"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--max-pixels", type=int, default=None,
                         help="decompression-bomb limit in pixels (default: Pillow's, about 89 MP)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -297,7 +300,7 @@ class _Runner:
                 batch,
                 strength=self.args.strength,
                 preserve_color=self.args.preserve_color,
-                tile=self.args.strip_size if self.args.backend == "torch" else None,
+                strip_size=self.args.strip_size if self.args.backend == "torch" else None,
                 precision=self.args.precision,
             )
         except (RuntimeError, ValueError, MemoryError) as error:
@@ -327,7 +330,7 @@ def _network(args: argparse.Namespace, resolved: zoo.ResolvedStyle, device: torc
         network = OnnxRuntimeModel(resolved.path, device)
     else:
         network = build_backend(load_model(resolved, device), args.backend, device)
-    check_options(network, strength=args.strength, tile=args.strip_size if args.backend == "torch" else None,
+    check_options(network, strength=args.strength, strip_size=args.strip_size if args.backend == "torch" else None,
                   precision=args.precision, fallback_device=device)
     return network
 
