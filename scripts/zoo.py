@@ -4,8 +4,9 @@
     python scripts/zoo.py add checkpoints/candy.pth --note "style weight 10: the candy palette, faces kept"
     python scripts/zoo.py gallery --output docs/images/zoo_gallery.jpg --count 3
 
-``add`` stores the network with float16 weights (at most 4 MB); training itself never writes into
-the zoo. No Lightning, no Hydra.
+``add`` tries the network on a small image, stores it with float16 weights (at most 6 MB) and registers
+it in the zoo's index; a name that ships is refused unless ``--replace`` is given. Training itself never
+writes into the zoo. No Lightning, no Hydra.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     add = commands.add_parser("add", help="copy a trained checkpoint into the zoo (float16)")
     add.add_argument("checkpoint", help="slim checkpoint written by training (checkpoints/<style>.pth)")
     add.add_argument("--note", default="", help="why these settings, in one line")
+    add.add_argument("--replace", action="store_true",
+                     help="replace the network of that name (never one serving styles the new one lacks)")
+    add.add_argument("--serve", nargs="+", default=[], metavar="STYLE",
+                     help="styles of this network that their plain name should serve from it (--note says why)")
     add.add_argument("--zoo-dir", default=str(ZOO_DIR), help=argparse.SUPPRESS)
     gallery = commands.add_parser("gallery", help="one picture: a row per style, its image then stylised photos")
     gallery.add_argument("--output", required=True, help="image file (.jpg or .png)")
@@ -46,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print(list_styles_text())
     elif args.command == "add":
-        path = add_to_zoo(args.checkpoint, args.zoo_dir, args.note)
+        path = add_to_zoo(args.checkpoint, args.zoo_dir, args.note, replace=args.replace, serve=args.serve)
         print(f"added {path} ({path.stat().st_size / 2**20:.2f} MB)")
     else:
         if args.count < 1 or args.tile < 16:

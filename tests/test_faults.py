@@ -166,11 +166,12 @@ def test_resume_paths_are_checked(tmp_path: Path, tiny_checkpoint: Path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda p: p.update(model_args={**p["model_args"], "width": 100_000}), r"weights differ at"),
+    (lambda p: p.update(model_args={**p["model_args"], "width": 100_000}), r"width must be an integer from 1 to 256"),
+    (lambda p: p.update(model_args={**p["model_args"], "width": 64}), r"weights differ at"),
     (lambda p: p.update(model_args=None), r"model_args must be a mapping, got NoneType"),
     (lambda p: p.update(state_dict=list(p["state_dict"].values())), r"state_dict must be a mapping, got list"),
     (lambda p: p["state_dict"].update({"stem.1.weight": [1.0, 2.0]}), r"state_dict entry 'stem.1.weight' is a list"),
-    (lambda p: p.update(model_args={**p["model_args"], "width": "wide"}), r"width must be a positive integer"),
+    (lambda p: p.update(model_args={**p["model_args"], "width": "wide"}), r"width must be an integer from 1 to 256, got 'wide'"),
 ])
 def test_hostile_checkpoints_are_refused_naming_the_file_before_any_allocation(tiny_checkpoint: Path, tmp_path: Path,
                                                                                change, message):
@@ -302,15 +303,16 @@ def test_zoo_add_refuses_a_style_that_is_not_a_plain_name(tiny_model, tmp_path: 
 
 def test_a_zoo_add_refused_as_too_large_leaves_the_shipped_file_as_it_was(tiny_checkpoint: Path, tmp_path: Path,
                                                                          monkeypatch):
-    import fast_style.zoo as zoo_module
+    import fast_style.zoo.add as zoo_module
 
     zoo = tmp_path / "zoo"
     shipped = zoo_module.add_to_zoo(tiny_checkpoint, zoo)
-    before = shipped.read_bytes()
+    before, index = shipped.read_bytes(), (zoo / "index.json").read_bytes()
     monkeypatch.setattr(zoo_module, "MAX_ZOO_BYTES", 100)
     with pytest.raises(FastStyleError, match="the zoo allows"):
-        zoo_module.add_to_zoo(tiny_checkpoint, zoo, note="a second try")
-    assert shipped.read_bytes() == before and [p.name for p in zoo.iterdir()] == ["tiny.pth"]
+        zoo_module.add_to_zoo(tiny_checkpoint, zoo, note="a second try", replace=True)
+    assert shipped.read_bytes() == before and (zoo / "index.json").read_bytes() == index
+    assert sorted(p.name for p in zoo.iterdir()) == ["index.json", "tiny.pth"]
 
 
 def test_a_recursive_glob_over_a_symlink_loop_finds_each_photo_once(tmp_path: Path):

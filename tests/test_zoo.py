@@ -252,11 +252,11 @@ def test_a_variant_resolves_to_its_own_file_and_style_and_is_listed(tmp_path: Pa
     from fast_style.checkpoint import save_inference_checkpoint
 
     folder = tmp_path / "zoo"
-    folder.mkdir()
     for name in ("tiny", "tiny-small"):
-        save_inference_checkpoint(tiny_model, folder / f"{name}.pth", style=name,
-                                  config={"model": {}, "loss": {"style_image": "styles/candy.jpg", "style_weight": 1.0},
-                                          "module": {"teacher": "tiny"} if name != "tiny" else {}})
+        add_to_zoo(save_inference_checkpoint(
+            tiny_model, tmp_path / f"{name}.pth", style=name,
+            config={"model": {}, "loss": {"style_image": "styles/candy.jpg", "style_weight": 1.0},
+                    "module": {"teacher": "tiny"} if name != "tiny" else {}}), folder)
     resolved = resolve("tiny-small", zoo_dir=folder)
     assert resolved.path == folder / "tiny-small.pth" and resolved.styles == (("tiny-small", 1.0),)
     assert resolve("tiny", zoo_dir=folder).path == folder / "tiny.pth"
@@ -309,9 +309,12 @@ def _copy_of_one_style_files() -> Path:
     import shutil
     import tempfile
 
+    from fast_style.zoo.index import ZooIndex, read_index, write_index
+
     folder = Path(tempfile.mkdtemp(prefix="one_style_zoo_"))
     for name in SHIPPED:
         shutil.copy(zoo_path(name), folder)
+    write_index(folder, ZooIndex({name: read_index(ZOO_DIR).networks[name] for name in SHIPPED}))
     return folder
 
 
@@ -340,9 +343,15 @@ def test_what_the_zoo_does_not_ship_is_one_error_listing_what_it_has():
 
 
 def test_a_variant_and_a_named_style_resolve_once_their_file_is_shipped(tiny_checkpoint: Path, tmp_path: Path):
+    from fast_style.checkpoint import read_card
+    from fast_style.zoo.add import zoo_entry
+    from fast_style.zoo.index import ZooIndex, write_index
+
+    # A variant whose file records the style it was trained under (tiny), registered by hand.
     zoo = tmp_path / "zoo"
     add_to_zoo(tiny_checkpoint, zoo)
     (zoo / "tiny.pth").rename(zoo / "tiny-small.pth")
+    write_index(zoo, ZooIndex({"tiny-small": zoo_entry("tiny-small", read_card(zoo / "tiny-small.pth"))}))
     variant = resolve("tiny-small", zoo_dir=zoo)
     assert variant.path == zoo / "tiny-small.pth" and variant.network == "tiny-small" and variant.style == "tiny"
     assert resolve("tiny@tiny-small", zoo_dir=zoo).styles == (("tiny", 1.0),)

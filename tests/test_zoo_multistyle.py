@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -57,10 +58,15 @@ def test_plain_names_take_their_own_file_and_otherwise_the_network_that_holds_th
     assert resolve("mine:0.7,cc:0.3", zoo_dir=zoo).network == "mine"
 
 
-def test_a_serving_choice_makes_the_plain_name_the_shared_style_and_keeps_the_dedicated_reachable(zoo: Path):
+def test_a_serving_choice_makes_the_plain_name_the_shared_style_and_keeps_the_dedicated_reachable(zoo: Path,
+                                                                                                   tmp_path: Path):
     from fast_style.zoo import served_styles
+    from fast_style.zoo.index import ServingChoice, read_index, write_index
 
-    (zoo / "serving.json").write_text('{"aa": {"network": "shared", "why": "better N*"}, "bb": {"network": "gone"}}')
+    add_to_zoo(tmp_path / "shared.pth", zoo, "better N*", replace=True, serve=["aa"])
+    index = read_index(zoo)
+    assert index.serving["aa"] == ServingChoice("shared", "better N*")
+    write_index(zoo, dataclasses.replace(index, serving={**index.serving, "bb": ServingChoice("gone")}))
     assert resolve("aa", zoo_dir=zoo).network == "shared" and resolve("aa", zoo_dir=zoo).styles == (("aa", 1.0),)
     assert resolve("aa@aa", zoo_dir=zoo).network == "aa"
     assert resolve("bb", zoo_dir=zoo).network == "mine"  # a choice of a network that is not shipped is ignored
@@ -76,8 +82,8 @@ def test_a_serving_choice_makes_the_plain_name_the_shared_style_and_keeps_the_de
     library.paths.update(served)
     # The page offers the shared network's name of a style as a blend partner, not the dedicated file's.
     assert "aa" in library.blendable("bb@shared") and "aa@aa" not in library.blendable("bb@shared")
-    (zoo / "serving.json").write_text('["aa"]')
-    with pytest.raises(InvalidValueError, match="serving.json: expected"):
+    (zoo / "index.json").write_text('["aa"]')
+    with pytest.raises(InvalidValueError, match="index.json: not a zoo index"):
         resolve("aa", zoo_dir=zoo)
 
 

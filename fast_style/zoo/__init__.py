@@ -1,12 +1,15 @@
 """The shipped style networks: ``fast_style/zoo/<style>.pth``, ready to stylise without training.
 
 Each file is a slim inference checkpoint (:mod:`fast_style.checkpoint`) with its weights stored
-as float16 (half the size: 3.22 MB for the default network) and ``meta["zoo"]`` describing
-how it was trained. Reading restores float32 (:func:`fast_style.checkpoint.to_float32`), so a
-zoo network computes in float32 like any other.
+as float16 (half the size: 3.22 MB for the default network) and its card
+(:class:`fast_style.card.NetworkCard`) describing how it was trained. The registry,
+``index.json`` (:mod:`fast_style.zoo.index`), lists every shipped name: resolving one is a lookup.
+Reading restores float32 (:func:`fast_style.checkpoint.to_float32`), so a zoo network computes in
+float32 like any other.
 
 Training never writes here (its output is ``checkpoints/<style>.pth``); a network joins the zoo
-only through :func:`add_to_zoo` (``scripts/zoo.py add``), after it has been looked at.
+only through :func:`add_to_zoo` (``scripts/zoo.py add``, :mod:`fast_style.zoo.add`), after it has been
+looked at.
 
 The zoo is also the one resolver from what a user types to a network (as timm's
 ``create_model``/``list_models``): :func:`resolve` turns a spec (a checkpoint path, or a shipped name,
@@ -20,8 +23,6 @@ Pure torch: no Lightning, no Hydra.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +30,15 @@ from typing import Any
 
 import torch
 
-from fast_style.atomic import atomic_path
-from fast_style.checkpoint import FORMAT, first_non_finite, model_from_checkpoint, read_checkpoint
+from fast_style.card import NetworkCard
+from fast_style.checkpoint import model_from_checkpoint, read_card, read_checkpoint
 from fast_style.errors import FastStyleError, InputFileError, InvalidValueError
+from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.models.transformer import TransformerNet
+from fast_style.zoo.add import MAX_ZOO_BYTES, add_to_zoo
+from fast_style.zoo.index import ZOO_DIR, read_index
 from fast_style.zoo.paintings import painting_status
-from fast_style.zoo.spec import GRAMMAR, StyleSpec, StyleTerm, is_network_name, looks_like_spec, parse_spec
-
-ZOO_DIR = Path(__file__).resolve().parent
-# What a shipped file may weigh (fp16 weights of the default network are 3.22 MB).
-MAX_ZOO_BYTES = 4 * 1024 * 1024
+from fast_style.zoo.spec import GRAMMAR, StyleSpec, StyleTerm, looks_like_spec, parse_spec
 
 
 class UnknownStyleError(FastStyleError, ValueError):
@@ -46,21 +46,21 @@ class UnknownStyleError(FastStyleError, ValueError):
 
 
 def available_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
-    """Names of the shipped styles, sorted."""
-    return sorted(path.stem for path in Path(zoo_dir).glob("*.pth"))
+    """Names of the shipped networks (the registry's, :mod:`fast_style.zoo.index`), sorted."""
+    return sorted(read_index(zoo_dir).networks)
 
 
 def zoo_path(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> Path:
-    """The file of shipped style ``name``.
+    """The file of shipped network ``name`` (a registry lookup).
 
     Raises:
-        UnknownStyleError: if the zoo has no such style (the message lists those it has).
+        UnknownStyleError: if the zoo has no such network (the message lists those it has).
     """
-    path = Path(zoo_dir) / f"{name}.pth"
-    if not name or Path(name).name != name or not path.is_file():
+    entry = read_index(zoo_dir).networks.get(name)
+    if entry is None:
         shipped = ", ".join(available_styles(zoo_dir)) or "none"
         raise UnknownStyleError(f"unknown style {name!r}; shipped styles: {shipped}")
-    return path
+    return Path(zoo_dir) / entry.file
 
 
 @dataclass(frozen=True)
@@ -86,49 +86,36 @@ class ResolvedStyle:
         return self.styles[0][0] if len(self.styles) == 1 else None
 
 
-SERVING_FILE = "serving.json"
-
-
 def serving_choices(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, str]:
     """The styles that a plain name serves from another shipped network than their own file.
 
-    ``<zoo_dir>/serving.json`` maps a style to ``{"network": NAME, "why": ...}``: the decision, by N*
+    The registry's serving choices (:class:`fast_style.zoo.index.ServingChoice`): the decision, by N*
     and by eye side by side, that e.g. the shared network is better than a dedicated one cut short. The
     dedicated file stays reachable as ``STYLE@STYLE``. Choices whose network is not shipped are ignored.
-
-    Raises:
-        InvalidValueError: the file is not such a mapping.
     """
-    path = Path(zoo_dir) / SERVING_FILE
-    if not path.is_file():
-        return {}
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-        choices = {str(style): str(entry["network"]) for style, entry in entries.items()}
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise InvalidValueError(f"{path}: expected {{STYLE: {{\"network\": NAME, \"why\": TEXT}}}} ({error})") from error
-    return {style: network for style, network in choices.items() if (Path(zoo_dir) / f"{network}.pth").is_file()}
+    index = read_index(zoo_dir)
+    return {style: choice.network for style, choice in index.serving.items() if choice.network in index.networks}
 
 
 def _shipped_line(zoo_dir: str | os.PathLike) -> str:
     """The plain style names the zoo serves (one-style networks, then the shared network's own styles)."""
-    folder = Path(zoo_dir)
-    names = [name for name in available_styles(folder) if len(network_styles(folder / f"{name}.pth")) <= 1]
-    for network in multi_style_networks(folder):
-        names += [style for style in network_styles(folder / f"{network}.pth") if style not in names]
+    index = read_index(zoo_dir)
+    names = [name for name in sorted(index.networks) if not index.networks[name].is_multi_style]
+    for network in multi_style_networks(zoo_dir):
+        names += [style for style in index.networks[network].styles if style not in names]
     return f"shipped styles: {', '.join(names) or 'none'}"
 
 
 def _network_path(term: StyleTerm, spec: StyleSpec, zoo_dir: Path) -> Path:
     """The zoo file of ``term``'s network, or an UnknownStyleError saying what the zoo has instead."""
-    path = zoo_dir / f"{term.network}.pth"
-    if path.is_file():
-        return path
+    index = read_index(zoo_dir)
+    if term.network in index.networks:
+        return zoo_dir / index.networks[term.network].file
     what = spec.text if len(spec.terms) == 1 and not term.explicit_style else term.network
     where = "" if what == spec.text else f" in {spec.text!r}"
     if term.variant is not None:
         base = term.network.rsplit("-", 1)[0]
-        variants = sorted(p.stem for p in zoo_dir.glob(f"{base}-*.pth")) or ["none"]
+        variants = sorted(name for name in index.networks if name.startswith(f"{base}-")) or ["none"]
         raise UnknownStyleError(f"unknown style {what!r}{where}: no variant {term.variant!r} of {base!r} is shipped "
                                 f"(variants shipped: {', '.join(variants)}); {_shipped_line(zoo_dir)}")
     if term.explicit_style:
@@ -140,19 +127,28 @@ _STYLES_CACHE: dict[tuple[str, int, int], tuple[str, ...]] = {}
 
 
 def network_styles(path: str | os.PathLike) -> tuple[str, ...]:
-    """The styles a network file holds: a multi-style network's names, or a one-style network's style."""
-    stat = Path(path).stat()
-    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    """The styles a network file holds: a multi-style network's names, or a one-style network's style.
+
+    A zoo file's come from the registry; any other file's from its card (read without its weights).
+    """
+    path = Path(path)
+    entry = next((entry for entry in read_index(path.parent).networks.values() if entry.file == path.name), None)
+    if entry is not None:
+        return entry.styles
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _STYLES_CACHE:
-        checkpoint = read_checkpoint(path)
-        styles = (checkpoint.model_args or {}).get("styles")
-        _STYLES_CACHE[key] = tuple(styles) if styles else ((checkpoint.style,) if checkpoint.style else ())
+        _STYLES_CACHE[key] = _held_styles(read_card(path))
     return _STYLES_CACHE[key]
+
+
+def _held_styles(card: NetworkCard) -> tuple[str, ...]:
+    return card.style_names or ((card.style,) if card.style else ())
 
 
 def multi_style_networks(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
     """The shipped networks that hold several styles (the ones a ``STYLE@NETWORK`` spec or a blend can use)."""
-    return [path.stem for path in sorted(Path(zoo_dir).glob("*.pth")) if len(network_styles(path)) > 1]
+    return sorted(name for name, entry in read_index(zoo_dir).networks.items() if entry.is_multi_style)
 
 
 def _multi_line(zoo_dir: str | os.PathLike) -> str:
@@ -161,8 +157,8 @@ def _multi_line(zoo_dir: str | os.PathLike) -> str:
 
 def networks_holding(styles: list[str], zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
     """The shipped multi-style networks that hold every one of ``styles`` (sorted by name)."""
-    folder = Path(zoo_dir)
-    return [name for name in multi_style_networks(folder) if set(styles) <= set(network_styles(folder / f"{name}.pth"))]
+    index = read_index(zoo_dir)
+    return [name for name in multi_style_networks(zoo_dir) if set(styles) <= set(index.networks[name].styles)]
 
 
 def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
@@ -180,23 +176,34 @@ def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
                 f"(STYLE@NETWORK:WEIGHT,...); {_multi_line(zoo_dir)}")
         return _network_path(spec.terms[0], spec, zoo_dir).stem
     styles = [term.style for term in spec.terms]
+    index = read_index(zoo_dir)
     if not spec.is_blend and not spec.terms[0].variant:
         chosen = serving_choices(zoo_dir).get(spec.terms[0].network)
         if chosen:
             return chosen
-    own = [term.network for term in spec.terms if (zoo_dir / f"{term.network}.pth").is_file()]
+    own = [term.network for term in spec.terms if term.network in index.networks]
     if not spec.is_blend and own:
         return own[0]
-    if any(term.variant for term in spec.terms) and not own:
-        _network_path(next(term for term in spec.terms if term.variant), spec, zoo_dir)
+    variants = [term for term in spec.terms if term.variant]
+    for term in variants:
+        _network_path(term, spec, zoo_dir)  # an unknown variant is named as such
     for network in own:
-        if set(styles) <= set(network_styles(zoo_dir / f"{network}.pth")):
+        if set(styles) <= set(index.networks[network].styles):
             return network
+    if variants:
+        # A variant is a network of its own (candy-small, distilled from candy): its style is in no
+        # shared network, so a blend with it is refused rather than served by another network.
+        plain = ",".join(f"{term.style}:{term.weight:g}" for term in spec.terms)
+        holding = networks_holding(styles, zoo_dir)
+        instead = f"; {plain} blends them in {holding[0]}" if holding else ""
+        raise InvalidValueError(
+            f"cannot blend {spec.text!r}: {variants[0].network!r} is a one-style variant, and a blend mixes the "
+            f"styles inside one multi-style network{instead}")
     holding = networks_holding(styles, zoo_dir)
     if holding:
         return holding[0]
     missing = [term for term in spec.terms
-               if not (zoo_dir / f"{term.network}.pth").is_file() and not networks_holding([term.style], zoo_dir)]
+               if term.network not in index.networks and not networks_holding([term.style], zoo_dir)]
     if missing:
         _network_path(missing[0], spec, zoo_dir)
     raise InvalidValueError(
@@ -207,8 +214,8 @@ def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
 def _resolve_zoo(spec: StyleSpec, zoo_dir: Path) -> ResolvedStyle:
     """The network and styles of a parsed zoo spec (one network, holding every style asked for)."""
     network = _network_of(spec, zoo_dir)
-    path = zoo_dir / f"{network}.pth"
-    held = network_styles(path)
+    entry = read_index(zoo_dir).networks[network]
+    path, held = zoo_dir / entry.file, entry.styles
     styles = []
     for term in spec.terms:
         # A one-style file named by its stem holds its own style, whatever that is called: a variant
@@ -265,6 +272,21 @@ def load(spec: str | os.PathLike | ResolvedStyle, device: str | torch.device = "
         UnknownStyleError, InvalidValueError, InputFileError: see :func:`resolve`.
         CheckpointError: the file is not a style checkpoint (:func:`fast_style.checkpoint.read_checkpoint`).
     """
+    return load_with_loss(spec, device, allow_path=allow_path)[0]
+
+
+def load_with_loss(spec: str | os.PathLike | ResolvedStyle, device: str | torch.device = "cpu", *,
+                   allow_path: bool = True) -> tuple[TransformerNet, PerceptualLossSettings | None]:
+    """The network ``spec`` names (as :func:`load`) and the loss it was trained with, from one read of the file.
+
+    "A network and the loss it was trained with": what N* (the Gatys baseline), a distilled student's
+    teacher and the showcase judge a network by. One style of a multi-style file comes with its own
+    painting and weight (:meth:`fast_style.card.NetworkCard.loss_for`); ``None`` where the file does not
+    say, or for a blend (never trained against one loss).
+
+    Raises:
+        as :func:`load`.
+    """
     resolved = resolve(spec, allow_path=allow_path)
     checkpoint = read_checkpoint(resolved.path)
     model = model_from_checkpoint(checkpoint)
@@ -277,7 +299,8 @@ def load(spec: str | os.PathLike | ResolvedStyle, device: str | torch.device = "
     elif len(resolved.styles) > 1:
         raise InvalidValueError(f"{resolved.spec!r}: {resolved.path.name} holds one style; a blend needs a multi-style network")
     model.style_name = style_name
-    return model.eval().to(device)
+    loss = checkpoint.card.loss_for(style_name) if len(resolved.styles) <= 1 else None
+    return model.eval().to(device), loss
 
 
 def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedStyle]:
@@ -290,111 +313,52 @@ def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedSty
     """
     served: dict[str, ResolvedStyle] = {}
     folder = Path(zoo_dir)
+    index = read_index(folder)
     chosen = serving_choices(folder)
     for name in available_styles(folder):
-        held = network_styles(folder / f"{name}.pth")
-        if len(held) <= 1:
+        if not index.networks[name].is_multi_style:
             spec = f"{name}@{name}" if name in chosen else name
             served[spec] = resolve(spec, allow_path=False, zoo_dir=folder)
     for network in multi_style_networks(folder):
-        for style in network_styles(folder / f"{network}.pth"):
+        for style in index.networks[network].styles:
             own_name = style == network or chosen.get(style) == network or (
-                style not in served and not (folder / f"{style}.pth").is_file())
+                style not in served and style not in index.networks)
             spec = style if own_name else f"{style}@{network}"
             served.setdefault(spec, resolve(spec, allow_path=False, zoo_dir=folder))
     return served
 
 
 def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
-    """How the network serving ``name`` (a name :func:`served_styles` lists) was trained: its network,
-    steps (a multi-style network's steps count all its styles' turns), crop size, weights, precision, machine,
-    the teacher of a distilled network and the painting's copyright status (:mod:`fast_style.zoo.paintings`)."""
+    """How the network serving ``name`` (a name :func:`served_styles` lists) was trained, from its card: its
+    network, steps (a multi-style network's steps count all its styles' turns), crop size, weights, precision,
+    machine, the teacher of a distilled network and the painting's copyright status (:mod:`fast_style.zoo.paintings`)."""
     resolved = resolve(name, allow_path=False, zoo_dir=zoo_dir)
-    checkpoint = read_checkpoint(resolved.path)
-    config = checkpoint.config
-    style = resolved.style or checkpoint.style
+    card = read_card(resolved.path)
+    style = resolved.style or card.style
     # The loss as trained, not the style group: a command-line loss.style_weight=... overrides the style's weight.
-    loss = checkpoint.style_loss_args(style) or {}
-    meta = checkpoint.meta
+    loss = card.loss_for(style)
     styles = network_styles(resolved.path)
-    history = meta.get("history") or []
+    training = card.training
     return {
         "name": name,
         "network": resolved.network,
         "styles_in_network": len(styles),
-        "style_image": loss.get("style_image"),
-        "steps": sum(leg.get("steps") or 0 for leg in history if leg.get("styles") == list(styles)) or meta.get("global_step"),
-        "crop": (config.get("data") or {}).get("image_size"),
-        "batch": (config.get("data") or {}).get("batch_size"),
-        "content_weight": loss.get("content_weight"),
-        "style_weight": loss.get("style_weight"),
-        "tv_weight": loss.get("tv_weight"),
-        "style_size": loss.get("style_size"),
-        "precision": meta.get("precision"),
-        "machine": meta.get("machine"),
-        "final_total_loss": (meta.get("final_losses") or {}).get("train/total"),
-        "model_args": checkpoint.model_args,
+        "style_image": card.style_image(style),
+        "steps": sum(leg.steps or 0 for leg in card.lineage.legs if list(leg.styles) == list(styles)) or training.steps,
+        "crop": training.crop,
+        "batch": training.batch,
+        "content_weight": None if loss is None else loss.content_weight,
+        "style_weight": None if loss is None else loss.style_weight,
+        "tv_weight": None if loss is None else loss.tv_weight,
+        "style_size": None if loss is None else loss.style_size,
+        "precision": training.precision,
+        "machine": training.machine,
+        "final_total_loss": training.final_losses.get("train/total"),
+        "model_args": card.model_args,
         # A distilled network's teacher (experiment=distill): it learned that network's output, not the loss.
-        "teacher": (config.get("module") or {}).get("teacher"),
+        "teacher": card.lineage.distilled_from,
         "painting_status": painting_status(style),
     }
-
-
-def add_to_zoo(
-    checkpoint: str | os.PathLike, zoo_dir: str | os.PathLike = ZOO_DIR, note: str | None = None
-) -> Path:
-    """Copy a trained slim checkpoint into the zoo with float16 weights.
-
-    Args:
-        checkpoint: ``checkpoints/<style>.pth`` written by training.
-        zoo_dir: the zoo folder (the package's by default).
-        note: a line on why these settings (kept in ``meta["zoo"]``).
-
-    Returns:
-        The written ``<zoo_dir>/<style>.pth``.
-
-    Raises:
-        InputFileError: if the checkpoint file does not exist.
-        InvalidValueError: if the checkpoint is not a slim inference checkpoint, has non-finite
-            weights, names a style that is not a plain zoo name, or the float16 file would exceed
-            :data:`MAX_ZOO_BYTES` (nothing in the zoo is touched then).
-    """
-    if not Path(checkpoint).is_file():
-        raise InputFileError(f"checkpoint {str(checkpoint)!r} does not exist")
-    stored = read_checkpoint(checkpoint)
-    if stored.source != "inference":
-        raise InvalidValueError(f"{str(checkpoint)!r} is a {stored.source} checkpoint; the zoo takes the slim "
-                         "checkpoints/<style>.pth that training writes (it carries the training config)")
-    state = stored.state_dict
-    bad = first_non_finite(state)
-    if bad is not None:
-        raise InvalidValueError(f"{str(checkpoint)!r}: tensor {bad!r} has non-finite values; it cannot join the zoo")
-    for key, value in state.items():
-        if value.is_floating_point() and value.abs().max() > torch.finfo(torch.float16).max:
-            raise InvalidValueError(f"{str(checkpoint)!r}: tensor {key!r} does not fit float16")
-    style = stored.style
-    if not is_network_name(style):
-        # The style becomes the file name: '../../x' would be written outside the zoo.
-        raise InvalidValueError(f"{str(checkpoint)!r} names its style {style!r}; a zoo name is letters, digits and _ "
-                                "(NAME or NAME-VARIANT), so it cannot be the zoo's file name")
-    shipped = {
-        "format": FORMAT,
-        "model_args": stored.model_args,
-        "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in state.items()},
-        "style": style,
-        "config": stored.config,
-        "meta": {**stored.meta, "zoo": {"dtype": "float16", "note": note or ""}},
-    }
-    # Sized in memory first: a file that would be refused never replaces (or deletes) a shipped one.
-    buffer = io.BytesIO()
-    torch.save(shipped, buffer)
-    if buffer.tell() > MAX_ZOO_BYTES:
-        raise InvalidValueError(f"{style}: the float16 file is {buffer.tell() / 2**20:.1f} MB; the zoo allows "
-                                f"{MAX_ZOO_BYTES / 2**20:.0f} MB")
-    target = Path(zoo_dir) / f"{style}.pth"
-    with atomic_path(target) as partial:
-        partial.write_bytes(buffer.getvalue())
-    return target
 
 
 __all__ = [
@@ -409,6 +373,7 @@ __all__ = [
     "available_styles",
     "describe",
     "load",
+    "load_with_loss",
     "multi_style_networks",
     "networks_holding",
     "network_styles",
