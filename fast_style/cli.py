@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from fast_style.errors import FastStyleError, FastStyleWarning
+from fast_style.errors import EXIT_USAGE, FastStyleError, FastStyleWarning, path_error_message
 
 if TYPE_CHECKING:
     from fast_style.zoo import ResolvedStyle
@@ -44,8 +44,9 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
 
     Returns:
         ``main``'s status; a :class:`FastStyleError`'s ``exit_code`` after printing
-        ``error: <message>`` on stderr; 130 after Ctrl-C; 141, silently, when stdout's reader went
-        away (``| head``). Other exceptions propagate (tracebacks
+        ``error: <message>`` on stderr; 2 after one line for an ``OSError`` about a path the user gave
+        (:func:`fast_style.errors.path_error_message`: a name too long, no such file); 130 after
+        Ctrl-C; 141, silently, when stdout's reader went away (``| head``). Other exceptions propagate (tracebacks
         are for bugs); so does ``SystemExit`` (argparse's usage errors exit 2 by themselves).
     """
     # SIGTERM (a service manager, `kill`) as Ctrl-C: every writer's clean-up runs, so no temporary
@@ -65,6 +66,13 @@ def run(main: Main, argv: Sequence[str] | None = None) -> int:
     except FastStyleError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        # The system's own error about a path the user gave (a name over 255 bytes, a missing folder): theirs to fix.
+        message = path_error_message(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

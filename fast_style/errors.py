@@ -14,6 +14,8 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
@@ -41,5 +43,32 @@ class MissingFileError(InputFileError, FileNotFoundError):
     """A file or folder the user named does not exist (also a ``FileNotFoundError``, for callers that catch that)."""
 
 
+# The operating system's errors about a name or path the user gave: what the user can fix, so one line and exit 2.
+_PATH_REASONS = {
+    errno.ENAMETOOLONG: "the name is too long (a file name takes at most 255 bytes)",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder",
+    errno.ELOOP: "too many levels of symbolic links",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "the file system is read-only",
+}
+
+
+def path_error_message(error: OSError) -> str | None:
+    """One line for an operating-system error about a path (``ENAMETOOLONG``, ``ENOENT``, ``EACCES``, ...), else ``None``.
+
+    Only errors that name their path count: the message says which path and why, shortened to its
+    first and last characters when the path itself is the problem (a 300-character name).
+    """
+    reason = _PATH_REASONS.get(error.errno or -1)
+    if reason is None or error.filename is None:
+        return None
+    path = str(error.filename)
+    shown = path if len(path) <= 80 else f"{path[:40]}…{path[-30:]} ({len(path)} characters)"
+    return f"{shown!r}: {reason}"
+
+
 __all__ = ["EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "FastStyleError", "FastStyleWarning", "InputFileError",
-           "InvalidValueError", "MissingFileError"]
+           "InvalidValueError", "MissingFileError", "path_error_message"]

@@ -13,6 +13,7 @@ from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
 from fast_style.errors import InvalidValueError
 from fast_style.models import TransformerNet
 from fast_style.train.distill import DistillationLoss, DistillationModule
+from fast_style.train.prepare import prepare
 from fast_style.train.run import build, train
 from fast_style.zoo import UnknownStyleError, add_to_zoo, describe
 
@@ -77,7 +78,9 @@ def test_a_distill_run_resumes_from_its_checkpoint(train_config, tmp_path, tiny_
     overrides = ("experiment=distill", f"teacher={tiny_checkpoint}", "model.width=4", "model.num_residual_blocks=1")
     train(train_config(*overrides), tmp_path / "run")
     last = tmp_path / "run" / "lightning_checkpoints" / "last.ckpt"
-    path = train(train_config(*overrides, "trainer.max_steps=5", f"ckpt_path={last}"), tmp_path / "run2")
+    # Resuming to more steps replaces the first run's network of the same name: the run says so.
+    path = train(train_config(*overrides, "trainer.max_steps=5", f"ckpt_path={last}", "overwrite=true"),
+                 tmp_path / "run2")
     assert read_checkpoint(path).meta["global_step"] == 5
 
 
@@ -86,8 +89,9 @@ def test_the_last_steps_fine_tune_against_the_teachers_perceptual_loss_from_a_gi
     """perceptual_steps: the run's last steps log the perceptual terms; init_from starts from an earlier student."""
     overrides = ("experiment=distill", f"teacher={tiny_checkpoint}", "model.width=4", "model.num_residual_blocks=1")
     first = train(train_config(*overrides), tmp_path / "run")
-    config = train_config(*overrides, "trainer.max_steps=4", "module.perceptual_steps=2", f"module.init_from={first}")
-    module = build(config.module)
+    config = train_config(*overrides, "trainer.max_steps=4", "module.perceptual_steps=2", f"module.init_from={first}",
+                          "overwrite=true")
+    module = build(prepare(config).module)
     start = model_from_checkpoint(read_checkpoint(first))
     assert all(torch.equal(a, b) for a, b in zip(module.model.state_dict().values(), start.state_dict().values()))
     seen = []
@@ -117,7 +121,7 @@ def test_the_last_steps_fine_tune_against_the_teachers_perceptual_loss_from_a_gi
 def test_a_start_of_another_layout_is_refused(train_config, tiny_checkpoint):
     config = train_config("experiment=distill", f"teacher={tiny_checkpoint}", f"module.init_from={tiny_checkpoint}")
     with pytest.raises(InvalidValueError, match="init_from"):
-        build(config.module)
+        build(prepare(config).module)
 
 
 @pytest.mark.parametrize("overrides,error,message", [
@@ -127,7 +131,7 @@ def test_a_start_of_another_layout_is_refused(train_config, tiny_checkpoint):
 def test_bad_distill_settings_are_one_clear_error(train_config, tiny_checkpoint, overrides, error, message):
     config = train_config("experiment=distill", f"teacher={tiny_checkpoint}", *overrides)
     with pytest.raises(error, match=message):
-        build(config.module)
+        build(prepare(config).module)
 
 
 def test_the_module_refuses_a_teacher_that_is_not_a_name():
@@ -155,7 +159,7 @@ def test_a_space_to_depth_student_leaves_training_with_its_block_phases_recentre
                           "model.num_residual_blocks=1", "model.space_to_depth=true", "model.stem_kernel=3",
                           "model.head_kernel=3")
     assert config.module.recenter_phases is True
-    module = build(config.module)
+    module = build(prepare(config).module)
     batches = [torch.rand(2, 3, 32, 32) for _ in range(3)]
     before = module.model.head.conv.bias.clone()
     expected = copy.deepcopy(module.model)

@@ -13,6 +13,7 @@ from fast_style.errors import InvalidValueError
 from fast_style.models import TransformerNet
 from fast_style.train.compose import style_entry
 from fast_style.train.multistyle import MultiStyleTransferModule
+from fast_style.train.prepare import prepare
 from fast_style.train.run import build, train
 from fast_style.zoo import UnknownStyleError, zoo_path
 from tests.helpers import CONFIG_DIR, TINY_MODEL_ARGS, events
@@ -44,7 +45,7 @@ def test_a_multistyle_run_trains_every_style_in_turn_and_writes_one_network(trai
 
 def test_each_style_keeps_its_own_gram_targets(train_config, assets_dir):
     config = train_config("experiment=multistyle", STYLES)
-    module = build(config.module)
+    module = build(prepare(config).module)
     grams = [module.loss_fn[name].style_gram("relu2_2") for name in ["candy", "mosaic", "udnie"]]
     assert not torch.allclose(grams[0], grams[1]) and not torch.allclose(grams[1], grams[2])
     # One VGG for all of them, not three.
@@ -84,15 +85,15 @@ def test_train_styles_changes_nothing_but_the_new_styles_rows(train_config, tmp_
 def test_bad_multistyle_settings_are_one_clear_error(train_config, overrides, error, message):
     config = train_config("experiment=multistyle", STYLES, *overrides)
     with pytest.raises(error, match=message):
-        build(config.module)
+        build(prepare(config).module)
 
 
 def test_init_from_a_network_of_another_shape_is_refused(train_config, tmp_path: Path, assets_dir):
     other = save_inference_checkpoint(TransformerNet(width=8, num_residual_blocks=1), tmp_path / "w8.pth", style="w8")
     config = train_config("experiment=multistyle", STYLES, f"module.init_from={other}")
     with pytest.raises(InvalidValueError, match="init_from"):
-        build(config.module)
-    assert MultiStyleTransferModule is type(build(train_config("experiment=multistyle", STYLES).module))
+        build(prepare(config).module)
+    assert MultiStyleTransferModule is type(build(prepare(train_config("experiment=multistyle", STYLES)).module))
 
 
 def test_new_style_adds_one_painting_to_a_shared_network_and_trains_only_it(train_config, tmp_path, assets_dir):
@@ -114,7 +115,7 @@ def test_new_style_adds_one_painting_to_a_shared_network_and_trains_only_it(trai
     trained = model_from_checkpoint(stored)
     torch.testing.assert_close(trained.stem.conv.weight, shared.stem.conv.weight, rtol=0, atol=0)
     with pytest.raises(InvalidValueError, match="already a style"):
-        build(train_config("experiment=new_style", f"base_network={base}", "style.name=candy").module)
+        build(prepare(train_config("experiment=new_style", f"base_network={base}", "style.name=candy")).module)
 
 
 def test_new_style_starts_from_the_shipped_network_by_its_name(train_config, tmp_path, assets_dir):
@@ -123,9 +124,9 @@ def test_new_style_starts_from_the_shipped_network_by_its_name(train_config, tmp
     # The shipped network's own size (debug=default would shrink the network to width 4).
     config = train_config("experiment=new_style", "style.name=mine", f"style.image={painting}",
                           "model.width=32", "model.num_residual_blocks=5")
-    module = build(config.module)
+    module = build(prepare(config).module)
     held = list(read_checkpoint(zoo_path("styles15")).model_args["styles"])
     assert module.style_order == [*held, "mine"] and module.train_styles == ["mine"]
     with pytest.raises(UnknownStyleError, match="no_such_network"):
-        build(train_config("experiment=new_style", "base_network=no_such_network", "style.name=mine",
-                           f"style.image={painting}").module)
+        build(prepare(train_config("experiment=new_style", "base_network=no_such_network", "style.name=mine",
+                           f"style.image={painting}")).module)

@@ -14,8 +14,6 @@ Hydra's compose API. Hydra belongs to the training side and the scripts, never t
 
 from __future__ import annotations
 
-import copy
-import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,9 +25,9 @@ from fast_style.errors import InvalidValueError
 from fast_style.loss.perceptual import PerceptualLossSettings, loss_kwargs_from_config
 
 LOSS_DEFAULT_RESOLVER = "loss_default"
-STYLE_ENTRIES_RESOLVER = "style_entries"
-# The repository's configs/ (style configs are read by name when a multi-style run lists them).
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+# The package's configs (fast_style/configs: in a checkout a link to the top-level configs/, in a wheel a copy),
+# so that an installed package trains as a checkout does. Not resolved: the package's own path, wherever it is.
+CONFIG_DIR = Path(__file__).absolute().parents[1] / "configs"
 
 
 def loss_default(name: str) -> Any:
@@ -85,81 +83,14 @@ def style_entry(entry: Any, config_dir: str | os.PathLike = CONFIG_DIR) -> dict[
     raise UnknownStyleError(f"unknown style {text!r}: neither a style config ({', '.join(names)}) nor an image file")
 
 
-def _style_entries(entries: Any) -> list[dict[str, Any]]:
-    """``${style_entries:${styles}}``: each listed style as :func:`style_entry` gives it."""
-    if isinstance(entries, str) or not (OmegaConf.is_list(entries) or isinstance(entries, (list, tuple))):
-        raise InvalidValueError(f"styles must be a list, e.g. styles=[candy,mosaic,udnie], got {entries!r}")
-    return [style_entry(entry) for entry in entries]
-
-
-def _new_style_entries(network: Any, name: Any, image: Any, style_weight: Any) -> list[dict[str, Any]]:
-    """``${new_style_entries:NETWORK,name,image,weight}``: a shared network's styles as it was trained on
-    them (each from the file's own record), then the new painting."""
-    from fast_style.checkpoint import read_checkpoint
-
-    checkpoint = read_checkpoint(_network_path(network))
-    styles = (checkpoint.model_args or {}).get("styles")
-    if not styles:
-        raise InvalidValueError(f"experiment=new_style starts from a multi-style network; {network!r} holds one style")
-    if str(name) in styles:
-        raise InvalidValueError(f"style.name={name!r} is already a style of {network!r}; give the new painting a new name")
-    entries = []
-    for style in styles:
-        loss = checkpoint.style_loss_args(style) or {}
-        entries.append({"name": style, "image": loss.get("style_image"), "style_weight": loss.get("style_weight")})
-    return [*entries, style_entry({"name": str(name), "image": str(image), "style_weight": float(style_weight)})]
-
-
-def _network_path(network: Any) -> str:
-    """``${network_path:NAME}``: the file of a shipped network's name (``styles15``, ``candy``) or a path,
-    what ``init_from`` takes."""
-    from fast_style.zoo import zoo_path
-
-    return str(Path(str(network)) if Path(str(network)).is_file() else zoo_path(str(network)))
-
-
-def _teacher_loss(teacher: Any, key: Any = None) -> Any:
-    """``${teacher_loss:NAME}``: the perceptual-loss settings the network ``NAME`` (a zoo name or a file) was
-    trained with, which a student distilled from it is judged by; ``${teacher_loss:NAME,vgg.arch}``: one of them."""
-    value: Any = _teacher(str(teacher))[1]
-    for part in [] if key is None else str(key).split("."):
-        value = value[part]
-    # A container, not a plain list or dict: OmegaConf.resolve (which instantiate runs) can put it in place.
-    return OmegaConf.create(copy.deepcopy(value)) if isinstance(value, (list, tuple, dict)) else value
-
-
-def _student_name(teacher: Any) -> str:
-    """``${student_name:NAME}``: ``<style>-small`` for a teacher's zoo name or file (``candy`` → ``candy-small``)."""
-    return f"{_teacher(str(teacher))[0]}-small"
-
-
-@functools.lru_cache(maxsize=8)
-def _teacher(teacher: str) -> tuple[str, dict[str, Any]]:
-    """The style a teacher spec stylises in (as ``zoo.load`` picks it) and the loss it was trained with.
-
-    One read for the dozen settings the distill config interpolates.
-    """
-    from fast_style.checkpoint import read_checkpoint
-    from fast_style.zoo import load, resolve
-
-    resolved = resolve(teacher)
-    style = load(resolved).style_name
-    loss = read_checkpoint(resolved.path).style_loss_args(style)
-    if loss is None:
-        raise InvalidValueError(f"teacher {teacher!r} does not record the loss it was trained with, so its student "
-                                "could not be judged on it; retrain it with scripts/train.py")
-    return style, loss
-
-
 def register_resolvers() -> None:
-    """Register ``${loss_default:...}``, ``${style_entries:...}``, ``${new_style_entries:...}``,
-    ``${network_path:...}``, ``${teacher_loss:...}`` and ``${student_name:...}`` with OmegaConf (idempotent)."""
-    resolvers = {LOSS_DEFAULT_RESOLVER: _loss_default_node, STYLE_ENTRIES_RESOLVER: _style_entries,
-                 "new_style_entries": _new_style_entries, "network_path": _network_path,
-                 "teacher_loss": _teacher_loss, "student_name": _student_name}
-    for name, resolver in resolvers.items():
-        if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, resolver)
+    """Register ``${loss_default:...}`` with OmegaConf (idempotent): a lookup in the library, no I/O.
+
+    The names a recipe gives (a teacher, a base network, styles) are made concrete by
+    :func:`fast_style.train.prepare.prepare` in the training entry, not while the config is composed.
+    """
+    if not OmegaConf.has_resolver(LOSS_DEFAULT_RESOLVER):
+        OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, _loss_default_node)
 
 
 def style_loss_args(style: str, config_dir: str | os.PathLike) -> tuple[str, dict[str, Any]]:

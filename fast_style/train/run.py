@@ -25,6 +25,8 @@ from omegaconf.errors import InterpolationResolutionError
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.errors import InvalidValueError
 from fast_style.machine import describe_cpu, native_bf16
+from fast_style.train.checks import check_output, check_precision, check_resume_layout, check_seed
+from fast_style.train.prepare import prepare
 from fast_style.train.resume import AtomicCheckpointIO, resolve_resume_path
 
 
@@ -93,16 +95,23 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
     max_steps = cfg.trainer.get("max_steps")
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
         raise InvalidValueError(f"trainer.max_steps must be a positive number of steps, got {max_steps!r}")
+    seed = check_seed(cfg.get("seed", 0))
+    precision = resolve_precision(check_precision(cfg.trainer.get("precision", "32-true")),
+                                  cfg.trainer.get("accelerator", "auto"))
+    # What the recipe names (teacher, base network, styles) becomes values, once, before the output is checked.
+    prepare(cfg)
+    target = check_output(cfg.get("checkpoint_dir") or "checkpoints", cfg.style.name, bool(cfg.get("overwrite", False)))
     # Before anything is built: a resume from a file that is not there must not cost a VGG load.
     resume_from = resolve_resume_path(cfg.get("ckpt_path"), run_dir.parent)
-    L.seed_everything(int(cfg.get("seed", 0)), workers=True, verbose=False)
+    L.seed_everything(seed, workers=True, verbose=False)
 
     # Cheap checks first (sizes, worker count, folders), then the module: the style image is read before the VGG.
     datamodule = build(cfg.data)
     module = build(cfg.module)
+    if resume_from is not None:
+        check_resume_layout(resume_from, module.model.model_args)
     callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values() if node is not None and "_target_" in node]
     loggers = [build(node) for node in (cfg.get("logger") or {}).values() if node is not None and "_target_" in node]
-    precision = resolve_precision(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "auto"))
     trainer: L.Trainer = build(
         cfg.trainer, precision=precision, default_root_dir=str(run_dir), callbacks=callbacks, logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
@@ -113,13 +122,13 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
         # so resuming with a larger max_steps continues exactly where this run stopped.
         folder = getattr(trainer.checkpoint_callback, "dirpath", None) or run_dir / "lightning_checkpoints"
         trainer.save_checkpoint(Path(folder) / "last.ckpt", weights_only=False)  # keep optimiser state
-    return _save_slim(trainer, module, cfg, precision) if trainer.is_global_zero else None
+    return _save_slim(trainer, module, cfg, precision, target) if trainer.is_global_zero else None
 
 
-def _save_slim(trainer: L.Trainer, module: L.LightningModule, cfg: DictConfig, precision: str | int) -> Path:
-    """``<checkpoint_dir>/<style>.pth``: the trained network, the resolved config and how the run went."""
+def _save_slim(trainer: L.Trainer, module: L.LightningModule, cfg: DictConfig, precision: str | int,
+               target: Path) -> Path:
+    """``target`` (``<checkpoint_dir>/<style>.pth``): the trained network, the resolved config and how the run went."""
     style_name = str(cfg.style.name)
-    target = Path(cfg.get("checkpoint_dir") or "checkpoints") / f"{style_name}.pth"
     metrics = {key: float(value) for key, value in trainer.callback_metrics.items() if key.startswith("train/")}
     meta = {
         "global_step": trainer.global_step,
