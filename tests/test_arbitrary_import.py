@@ -197,3 +197,17 @@ def test_the_zoo_file_is_the_import_in_float16(imported: ArbitraryStyleNet) -> N
         if key != "style_embeddings":
             assert stored[key].dtype == torch.float16
             assert torch.equal(stored[key], value.half()), key
+
+
+def test_the_shipped_network_folds_and_runs_through_the_fast_engine() -> None:
+    from fast_style.infer.fast_forward import FastTransformerNet
+    from fast_style.models import build_network
+
+    payload = torch.load(ZOO_FILE, map_location="cpu", weights_only=True)
+    net = build_network(payload["model_args"])
+    net.load_state_dict({key: value.float() for key, value in payload["state_dict"].items()})
+    folded = net.eval().fold(net.style_embedding({"candy": 0.5, "udnie": 0.5})).eval()
+    images = torch.rand(1, 3, 70, 90, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = folded(images)
+    assert (FastTransformerNet(folded, strip_elements=5000)(images) - expected).abs().max() < 1e-4

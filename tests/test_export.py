@@ -9,10 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
+from fast_style.errors import InvalidValueError
 from fast_style.infer.export import export_model, format_from_path, load_exported, parity
 from fast_style.infer.stylize import stylize
 from fast_style.infer.stylize_cli import main as stylize_main
-from fast_style.models import TransformerNet
+from fast_style.models import ArbitraryStyleNet, TransformerNet
 from scripts.export import main as export_main
 
 
@@ -121,3 +122,30 @@ def test_stylize_accepts_an_exported_runner(onnx_file: tuple[TransformerNet, Pat
     assert (stylize(load_exported(path), images) - stylize(model, images)).abs().max() <= 1e-4
     with pytest.raises(ValueError, match="needs a TransformerNet"):
         stylize(load_exported(path), images, tile=32)
+
+
+@pytest.fixture(scope="module")
+def folded_arbitrary() -> TransformerNet:
+    """A tiny arbitrary-style network folded for one embedding: norm-free contract layers, a head with a norm."""
+    torch.manual_seed(3)
+    net = ArbitraryStyleNet(width=4, num_residual_blocks=1, embedding_dim=5).eval()
+    for norm in net.transformer.embedding_norms():
+        for linear in (norm.gamma, norm.beta):
+            torch.nn.init.normal_(linear.weight, std=0.3)
+            torch.nn.init.normal_(linear.bias, mean=1.0, std=0.3)
+    return net.fold(torch.randn(5)).eval()
+
+
+@pytest.mark.parametrize("fmt,suffix", [("onnx", ".onnx"), ("torchscript", ".pt")])
+def test_a_folded_arbitrary_network_exports_with_parity(tmp_path: Path, folded_arbitrary: TransformerNet, fmt: str,
+                                                        suffix: str) -> None:
+    path = export_model(folded_arbitrary, tmp_path / f"folded{suffix}", fmt)
+    assert parity(folded_arbitrary, path) <= 1e-4
+    torch.manual_seed(98)
+    other = ArbitraryStyleNet(width=4, num_residual_blocks=1, embedding_dim=5).fold(torch.randn(5)).eval()
+    assert parity(other, path) > 1e-3  # the check can fail
+
+
+def test_an_unfolded_network_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    with pytest.raises(InvalidValueError, match="fold it first"):
+        export_model(ArbitraryStyleNet(width=4, num_residual_blocks=1, embedding_dim=5), tmp_path / "a.onnx", "onnx")

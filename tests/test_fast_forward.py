@@ -135,3 +135,35 @@ def test_per_tile_statistics_would_differ_whole_image_strips_do_not() -> None:
 def test_bad_tile_is_rejected(tile: object) -> None:
     with pytest.raises(ValueError, match="tile must be"):
         tile_elements(TransformerNet(width=4), tile)  # type: ignore[arg-type]
+
+
+def _magenta_layout(seed: int) -> TransformerNet:
+    """A folded arbitrary-style network's layout (Ghiasi et al.): norm-free contract layers, a norm on the head."""
+    torch.manual_seed(seed)
+    model = TransformerNet(width=4, num_residual_blocks=1, encoder_norm=False, head_norm=True).eval()
+    for module in model.modules():
+        if isinstance(module, torch.nn.InstanceNorm2d):
+            module.weight.data.uniform_(0.5, 2.0)
+            module.bias.data.uniform_(-0.5, 0.5)
+    return model
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("strip_elements", [1, 700, 1 << 21])
+def test_a_head_with_a_norm_and_norm_free_contract_layers_match(shape: tuple[int, ...], strip_elements: int) -> None:
+    model = _magenta_layout(6)
+    images = torch.rand(*shape)
+    fast = FastTransformerNet(model, strip_elements=strip_elements)
+    got = fast(images)
+    assert (got - _reference(model, images)).abs().max() < 2e-5
+    if shape[-1] % 2 == 0 and shape[-2] % 2 == 0:  # the faster head path ran, its norm after the strips
+        assert ("space_to_depth", id(model.head.conv)) in fast._weight_cache
+
+
+def test_a_head_with_a_norm_in_bf16_stays_close() -> None:
+    model = _magenta_layout(7)
+    images = torch.rand(1, 3, 40, 52)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = FastTransformerNet(model, strip_elements=300)(images)
+    assert got.dtype == torch.bfloat16
+    assert (got.float() - _reference(model, images)).abs().max() < 0.05

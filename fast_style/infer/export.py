@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from fast_style.atomic import WriteError, atomic_path, check_writable
 from fast_style.errors import EXIT_PARTIAL, FastStyleError, InvalidValueError
@@ -74,6 +74,14 @@ def _cpu_copy(model: TransformerNet) -> TransformerNet:
     return copy.eval()
 
 
+def _check_exportable(model: nn.Module) -> None:
+    """Only a one-style TransformerNet exports: its graph takes images alone."""
+    if not isinstance(model, TransformerNet) or model.embedding_dim is not None or model.style_names:
+        raise InvalidValueError(
+            f"export takes a one-style network (a TransformerNet taking images alone), got a {type(model).__name__} "
+            "that needs a style; fold it first: ArbitraryStyleNet.fold(embedding) or TransformerNet.for_style(style)")
+
+
 def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Path:
     """Write ``model`` (CPU, fp32, eval) to ``path`` as ONNX or TorchScript with dynamic B, H, W.
 
@@ -86,10 +94,12 @@ def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Pa
         The path written.
 
     Raises:
-        ValueError: unknown format.
+        ValueError: unknown format, or a network that needs a style (an arbitrary-style or
+            multi-style one: export its fold).
         ImportError: ONNX export without the ``onnx`` extra installed (names the extra).
     """
     _check_format(fmt)
+    _check_exportable(model)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     eager = _cpu_copy(model)

@@ -16,7 +16,8 @@ runs the same weights with four rewrites that change no result beyond float roun
    on CPU; mean and variance come from E[x] and E[x²] (exact fallback where that is
    ill-conditioned), and norm + ReLU are applied in place.
 3. **The 9×9 head on the space-to-depth input** (same module): a 5×5 convolution to 12
-   channels and pixel_shuffle instead of a 9×9 one to 3, which oneDNN runs ~3× slower.
+   channels and pixel_shuffle instead of a 9×9 one to 3, which oneDNN runs ~3× slower (a head
+   with a norm, as in Ghiasi et al.'s network, too: the norm follows on the whole image).
 4. **Row strips with whole-image statistics.** Each layer is computed in strips of output
    rows (reflection padding folded into gather indices) written into one whole-image output;
    instance-norm statistics are then reduced over the whole image, so strips leave no seams
@@ -263,9 +264,14 @@ def _upsample_conv_block(
 
 
 def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int) -> Tensor:
-    """The last conv (to RGB, no norm, no ReLU) through the space-to-depth rewrite, in row strips."""
+    """The last conv (to RGB) through the space-to-depth rewrite, in row strips.
+
+    A head with a norm (``head_norm``: Ghiasi et al.'s network normalises its 3 channels before
+    the sigmoid) takes the same rewrite; the norm is applied once every strip is written, on
+    whole-image statistics, as in :func:`_conv_block`.
+    """
     pad, conv = block.padding, block.conv
-    if block.norm is not None or block.relu or conv.out_channels > 4 or conv.stride != (1, 1) or conv.kernel_size[0] % 2 == 0:
+    if conv.out_channels > 4 or conv.stride != (1, 1) or conv.kernel_size[0] % 2 == 0:
         return _conv_block(block, x, strip_elements)
     batch, in_channels, height, width = x.shape
     weights = _cached(cache, "space_to_depth", conv, space_to_depth_weights)
@@ -273,7 +279,7 @@ def _head_block(block: ConvNormAct, x: Tensor, cache: dict, strip_elements: int)
     writer = _RowWriter((batch, conv.out_channels, height, width))
     for r0, r1 in _strips(height, rows):
         writer.write(r0, space_to_depth_conv(_padded_rows(x, r0, r1, pad, "reflect"), conv, weights))
-    return writer.result()
+    return _norm_relu_(writer.result(), block.norm, block.relu)
 
 
 def _cached(
