@@ -9,7 +9,9 @@ failed (one photo of a folder, a diverged run), 2 nothing was done (bad argument
 unknown style), 130 interrupted (Ctrl-C).
 
 The argument builders take their choices from the library's constants (``DEVICES``, ``PRECISIONS``
-in :mod:`fast_style.infer.stylize`), so no command retypes them.
+in :mod:`fast_style.machine`, which :mod:`fast_style.infer.stylize` checks against), so no command
+retypes them. Like every top-level module, this one serves the training, inference and baseline
+paths and imports none of them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from fast_style.errors import EXIT_USAGE, FastStyleError, FastStyleWarning, path_error_message
+from fast_style.machine import DEVICES, PRECISIONS
 
 if TYPE_CHECKING:
     from fast_style.zoo import ResolvedStyle
@@ -138,16 +141,12 @@ def resolve_network(args: argparse.Namespace) -> ResolvedStyle:
 
 def add_device_argument(parser: argparse.ArgumentParser, default: str = "auto") -> None:
     """``--device auto|cpu|cuda`` (``auto``: CUDA when available; see :func:`fast_style.infer.stylize.resolve_device`)."""
-    from fast_style.infer.stylize import DEVICES
-
     parser.add_argument("--device", default=default, choices=DEVICES,
                         help=f"where to run (default {default}; auto = CUDA when available)")
 
 
 def add_precision_argument(parser: argparse.ArgumentParser) -> None:
     """``--precision fp32|fp16|bf16`` (autocast; fp16 needs CUDA; see :func:`fast_style.infer.stylize.check_precision`)."""
-    from fast_style.infer.stylize import PRECISIONS
-
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="fp16/bf16 autocast (fp16 needs CUDA)")
 
 

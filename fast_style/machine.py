@@ -11,11 +11,16 @@ import os
 import platform
 from pathlib import Path
 
-import torch
+# Where a network runs (auto: CUDA when available) and the autocast formats it runs in (fp16 needs CUDA): the
+# choices of every command's --device and --precision, and what fast_style.infer.stylize checks them against.
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "fp16", "bf16")
 
 
 def native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX): only then is bf16 autocast faster."""
+    import torch  # here: the command-line helpers read DEVICES without loading torch
+
     check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
     try:
         return bool(check()) if check is not None else False

@@ -24,9 +24,10 @@ from fast_style.cli import command
 def main(argv: list[str] | None = None) -> int:
     from fast_style.assets import resolve_path_or_asset
     from fast_style.errors import InvalidValueError
+    from fast_style.infer.gallery import gallery_sheet
     from fast_style.infer.stylize_cli import list_styles_text
     from fast_style.io import list_images
-    from fast_style.sheets import gallery_sheet, save_sheet
+    from fast_style.sheets import save_sheet
     from fast_style.zoo import ZOO_DIR, add_to_zoo
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.sheets import contact_sheet, gallery_sheet
+from fast_style.infer.gallery import gallery_sheet
+from fast_style.sheets import contact_sheet
 from fast_style.zoo import UnknownStyleError, available_styles
 
 

@@ -29,10 +29,9 @@ from fast_style import zoo
 from fast_style.deprecated import renamed_keyword
 from fast_style.errors import FastStyleError, InvalidValueError
 from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, MIN_TILE, FastTransformerNet, tile_elements
+from fast_style.machine import DEVICES, PRECISIONS
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "fp16", "bf16")
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 # ITU-R BT.601 luma weights (the Y of JPEG's YCbCr), used for luminance-only transfer.
 _LUMA = (0.299, 0.587, 0.114)
