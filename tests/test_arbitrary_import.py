@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from fast_style.io import load_image
-from fast_style.models import ArbitraryStyleNet
+from fast_style.models import ArbitraryStyleNet, TransformerNet
 from fast_style.models.arbitrary import prepare_painting
 from fast_style.models.magenta_import import (
     MagentaImportError,
@@ -211,3 +211,29 @@ def test_the_shipped_network_folds_and_runs_through_the_fast_engine() -> None:
     with torch.no_grad():
         expected = folded(images)
     assert (FastTransformerNet(folded, strip_elements=5000)(images) - expected).abs().max() < 1e-4
+
+
+def test_load_model_makes_the_network_of_any_painting(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from fast_style.errors import InvalidValueError
+    from fast_style.infer.stylize import load_arbitrary_network, load_model, stylize
+
+    rng = np.random.default_rng(0)
+    painting = tmp_path / "painting.png"
+    Image.fromarray((rng.random((90, 120, 3)) * 255).astype(np.uint8)).save(painting)
+    model = load_model(style_image=painting)
+    assert type(model) is TransformerNet and model.style_name == "painting"
+    net = load_arbitrary_network()
+    with torch.no_grad():
+        embedding = net.embed(prepare_painting(painting))[0]
+        photo = torch.rand(1, 3, 67, 101, generator=torch.Generator().manual_seed(1))  # its own size, odd
+        expected = net(photo, embedding)
+    out = stylize(model, photo)
+    assert out.shape == photo.shape
+    assert (out - expected).abs().max() < 1e-4
+    larger = load_model(style_image=painting, style_image_size=512)  # the read size sets the stroke scale
+    assert (stylize(larger, photo) - out).abs().max() > 1e-2
+    with pytest.raises(InvalidValueError, match="needs a style network"):
+        load_model()
+

@@ -14,6 +14,7 @@ Typical use::
     from fast_style.infer.stylize import load_model, stylize
     model = load_model("checkpoints/starry_night.pth")
     out = stylize(model, images)            # (B, 3, H, W) in [0, 1] → same shape
+    model = load_model(style_image="painting.jpg")   # any painting (Ghiasi et al. 2017), folded
 """
 
 from __future__ import annotations
@@ -21,18 +22,23 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from fast_style import zoo
+from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
 from fast_style.deprecated import renamed_keyword
 from fast_style.errors import FastStyleError, InvalidValueError
 from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, MIN_TILE, FastTransformerNet, tile_elements
 from fast_style.machine import DEVICES, PRECISIONS
+from fast_style.models.arbitrary import PAINTING_SIZE, ArbitraryStyleNet, prepare_painting
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+# The shipped arbitrary-style network (Magenta's, scripts/import_magenta.py): any painting as a style.
+ARBITRARY_NETWORK = zoo.ZOO_DIR / "arbitrary.pth"
 # ITU-R BT.601 luma weights (the Y of JPEG's YCbCr), used for luminance-only transfer.
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -56,23 +62,76 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return resolved
 
 
-def load_model(source: str | os.PathLike | zoo.ResolvedStyle, device: str | torch.device | None = None) -> TransformerNet:
-    """Rebuild a trained TransformerNet, in eval mode, on ``device``.
+def load_model(
+    source: str | os.PathLike | zoo.ResolvedStyle | None = None,
+    device: str | torch.device | None = None,
+    *,
+    style_image: str | os.PathLike | None = None,
+    style_image_size: int = PAINTING_SIZE,
+) -> TransformerNet:
+    """Rebuild a trained TransformerNet, in eval mode, on ``device``; or make one from any painting.
 
     Args:
         source: what :func:`fast_style.zoo.resolve` takes: a checkpoint file (a slim
             ``checkpoints/<style>.pth`` or a Lightning ``.ckpt``; a file wins over a zoo name), the
             name of a shipped style (``"candy"``, see :func:`fast_style.zoo.available_styles`) or a
             resolved spec. Weights are float32 whatever the file stores (zoo files keep float16).
+            With ``style_image``: an arbitrary-style network file, ``None`` for the shipped one.
         device: ``None``/``"auto"``, ``"cpu"``, ``"cuda"``.
+        style_image: a painting (any image file) to use as the style: the arbitrary-style network
+            (Ghiasi et al. 2017) folded for its embedding (:func:`painting_model`).
+        style_image_size: the side the painting's centre square is read at (default 256, the
+            network's training size); it sets the stroke scale (larger: smaller strokes).
 
     Returns:
         The network; ``model.style_name`` holds the style's name (or ``None``).
 
     Raises:
         UnknownStyleError, InputFileError, CheckpointError: see :func:`fast_style.zoo.load`.
+        InvalidValueError: neither a network nor a style image.
     """
+    if style_image is not None:
+        return painting_model(style_image, style_image_size, device, network=source)
+    if source is None:
+        raise InvalidValueError("load_model needs a style network (a file or a shipped style's name) or style_image=")
     return zoo.load(source, resolve_device(device))
+
+
+def load_arbitrary_network(path: str | os.PathLike | None = None) -> ArbitraryStyleNet:
+    """The arbitrary-style network (float32, eval, CPU) of ``path``; ``None``: the shipped ``zoo/arbitrary.pth``.
+
+    Raises:
+        CheckpointError: an unreadable file; InvalidValueError: a file holding another kind of network.
+    """
+    path = ARBITRARY_NETWORK if path is None else path
+    network = model_from_checkpoint(read_checkpoint(path))
+    if not isinstance(network, ArbitraryStyleNet):
+        raise InvalidValueError(f"{str(path)!r} holds a {type(network).__name__}, not an arbitrary-style network")
+    return network.eval()
+
+
+@torch.no_grad()
+def painting_model(
+    painting: str | os.PathLike,
+    size: int = PAINTING_SIZE,
+    device: str | torch.device | None = None,
+    network: str | os.PathLike | None = None,
+) -> TransformerNet:
+    """The one-style network of any painting: the arbitrary-style network folded for its embedding.
+
+    Ghiasi et al. (BMVC 2017): the predictor reads the painting's centre square at ``size`` pixels
+    (:func:`fast_style.models.arbitrary.prepare_painting`); the transform network conditioned on its
+    embedding folds into an ordinary TransformerNet, which :func:`stylize` runs at the photo's own
+    size through the same engine as every other network.
+
+    Raises:
+        ImageReadError: an unreadable painting; InvalidValueError: a size below 32.
+    """
+    net = load_arbitrary_network(network)
+    embedding = net.embed(prepare_painting(painting, size))
+    model = net.fold(embedding[0]).eval().to(resolve_device(device))
+    model.style_name = Path(painting).stem
+    return model
 
 
 def luminance(images: Tensor) -> Tensor:
