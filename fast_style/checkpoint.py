@@ -291,7 +291,7 @@ def check_layout(path: str | os.PathLike, model_args: dict[str, Any]) -> int:
     for key, value in model_args.items():
         low, high = LAYOUT_LIMITS.get(key, (0, MAX_OTHER_INT))
         if not isinstance(key, str):
-            raise CheckpointError(f"{where} key {key!r} is a {type(key).__name__}, not a name")
+            raise CheckpointError(f"{where} key {key!r} ({type(key).__name__}) is not a name")
         if key in LAYOUT_LIMITS and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
             raise CheckpointError(f"{where} {key} must be an integer from {low} to {high}, got {_short(value)}")
         if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
@@ -354,7 +354,7 @@ def _mapping(path: Path, value: Any, what: str, optional: bool = False) -> dict[
 def _weights(path: Path, state: dict[Any, Any]) -> dict[str, Any]:
     for key, value in state.items():
         if not isinstance(key, str):
-            raise CheckpointError(f"{str(path)!r}: state_dict key {_short(key)} is a {type(key).__name__}, not a "
+            raise CheckpointError(f"{str(path)!r}: state_dict key {_short(key)} ({type(key).__name__}) is not a "
                                   "weight's name")
         if not isinstance(value, torch.Tensor):
             raise CheckpointError(f"{str(path)!r}: state_dict entry {key!r} is a {type(value).__name__}, not a tensor")
