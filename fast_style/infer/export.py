@@ -69,6 +69,7 @@ def format_from_path(path: str | os.PathLike) -> str:
 
 def _cpu_copy(model: TransformerNet) -> TransformerNet:
     """A CPU fp32 eval copy, leaving the caller's model (device, dtype, mode) untouched."""
+    _check_exportable(model)
     copy = TransformerNet(**model.model_args)
     copy.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()})
     return copy.eval()
@@ -99,7 +100,6 @@ def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Pa
         ImportError: ONNX export without the ``onnx`` extra installed (names the extra).
     """
     _check_format(fmt)
-    _check_exportable(model)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     eager = _cpu_copy(model)

@@ -235,26 +235,10 @@ class TransformerNet(nn.Module):
         embedding_dim: int | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(width, int) or width < 1:
-            raise InvalidValueError(f"width must be a positive integer, got {width!r}")
-        if not isinstance(num_residual_blocks, int) or num_residual_blocks < 0:
-            raise InvalidValueError(f"num_residual_blocks must be a non-negative integer, got {num_residual_blocks!r}")
-        if norm not in NORMS:
-            raise InvalidValueError(f"unknown norm {norm!r}; allowed: {', '.join(NORMS)}")
-        if output_activation not in OUTPUT_ACTIVATIONS:
-            raise InvalidValueError(
-                f"unknown output_activation {output_activation!r}; allowed: {', '.join(OUTPUT_ACTIVATIONS)}"
-            )
-        for label, kernel in (("stem_kernel", stem_kernel), ("head_kernel", head_kernel)):
-            if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
-                raise InvalidValueError(f"{label} must be a positive odd integer, got {kernel!r}")
-        for label, flag in (("separable_residuals", separable_residuals), ("space_to_depth", space_to_depth),
-                            ("encoder_norm", encoder_norm), ("head_norm", head_norm)):
-            if not isinstance(flag, bool):
-                raise InvalidValueError(f"{label} must be true or false, got {flag!r}")
-        if head_norm and space_to_depth:
-            raise InvalidValueError("head_norm cannot be combined with space_to_depth: the head's norm would normalise "
-                                    "the 12 sub-pixel channels, not the 3 colours")
+        _check_layout(width, num_residual_blocks, norm, output_activation,
+                      {"stem_kernel": stem_kernel, "head_kernel": head_kernel},
+                      {"separable_residuals": separable_residuals, "space_to_depth": space_to_depth,
+                       "encoder_norm": encoder_norm, "head_norm": head_norm})
         _check_embedding(embedding_dim, norm, styles)
         self.model_args: dict[str, Any] = {
             "width": width,
@@ -550,6 +534,30 @@ def pad_for_space_to_depth(images: Tensor) -> Tensor:
     pad = SPACE_TO_DEPTH_PAD
     padded = F.pad(images, (0, pad, 0, pad), mode="replicate")
     return padded[..., : (height + pad) // 2 * 2, : (width + pad) // 2 * 2]
+
+
+def _check_layout(width: int, num_residual_blocks: int, norm: str, output_activation: str,
+                  kernels: Mapping[str, int], flags: Mapping[str, bool]) -> None:
+    """Raise InvalidValueError, naming the value, for a layout TransformerNet cannot build."""
+    if not isinstance(width, int) or width < 1:
+        raise InvalidValueError(f"width must be a positive integer, got {width!r}")
+    if not isinstance(num_residual_blocks, int) or num_residual_blocks < 0:
+        raise InvalidValueError(f"num_residual_blocks must be a non-negative integer, got {num_residual_blocks!r}")
+    if norm not in NORMS:
+        raise InvalidValueError(f"unknown norm {norm!r}; allowed: {', '.join(NORMS)}")
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise InvalidValueError(
+            f"unknown output_activation {output_activation!r}; allowed: {', '.join(OUTPUT_ACTIVATIONS)}"
+        )
+    for label, kernel in kernels.items():
+        if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
+            raise InvalidValueError(f"{label} must be a positive odd integer, got {kernel!r}")
+    for label, flag in flags.items():
+        if not isinstance(flag, bool):
+            raise InvalidValueError(f"{label} must be true or false, got {flag!r}")
+    if flags["head_norm"] and flags["space_to_depth"]:
+        raise InvalidValueError("head_norm cannot be combined with space_to_depth: the head's norm would normalise "
+                                "the 12 sub-pixel channels, not the 3 colours")
 
 
 def _check_embedding(embedding_dim: int | None, norm: str, styles: Sequence[str] | None) -> None:
