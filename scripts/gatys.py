@@ -1,11 +1,12 @@
 """Gatys et al.'s optimisation baseline on one photo (CVPR 2016).
 
-    python scripts/gatys.py --content photo.jpg --style starry_night --size 512 --iters 500 \\
+    python scripts/gatys.py --content photo.jpg --style-config starry_night --size 512 --iters 500 \\
         --optimizer lbfgs --output out/
 
-``--style`` is a style config name (``configs/style/<name>.yaml``: the image and its style
-weight) or an image file (the library's default weights); the loss is the training config's
-``loss`` composed with ``style=<name>``, so it is the one training uses. ``--output`` is an image file or a folder (then
+``--style-config NAME`` is a style config (``configs/style/<NAME>.yaml``: the image and its style
+weight; the loss is the training config's ``loss`` composed with ``style=<NAME>``, so it is the one
+training uses); ``--style-image FILE`` a painting file (the library's default weights). The old
+``--style NAME_OR_FILE`` still works and warns. ``--output`` is an image file or a folder (then
 ``<photo>_<style>_gatys.png`` is written there). ``--history`` writes the per-iteration loss
 and seconds as JSON.
 """
@@ -20,11 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
-def training_loss(style: str, config_dir: Path = CONFIG_DIR) -> tuple[str, dict]:
-    """The name and loss arguments for ``--style``: :func:`fast_style.train.compose.style_loss_args`."""
+def training_loss(style: str, config_dir: Path = CONFIG_DIR):
+    """The name and loss settings of a style config or image file: :func:`fast_style.train.compose.style_loss_args`."""
+    from fast_style.loss.perceptual import PerceptualLossSettings
     from fast_style.train.compose import style_loss_args
 
-    return style_loss_args(style, config_dir)
+    name, loss = style_loss_args(style, config_dir)
+    return name, PerceptualLossSettings.from_mapping(loss)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.assets import resolve_path_or_asset
     from fast_style.baseline.compare import n_star_for_models, network_with_training_loss
     from fast_style.baseline.curves import GatysCurves, loss_identity
+    from fast_style.baseline.gatys import GatysSettings
     from fast_style.errors import InvalidValueError
     from fast_style.io import NoImagesError, list_images
-    from fast_style.loss.perceptual import build_perceptual_loss
+    from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
     from fast_style.train.compose import CONFIG_DIR, style_loss_args
 
     if args.limit < 1 or args.iters < 1 or args.size < 16:
@@ -74,26 +75,28 @@ def main(argv: list[str] | None = None) -> int:
     if not photos:
         raise NoImagesError(f"no photos in {args.images!r}")
 
+    gatys = GatysSettings(iterations=args.iters)
     for style in args.curves_only:
         name, loss_args = style_loss_args(style, CONFIG_DIR)
-        loss_fn = build_perceptual_loss(**loss_args)
-        curves = GatysCurves.of_loss(args.curves, loss_args)
+        loss = PerceptualLossSettings.from_mapping(loss_args)
+        loss_fn = build_perceptual_loss(**loss.as_dict())
+        curves = GatysCurves.of_loss(args.curves, loss)
         for photo in tqdm(photos, desc=f"{name}: Gatys curves", unit="photo"):
-            curves.curve(loss_fn, loss_args, photo, args.size, args.iters)
+            curves.curve(loss_fn, loss, photo, args.size, gatys)
 
     # Networks of one style and loss share every curve and one VGG.
-    groups: dict[str, tuple[dict, dict]] = {}
+    groups: dict[str, tuple[PerceptualLossSettings, dict]] = {}
     for spec in args.specs:
-        model, loss_args = network_with_training_loss(zoo.resolve(spec))
-        groups.setdefault(loss_identity(loss_args), (loss_args, {}))[1][spec] = model
+        model, loss = network_with_training_loss(zoo.resolve(spec))
+        groups.setdefault(loss_identity(loss), (loss, {}))[1][spec] = model
     rows: dict = {}
-    for loss_args, models in groups.values():
-        loss_fn = build_perceptual_loss(**loss_args)
-        curves = GatysCurves.of_loss(args.curves, loss_args)
+    for loss, models in groups.values():
+        loss_fn = build_perceptual_loss(**loss.as_dict())
+        curves = GatysCurves.of_loss(args.curves, loss)
         style = curves.style  # the painting: teacher, shared network and student of one style share a row group
         with tqdm(total=len(photos), desc=f"{style}: {len(models)} network(s)", unit="photo") as bar:
-            n_stars = n_star_for_models(models, loss_fn, photos, args.size, args.iters, on_photo=lambda _: bar.update(1),
-                                        curves=curves, loss_args=loss_args)
+            n_stars = n_star_for_models(models, loss_fn, photos, args.size, gatys, on_photo=lambda _: bar.update(1),
+                                        curves=curves, loss=loss)
         for label, values in n_stars.items():
             rows[label] = {"style": style, "n_star": [[b.value, b.lower] for b in values],
                            "photos": [Path(p).name for p in photos]}

@@ -2,7 +2,7 @@
 
     python scripts/quality_vs_steps.py --ckpt checkpoints/candy.pth \\
         --run-dir outputs/zoo/candy --limit 4 --size 256 --iters 200 --output docs/quality/candy_steps
-    python scripts/quality_vs_steps.py --style woman_with_hat_matisse --minutes \\
+    python scripts/quality_vs_steps.py --style-config woman_with_hat_matisse --minutes \\
         --run new_style=outputs/measure/new_style --run scratch=outputs/measure/scratch --output docs/new_style
 
 N* (Johnson et al. 2016, Fig. 5) is the first Gatys L-BFGS iteration whose loss is at or below the
@@ -12,10 +12,12 @@ once (and kept under ``--curves``, :mod:`fast_style.baseline.curves`) and each c
 the zoo recipe keeps them) is placed on it.
 
 One run: ``--ckpt`` (its final network, whose config gives the loss) and ``--run-dir``. Several runs
-on one plot: ``--run LABEL=RUN_DIR`` for each and ``--style NAME``, the style config whose loss
-judges them all (and the style a multi-style checkpoint is read in). ``--minutes`` puts wall-clock
-minutes on the x axis: from ``<run-dir>/command_started`` (the Unix time the command was started,
-written by whoever timed it) to each checkpoint file's modification time, start-up included.
+on one plot: ``--run LABEL=RUN_DIR`` for each and ``--style-config NAME``, the style config whose loss
+judges them all (and the style a multi-style checkpoint is read in); ``--style-image FILE`` judges them
+by a painting file with the library's default weights. (The old ``--style NAME`` still works and warns.)
+``--minutes`` puts wall-clock minutes on the x axis: from ``<run-dir>/command_started`` (the Unix time
+the command was started, written by whoever timed it) to each checkpoint file's modification time,
+start-up included.
 Writes ``n_star.md``, ``n_star.json`` and ``n_star_vs_steps.png`` (or ``n_star_vs_minutes.png``).
 """
 
@@ -29,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fast_style.baseline.style_args import add_style_source_arguments, style_source
 from fast_style.cli import command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ckpt", help="one run: its final slim checkpoint (its config gives the loss)")
     parser.add_argument("--run-dir", help="one run: its Hydra folder (holds lightning_checkpoints/)")
     parser.add_argument("--run", action="append", default=[], metavar="LABEL=RUN_DIR", help="a run to plot (repeatable)")
-    parser.add_argument("--style", help="with --run: the style config whose loss judges every run")
+    add_style_source_arguments(parser, required=False,
+                               config_help="with --run: the style config whose loss judges every run")
     parser.add_argument("--minutes", action="store_true", help="x axis: wall-clock minutes from <run-dir>/command_started")
     parser.add_argument("--images", default="coco/val2017", help="photo folder (path or asset name)")
     parser.add_argument("--limit", type=int, default=8, help="first N photos of the folder")
@@ -110,18 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.assets import resolve_path_or_asset
     from fast_style.baseline.compare import n_star_for_models
     from fast_style.baseline.curves import GatysCurves
+    from fast_style.baseline.gatys import GatysSettings
     from fast_style.baseline.stats import censored_median
     from fast_style.checkpoint import read_checkpoint
     from fast_style.errors import InvalidValueError
     from fast_style.infer.stylize import load_model
     from fast_style.io import NoImagesError, list_images
-    from fast_style.loss.perceptual import build_perceptual_loss
+    from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
     from fast_style.train.compose import CONFIG_DIR, style_loss_args
 
     if args.limit < 1 or args.iters < 1 or args.size < 16:
         raise InvalidValueError(f"--limit, --iters must be >= 1 and --size >= 16; got {args.limit}, {args.iters}, {args.size}")
     if bool(args.run) == bool(args.ckpt or args.run_dir) or (args.ckpt is None) != (args.run_dir is None):
-        raise InvalidValueError("give either --ckpt and --run-dir (one run) or --run LABEL=RUN_DIR ... with --style")
+        raise InvalidValueError("give either --ckpt and --run-dir (one run) or --run LABEL=RUN_DIR ... with --style-config")
     photos = list_images(resolve_path_or_asset(args.images))[: args.limit]
     if not photos:
         raise NoImagesError(f"no photos in {args.images!r}")
@@ -138,9 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         runs[style or "run"] = sorted([*found, (final_step, load_model(resolved, "cpu"))], key=lambda item: item[0])
         run_dirs[style or "run"] = Path(args.run_dir)
     else:
-        if not args.style:
-            raise InvalidValueError("--run needs --style (the style config whose loss judges the runs)")
-        style, loss_args = style_loss_args(args.style, CONFIG_DIR)
+        source = style_source(args)
+        if not source:
+            raise InvalidValueError("--run needs --style-config NAME (the style config whose loss judges the runs) "
+                                    "or --style-image FILE")
+        style, loss_args = style_loss_args(source, CONFIG_DIR)
         for item in args.run:
             label, _, folder = item.partition("=")
             if not label or not folder or not Path(folder).is_dir():
@@ -154,10 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         raise InvalidValueError(f"{args.ckpt!r} does not say which loss it was trained with")
 
     models = {(label, step): model for label, rows in runs.items() for step, model in rows}
-    loss_fn = build_perceptual_loss(**loss_args)
+    loss = PerceptualLossSettings.from_mapping(loss_args)
+    loss_fn = build_perceptual_loss(**loss.as_dict())
     with tqdm(total=len(photos), desc="photos", unit="photo") as bar:
-        n_stars = n_star_for_models(models, loss_fn, photos, args.size, args.iters, on_photo=lambda _: bar.update(1),
-                                    curves=GatysCurves.of_loss(args.curves, loss_args), loss_args=loss_args)
+        n_stars = n_star_for_models(models, loss_fn, photos, args.size, GatysSettings(iterations=args.iters),
+                                    on_photo=lambda _: bar.update(1), curves=GatysCurves.of_loss(args.curves, loss),
+                                    loss=loss)
 
     points: dict[str, list[dict]] = {}
     for label, rows in runs.items():

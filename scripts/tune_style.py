@@ -1,7 +1,7 @@
 """Choose a style's weights before training: a Gatys preview sweep and a labelled contact sheet.
 
-    python scripts/tune_style.py --style candy --style-weights 1 3 10 30
-    python scripts/tune_style.py --style my_painting.jpg --style-weights 3 10 --style-sizes 256 384 \\
+    python scripts/tune_style.py --style-config candy --style-weights 1 3 10 30
+    python scripts/tune_style.py --style-image my_painting.jpg --style-weights 3 10 --style-sizes 256 384 \\
         --photos holiday1.jpg holiday2.jpg --output tune/my_painting
 
 For each setting (style weight × style-image size) every photo is optimised for ``--iterations``
@@ -9,7 +9,8 @@ L-BFGS steps against the training loss (same VGG, layers, Gram normalisation). T
 gets ``sheet.jpg`` (first row: the style image and the photos; then one row per setting, the style
 image first) and ``losses.md`` (the loss terms per setting). Pick the row whose pictures carry the
 painting's strokes, shapes and palette while the photo stays recognisable, then train with it:
-``python scripts/train.py style=candy style.style_weight=10``.
+``python scripts/train.py style=candy style.style_weight=10``. (The old ``--style NAME_OR_FILE`` still
+works and warns: ``--style`` names a zoo network in the other commands.)
 """
 
 from __future__ import annotations
@@ -21,29 +22,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fast_style.baseline.style_args import add_style_source_arguments, style_source
 from fast_style.cli import command
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
-def _style_defaults(style: str) -> tuple[dict, dict]:
-    """The style's settings (``name``, ``image``, ``size``, weights) and its loss arguments.
+def _style_loss(style: str):
+    """The style's name and loss settings (:class:`~fast_style.loss.perceptual.PerceptualLossSettings`).
 
     From :func:`fast_style.train.compose.style_loss_args`: the composed training loss for a
     config name, the library's defaults for an image file.
     """
+    from fast_style.loss.perceptual import PerceptualLossSettings
     from fast_style.train.compose import style_loss_args
 
     name, loss = style_loss_args(style, CONFIG_DIR)
-    settings = {"name": name, "image": loss["style_image"], "size": loss["style_size"],
-                "content_weight": loss["content_weight"], "tv_weight": loss["tv_weight"]}
-    return settings, loss
+    return name, PerceptualLossSettings.from_mapping(loss)
 
 
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--style", required=True, help="style config name (configs/style/) or an image file")
+    add_style_source_arguments(parser)
     parser.add_argument("--style-weights", type=float, nargs="+", default=[1.0, 3.0, 10.0, 30.0])
     parser.add_argument("--style-sizes", type=int, nargs="+", help="style image shorter sides (default: the config's)")
     parser.add_argument("--content-weight", type=float, help="default: the config's")
@@ -59,23 +60,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--count, --iterations must be >= 1 and --size >= 16; got {args.count}, {args.iterations}, {args.size}")
 
     from fast_style.assets import resolve_path_or_asset
+    from fast_style.baseline.gatys import GatysSettings
     from fast_style.baseline.tune import run_sweep, sweep_settings, write_sweep
     from fast_style.errors import InputFileError
     from fast_style.io import list_images
 
-    style, loss_config = _style_defaults(args.style)
+    name, loss = _style_loss(style_source(args))
     photos = args.photos or [str(p) for p in list_images(resolve_path_or_asset("coco/val2017"))[: args.count]]
     missing = [photo for photo in photos if not Path(photo).is_file()]
     if missing:
         raise InputFileError(f"photo(s) not found: {', '.join(missing)}")
     settings = sweep_settings(
         args.style_weights,
-        args.style_sizes or [int(style["size"])],
-        style["content_weight"] if args.content_weight is None else args.content_weight,
-        style["tv_weight"] if args.tv_weight is None else args.tv_weight,
+        args.style_sizes or [int(loss.style_size)],
+        loss.content_weight if args.content_weight is None else args.content_weight,
+        loss.tv_weight if args.tv_weight is None else args.tv_weight,
     )
-    resolve_path_or_asset(style["image"])
-    output = Path(args.output or Path("tune") / style["name"])
+    resolve_path_or_asset(loss.style_image)
+    output = Path(args.output or Path("tune") / name)
     total = len(settings) * len(photos)
     done = 0
     start = time.perf_counter()
@@ -89,9 +91,10 @@ def main(argv: list[str] | None = None) -> int:
               f"(content {terms['content']:.4g}, style {terms['style']:.4g}); ETA {eta:.0f} s", flush=True)
 
     print(f"{len(settings)} setting(s) x {len(photos)} photo(s), {args.iterations} L-BFGS iterations at {args.size} px")
-    rows = run_sweep(style["image"], photos, settings, loss_config, args.size, args.iterations, args.init, progress)
+    gatys = GatysSettings(iterations=args.iterations, init=args.init)
+    rows = run_sweep(loss.style_image, photos, settings, loss, args.size, gatys, progress)
     how = f"{args.size} px, {args.iterations} L-BFGS iterations from the {args.init}"
-    sheet, table = write_sweep(output, style["image"], photos, rows, how=how)
+    sheet, table = write_sweep(output, loss.style_image, photos, rows, how=how)
     print(table.read_text())
     print(f"wrote {sheet} and {table}")
     return 0

@@ -144,6 +144,7 @@ def test_compare_script_reports_bad_checkpoint(tmp_path, capsys):
 def test_n_star_for_models_places_each_network_on_the_one_gatys_curve(tiny_checkpoint, tiny_model, assets_dir,
                                                                      tmp_path):
     from fast_style.baseline.compare import compare_photo, n_star_for_models
+    from fast_style.baseline.gatys import GatysSettings
 
     photo = tmp_path / "p.png"
     Image.fromarray((torch.rand(30, 40, 3, generator=torch.Generator().manual_seed(2)) * 255).byte().numpy()).save(photo)
@@ -153,12 +154,13 @@ def test_n_star_for_models_places_each_network_on_the_one_gatys_curve(tiny_check
     with torch.no_grad():
         for parameter in other.parameters():
             parameter.mul_(0.5)
-    results = n_star_for_models({"a": tiny_model, "b": other}, loss_fn, [photo], size=24, iterations=6)
+    six = GatysSettings(iterations=6)
+    results = n_star_for_models({"a": tiny_model, "b": other}, loss_fn, [photo], 24, six)
     for label, model in (("a", tiny_model), ("b", other)):
-        expected = compare_photo(model, loss_fn, photo, 24, 6, timing_repeats=1).n_star_bound()
+        expected = compare_photo(model, loss_fn, photo, 24, six, timing_repeats=1).n_star_bound()
         assert results[label] == [expected]
     with pytest.raises(ValueError, match="at least one"):
-        n_star_for_models({}, loss_fn, [photo], size=24, iterations=2)
+        n_star_for_models({}, loss_fn, [photo], 24, GatysSettings(iterations=2))
 
 
 def test_compare_script_takes_a_shipped_style_by_name(tmp_path, capsys):
@@ -168,16 +170,19 @@ def test_compare_script_takes_a_shipped_style_by_name(tmp_path, capsys):
 
 
 def test_report_settings_say_what_was_compared_and_when_the_loss_is_not_the_training_one(tiny_checkpoint, tmp_path):
+    from fast_style.baseline.gatys import GatysSettings
     from fast_style.baseline.report import comparison_settings
+    from fast_style.loss.perceptual import PerceptualLossSettings
 
     checkpoint = read_checkpoint(tiny_checkpoint)
-    loss = {**checkpoint.loss_args, "vgg": {**checkpoint.loss_args["vgg"], "weights": "random"}}
+    loss = PerceptualLossSettings.from_mapping({**checkpoint.loss_args,
+                                                "vgg": {**checkpoint.loss_args["vgg"], "weights": "random"}})
     photos = [tmp_path / "a.png", tmp_path / "b.png"]
-    common = dict(optimizer="lbfgs", iterations=7, init="noise", lr=None, device="cpu")
-    plain = comparison_settings(checkpoint, "t.pth", loss, photos, "folder", [24, 32], **common)
-    overridden = comparison_settings(checkpoint, "t.pth", loss, photos, "folder", [24, 32], vgg_overridden=True,
-                                     **common)
-    adam = comparison_settings(checkpoint, "t.pth", loss, photos, "folder", [24], **{**common, "optimizer": "adam"})
+    lbfgs, adam_settings = GatysSettings(iterations=7), GatysSettings(iterations=7, optimizer="adam")
+    plain = comparison_settings(checkpoint, "t.pth", loss, lbfgs, photos, "folder", [24, 32], device="cpu")
+    overridden = comparison_settings(checkpoint, "t.pth", loss, lbfgs, photos, "folder", [24, 32], device="cpu",
+                                     vgg_overridden=True)
+    adam = comparison_settings(checkpoint, "t.pth", loss, adam_settings, photos, "folder", [24], device="cpu")
     assert plain["style"] == "tiny" and plain["iterations"] == 7 and "`t.pth`" in plain["checkpoint"]
     assert plain["photos"] == "2 from `folder`: a.png, b.png" and plain["sizes"].startswith("[24, 32]")
     assert "weights=random" in plain["loss"] and "OVERRIDDEN" not in plain["loss"] and "OVERRIDDEN" in overridden["loss"]

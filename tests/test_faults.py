@@ -393,7 +393,7 @@ def test_compare_and_gatys_refuse_an_unwritable_output_and_a_bad_photo_before_an
     assert compare_main([*common, "--output", str(tmp_path / "out")]) == 2
     assert "bad.png" in capsys.readouterr().err.strip().splitlines()[-1]
     good = str(photos / "good.png")
-    status = load_script("gatys").main(["--content", good, "--style", good, "--iters", "1", "--size", "32",
+    status = load_script("gatys").main(["--content", good, "--style-image", good, "--iters", "1", "--size", "32",
                                         "--vgg-weights", "random", "--output", str(blocker / "x.png")])
     assert status == 2 and capsys.readouterr().err.startswith("error: ")
 

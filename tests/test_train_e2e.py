@@ -150,7 +150,7 @@ def test_quality_vs_steps_puts_several_runs_on_minutes(first_run, tmp_path, trai
     checkpoint = shared_run / "lightning_checkpoints" / "step0000004.ckpt"
     os.utime(checkpoint, (started + 90, started + 90))
     status = load_script("quality_vs_steps").main([
-        "--style", "starry_night", "--minutes", "--run", f"one={first_run / 'run'}", "--run", f"shared={shared_run}",
+        "--style-config", "starry_night", "--minutes", "--run", f"one={first_run / 'run'}", "--run", f"shared={shared_run}",
         "--images", str(photos), "--limit", "1", "--size", "32", "--iters", "2", "--output", str(tmp_path / "out"),
         "--curves", str(tmp_path / "curves"),
     ])
@@ -163,6 +163,6 @@ def test_quality_vs_steps_puts_several_runs_on_minutes(first_run, tmp_path, trai
     # Without the start time there are no minutes to plot: one clear error.
     (shared_run / "command_started").unlink()
     assert load_script("quality_vs_steps").main([
-        "--style", "starry_night", "--minutes", "--run", f"shared={shared_run}", "--images", str(photos),
+        "--style-config", "starry_night", "--minutes", "--run", f"shared={shared_run}", "--images", str(photos),
         "--limit", "1", "--size", "32", "--iters", "2", "--output", str(tmp_path / "out2"),
         "--curves", str(tmp_path / "curves")]) == 2

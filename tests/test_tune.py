@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from fast_style.baseline.gatys import GatysSettings
 from fast_style.baseline.tune import run_sweep, sweep_settings, sweep_table, write_sweep
 from fast_style.io import load_image
 from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
@@ -32,8 +33,8 @@ def test_a_higher_style_weight_moves_the_result_towards_the_style(tmp_path: Path
     Image.new("RGB", (48, 40), (120, 160, 90)).save(photo)
     settings = sweep_settings([0.1, 100.0], [64], content_weight=3, tv_weight=0)
     # The real VGG: under random weights the losses are ~1e-7 and the comparison would be float noise.
-    loss_config = {"style_layers": ["relu1_2", "relu2_2"]}
-    rows = run_sweep("styles/candy.jpg", [photo], settings, loss_config, size=32, iterations=8)
+    loss = PerceptualLossSettings(style_layers=["relu1_2", "relu2_2"])
+    rows = run_sweep("styles/candy.jpg", [photo], settings, loss, size=32, gatys=GatysSettings(iterations=8, init="content"))
     assert len(rows) == 2 and all(len(row.images) == 1 and len(row.terms) == 1 for row in rows)
     # Scored by one unweighted loss: the strongly weighted run got closer to the style's Grams
     # and further from the photo.
@@ -57,7 +58,7 @@ def test_tune_style_cli_rejects_an_unknown_style(capsys: pytest.CaptureFixture):
     spec = importlib.util.spec_from_file_location("tune_style", REPO_ROOT / "scripts" / "tune_style.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--style", "no_such_style"]) == 2
+    assert module.main(["--style-config", "no_such_style"]) == 2
     assert "neither a style config" in capsys.readouterr().err
 
 
@@ -91,8 +92,6 @@ def test_tune_style_starts_from_the_composed_training_loss():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     style = OmegaConf.load(REPO_ROOT / "configs" / "style" / "udnie.yaml")
-    settings, loss_config = module._style_defaults("udnie")
-    defaults = PerceptualLossSettings()
-    assert settings == {"name": "udnie", "image": style.image, "size": defaults.style_size,
-                        "content_weight": defaults.content_weight, "tv_weight": defaults.tv_weight}
-    assert loss_config == PerceptualLossSettings(style_image=style.image, style_weight=style.style_weight).as_dict()
+    name, loss = module._style_loss("udnie")
+    assert name == "udnie"
+    assert loss == PerceptualLossSettings(style_image=style.image, style_weight=style.style_weight)

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from fast_style.baseline.gatys import GatysResult, initial_image, optimize_image
+from fast_style.baseline.gatys import GatysResult, GatysSettings, initial_image, optimize_image
 from fast_style.baseline.stats import Bound, first_reaching
 from fast_style.errors import InvalidValueError
 from fast_style.io import load_image
-from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss
+from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss, PerceptualLossSettings
 
 if TYPE_CHECKING:
     from fast_style.baseline.curves import GatysCurves
@@ -106,7 +106,7 @@ class ComparisonRun:
         }
 
 
-def network_with_training_loss(resolved: ResolvedStyle) -> tuple[nn.Module, dict[str, Any]]:
+def network_with_training_loss(resolved: ResolvedStyle) -> tuple[nn.Module, PerceptualLossSettings]:
     """The network a resolved style names and the loss it was trained with: what N* is measured by.
 
     One style of a multi-style file comes folded (its own γ, β) and is judged by its own loss.
@@ -115,7 +115,7 @@ def network_with_training_loss(resolved: ResolvedStyle) -> tuple[nn.Module, dict
         resolved: what :func:`fast_style.zoo.resolve` made of the user's spec.
 
     Returns:
-        (network, loss arguments for :func:`~fast_style.loss.perceptual.build_perceptual_loss`).
+        (network, the loss settings it was trained with).
 
     Raises:
         InvalidValueError: for a blend (never trained against a loss, so there is nothing to optimise).
@@ -132,7 +132,7 @@ def network_with_training_loss(resolved: ResolvedStyle) -> tuple[nn.Module, dict
     if loss_args is None:
         raise CheckpointError(f"{str(resolved.path)!r} does not say which loss it was trained with (no training "
                               "config), so the Gatys baseline cannot use the same one")
-    return model, dict(loss_args)
+    return model, PerceptualLossSettings.from_mapping(loss_args)
 
 
 def time_forward(model: nn.Module, image: Tensor, repeats: int = 3, warmup: int = 1) -> tuple[Tensor, float]:
@@ -180,11 +180,7 @@ def compare_photo(
     loss_fn: PerceptualLoss,
     photo: str | os.PathLike,
     size: int,
-    iterations: int,
-    optimizer: str = "lbfgs",
-    init: str = "noise",
-    lr: float | None = None,
-    seed: int = 0,
+    settings: GatysSettings,
     timing_repeats: int = 3,
     on_iteration: Callable[[int, dict[str, float]], None] | None = None,
 ) -> ComparisonRun:
@@ -195,8 +191,7 @@ def compare_photo(
         loss_fn: the loss the network was trained with.
         photo: image file.
         size: shorter side to resize the photo to.
-        iterations: Gatys iterations.
-        optimizer, init, lr, seed: passed to :func:`fast_style.baseline.gatys.optimize_image`.
+        settings: the Gatys run's settings (:class:`~fast_style.baseline.gatys.GatysSettings`).
         timing_repeats: timed forward passes (median taken).
         on_iteration: progress hook called with (iteration, loss terms).
 
@@ -210,8 +205,7 @@ def compare_photo(
     ff_image, ff_seconds = time_forward(model, content, repeats=timing_repeats)
     ff_loss = _terms(loss_fn, ff_image, content_features)
     photo_loss = _terms(loss_fn, content, content_features)
-    gatys, n_star, at_n_star = _gatys_to_reach(loss_fn, content, ff_loss["total"], iterations, on_iteration,
-                                               optimizer=optimizer, init=init, lr=lr, seed=seed)
+    gatys, n_star, at_n_star = _gatys_to_reach(loss_fn, content, ff_loss["total"], settings, on_iteration)
     return ComparisonRun(
         photo=Path(photo).name,
         size=int(size),
@@ -233,9 +227,8 @@ def _gatys_to_reach(
     loss_fn: PerceptualLoss,
     content: Tensor,
     target: float,
-    iterations: int,
+    settings: GatysSettings,
     on_iteration: Callable[[int, dict[str, float]], None] | None,
-    **gatys_kwargs,
 ) -> tuple[GatysResult, int | None, Tensor | None]:
     """A Gatys run on ``content``, the first iteration N* whose loss is at most ``target``, and that image.
 
@@ -252,10 +245,10 @@ def _gatys_to_reach(
         if on_iteration is not None:
             on_iteration(iteration, terms)
 
-    result = optimize_image(loss_fn, content, iterations, callback=callback, **gatys_kwargs)
+    result = optimize_image(loss_fn, content, settings, callback=callback)
     n_star = first_reaching(result.totals(), target, initial=result.initial["total"])
     if n_star == 0:
-        return result, 0, initial_image(content, gatys_kwargs.get("init", "noise"), gatys_kwargs.get("seed", 0))
+        return result, 0, initial_image(content, settings.init, settings.seed)
     return result, n_star, None if n_star is None else snapshot.get("image")
 
 
@@ -264,10 +257,10 @@ def run_comparison(
     loss_fn: PerceptualLoss,
     photos: Sequence[str | os.PathLike],
     sizes: Sequence[int],
-    iterations: int,
-    **kwargs,
+    settings: GatysSettings,
+    **kwargs: Any,
 ) -> list[ComparisonRun]:
-    """:func:`compare_photo` for every size and photo (sizes outermost).
+    """:func:`compare_photo` for every size and photo (sizes outermost; ``kwargs``: its ``timing_repeats``, ``on_iteration``).
 
     Raises:
         ValueError: if there are no photos or no sizes.
@@ -277,7 +270,7 @@ def run_comparison(
     if not sizes:
         raise ValueError("run_comparison needs at least one size")
     return [
-        compare_photo(model, loss_fn, photo, size, iterations, **kwargs) for size in sizes for photo in photos
+        compare_photo(model, loss_fn, photo, size, settings, **kwargs) for size in sizes for photo in photos
     ]
 
 
@@ -297,11 +290,10 @@ def n_star_for_models(
     loss_fn: PerceptualLoss,
     photos: Sequence[str | os.PathLike],
     size: int,
-    iterations: int,
+    settings: GatysSettings,
     on_photo: Callable[[int], None] | None = None,
     curves: GatysCurves | None = None,
-    loss_args: Mapping[str, Any] | None = None,
-    **gatys_kwargs,
+    loss: PerceptualLossSettings | None = None,
 ) -> dict[str, list[Bound]]:
     """N* of several networks trained for the same loss (e.g. one run's checkpoints along its steps).
 
@@ -314,23 +306,22 @@ def n_star_for_models(
         loss_fn: the loss all of them were trained with.
         photos: photo files, resized to ``size`` on the shorter side.
         size: shorter side in pixels.
-        iterations: Gatys iterations per photo.
+        settings: the Gatys runs' settings (their ``iterations`` per photo at most).
         on_photo: called with the photo index after each photo's Gatys run.
         curves: stored curves to reuse and extend (:mod:`fast_style.baseline.curves`); ``None`` runs
             Gatys on every photo.
-        loss_args: the arguments ``loss_fn`` was built with; required with ``curves`` (they key the curves).
-        gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimize_image` (``optimizer``, ``init``, ...).
+        loss: the settings ``loss_fn`` was built with; required with ``curves`` (they key the curves).
 
     Returns:
         label → one N* :class:`~fast_style.baseline.report.Bound` per photo (a lower bound where not reached).
 
     Raises:
-        ValueError: for no models or no photos, or ``curves`` without ``loss_args``.
+        ValueError: for no models or no photos, or ``curves`` without ``loss``.
     """
     if not models or not photos:
         raise ValueError("n_star_for_models needs at least one model and one photo")
-    if curves is not None and loss_args is None:
-        raise ValueError("n_star_for_models needs the loss_args that key the stored curves")
+    if curves is not None and loss is None:
+        raise ValueError("n_star_for_models needs the loss settings that key the stored curves")
     device = next(iter(loss_fn.encoder.buffers())).device
     results: dict[str, list[Bound]] = {label: [] for label in models}
     for index, photo in enumerate(photos):
@@ -340,14 +331,15 @@ def n_star_for_models(
         # The curve is only needed until it reaches the best network's loss.
         reach = min(targets.values())
         if curves is None:
-            gatys = optimize_image(loss_fn, content, iterations, stop_below=reach, **gatys_kwargs)
+            gatys = optimize_image(loss_fn, content, settings, stop_below=reach)
             totals, initial = gatys.totals(), gatys.initial["total"]
         else:
-            curve = curves.curve(loss_fn, loss_args, photo, size, iterations, reach=reach, **gatys_kwargs)
+            curve = curves.curve(loss_fn, loss, photo, size, settings, reach=reach)
             totals, initial = list(curve.totals), curve.initial
         for label, target in targets.items():
             n_star = first_reaching(totals, target, initial=initial)
-            results[label].append(Bound(float(iterations), lower=True) if n_star is None else Bound(float(n_star)))
+            results[label].append(Bound(float(settings.iterations), lower=True) if n_star is None
+                                  else Bound(float(n_star)))
         if on_photo is not None:
             on_photo(index)
     return results

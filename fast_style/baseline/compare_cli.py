@@ -14,12 +14,14 @@ No Lightning, no Hydra: the loss comes from the checkpoint itself.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fast_style.baseline.gatys import INITS, OPTIMIZERS
+from fast_style.baseline.gatys import GatysSettings
+from fast_style.baseline.gatys_cli import add_gatys_arguments, gatys_settings
 from fast_style.cli import add_device_argument, add_network_arguments, command, resolve_network
 from fast_style.errors import InvalidValueError
 
@@ -32,11 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--limit", type=int, default=4, help="use the first N photos of the folder (sorted)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="shorter sides to compare at")
-    parser.add_argument("--iters", type=int, default=300, help="Gatys iterations per photo and size")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
-    parser.add_argument("--init", choices=INITS, default="noise", help="Gatys start image")
-    parser.add_argument("--lr", type=float, default=None, help="Gatys step size (default: per optimiser)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the noise start")
+    add_gatys_arguments(parser, 300, "Gatys iterations per photo and size")
     parser.add_argument("--timing-repeats", type=int, default=3, help="timed feed-forward passes (median)")
     parser.add_argument("--side-by-side", type=int, default=3, help="photos shown in side_by_side.png")
     parser.add_argument(
@@ -51,10 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 @dataclass
 class Setup:
-    """What a comparison runs on: the network, the loss it was trained with, the photos."""
+    """What a comparison runs on: the network, the loss it was trained with, the Gatys settings, the photos."""
 
     checkpoint: Any  # fast_style.checkpoint.StyleCheckpoint
-    loss_kwargs: dict[str, Any]
+    loss: Any  # fast_style.loss.perceptual.PerceptualLossSettings
+    gatys: GatysSettings
     style_image: Any  # (1, 3, H, W) tensor
     loss_fn: Any  # PerceptualLoss
     model: Any  # TransformerNet
@@ -62,7 +61,7 @@ class Setup:
 
 
 def _check_counts(args: argparse.Namespace) -> None:
-    for label, value in (("--iters", args.iters), ("--limit", args.limit), ("--timing-repeats", args.timing_repeats)):
+    for label, value in (("--limit", args.limit), ("--timing-repeats", args.timing_repeats)):
         if value < 1:
             raise InvalidValueError(f"{label} must be at least 1, got {value}")
     bad_sizes = [s for s in args.sizes if s < 16]
@@ -79,23 +78,23 @@ def load_setup(args: argparse.Namespace) -> Setup:
     from fast_style.io import NoImagesError, list_images, load_image, open_rgb
     from fast_style.loss.perceptual import build_perceptual_loss
 
+    gatys = gatys_settings(args)
     _check_counts(args)
     resolved = resolve_network(args)
     args.ckpt = str(resolved.path)
-    model, loss_args = network_with_training_loss(resolved)
+    model, loss = network_with_training_loss(resolved)
     checkpoint = read_checkpoint(resolved.path)
-    loss_kwargs = loss_args
     if args.vgg_weights is not None:
-        loss_kwargs["vgg"] = {**loss_kwargs["vgg"], "weights": args.vgg_weights}
-    style_image = load_image(resolve_path_or_asset(loss_kwargs["style_image"]))
-    loss_fn = build_perceptual_loss(**{**loss_kwargs, "style_image": style_image}).to(resolve_device(args.device))
+        loss = dataclasses.replace(loss, vgg={**loss.vgg, "weights": args.vgg_weights})
+    style_image = load_image(resolve_path_or_asset(loss.style_image))
+    loss_fn = build_perceptual_loss(**{**loss.as_dict(), "style_image": style_image}).to(resolve_device(args.device))
     folder = resolve_path_or_asset(args.images)
     photos = list_images(folder)[: args.limit]
     if not photos:
         raise NoImagesError(f"no images in {str(folder)!r}")
     for photo in photos:  # an unreadable one stops here, naming it, not part-way through the runs
         open_rgb(photo).close()
-    return Setup(checkpoint, loss_kwargs, style_image, loss_fn, model, photos)
+    return Setup(checkpoint, loss, gatys, style_image, loss_fn, model, photos)
 
 
 def _compare(args: argparse.Namespace, setup: Setup) -> list:
@@ -104,17 +103,15 @@ def _compare(args: argparse.Namespace, setup: Setup) -> list:
 
     from fast_style.baseline.compare import run_comparison
 
-    with tqdm(total=len(setup.photos) * len(args.sizes) * args.iters, desc="Gatys", unit="it") as bar:
+    with tqdm(total=len(setup.photos) * len(args.sizes) * setup.gatys.iterations, desc="Gatys", unit="it") as bar:
 
         def on_iteration(iteration: int, terms: dict[str, float]) -> None:
             bar.update(1)
             if iteration % 10 == 0:
                 bar.set_postfix(loss=f"{terms['total']:.3e}")
 
-        return run_comparison(
-            setup.model, setup.loss_fn, setup.photos, args.sizes, args.iters, optimizer=args.optimizer,
-            init=args.init, lr=args.lr, seed=args.seed, timing_repeats=args.timing_repeats, on_iteration=on_iteration,
-        )
+        return run_comparison(setup.model, setup.loss_fn, setup.photos, args.sizes, setup.gatys,
+                              timing_repeats=args.timing_repeats, on_iteration=on_iteration)
 
 
 @command
@@ -127,10 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     output = check_writable(args.output)  # before the comparison, not after it
     setup = load_setup(args)
     runs = _compare(args, setup)
-    settings = comparison_settings(
-        setup.checkpoint, args.ckpt, setup.loss_kwargs, setup.photos, args.images, args.sizes, optimizer=args.optimizer,
-        iterations=args.iters, init=args.init, lr=args.lr, device=args.device, vgg_overridden=bool(args.vgg_weights),
-    )
+    settings = comparison_settings(setup.checkpoint, args.ckpt, setup.loss, setup.gatys, setup.photos, args.images,
+                                   args.sizes, device=args.device, vgg_overridden=bool(args.vgg_weights))
     (output / "report.md").write_text(render_markdown(runs, settings), encoding="utf-8")
     plot_loss_curves(runs, output / "loss_vs_iterations.png")
     plot_side_by_side(runs, setup.style_image, output / "side_by_side.png", max_photos=args.side_by_side)

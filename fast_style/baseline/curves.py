@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from fast_style.atomic import atomic_path
-from fast_style.baseline.gatys import optimize_image
+from fast_style.baseline.gatys import GatysSettings, optimize_image
 from fast_style.io import load_image
-from fast_style.loss.perceptual import PerceptualLoss
+from fast_style.loss.perceptual import PerceptualLoss, PerceptualLossSettings
 
 
 @dataclass(frozen=True)
@@ -66,26 +66,27 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def loss_identity(loss_args: Mapping[str, Any]) -> str:
+def loss_identity(loss: PerceptualLossSettings) -> str:
     """The loss settings as one canonical string (style image by name): networks with equal ones share curves."""
-    return json.dumps(_canonical(loss_args), sort_keys=True, default=str)
+    return json.dumps(_canonical(loss.as_dict()), sort_keys=True, default=str)
 
 
-def curve_key(loss_args: Mapping[str, Any], photo: str | os.PathLike, size: int, gatys_settings: Mapping[str, Any]) -> str:
+def curve_key(loss: PerceptualLossSettings, photo: str | os.PathLike, size: int, settings: GatysSettings) -> str:
     """The identity of a curve: a hash of everything its losses depend on (iterations aside).
 
     The style image and the photo enter by content, so a moved or renamed file keeps its curves
-    and a changed painting under the same name does not.
+    and a changed painting under the same name does not. The Gatys settings enter by what differs
+    from their defaults (:meth:`GatysSettings.overrides`), so that the curves stored before the
+    settings were one value keep their keys.
     """
     from fast_style.assets import resolve_path_or_asset
 
-    settings = {key: value for key, value in loss_args.items() if key != "style_image"}
     record = {
-        "loss": _canonical(settings),
-        "style_image": _file_digest(resolve_path_or_asset(loss_args["style_image"])),
+        "loss": _canonical({key: value for key, value in loss.as_dict().items() if key != "style_image"}),
+        "style_image": _file_digest(resolve_path_or_asset(loss.style_image)),
         "photo": _file_digest(photo),
         "size": int(size),
-        "gatys": dict(gatys_settings),
+        "gatys": settings.overrides(),
     }
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -103,13 +104,13 @@ class GatysCurves:
         self.style = style
 
     @classmethod
-    def of_loss(cls, folder: str | os.PathLike, loss_args: Mapping[str, Any]) -> GatysCurves:
-        """The curves of the painting ``loss_args`` optimises towards (the subfolder is its image's stem).
+    def of_loss(cls, folder: str | os.PathLike, loss: PerceptualLossSettings) -> GatysCurves:
+        """The curves of the painting ``loss`` optimises towards (the subfolder is its image's stem).
 
         Networks of one painting share its curves whatever they are called (``candy``, ``candy@styles15``,
         ``candy-small``); the key still tells the losses apart.
         """
-        return cls(folder, Path(str(loss_args["style_image"])).stem)
+        return cls(folder, Path(str(loss.style_image)).stem)
 
     def path(self, photo: str | os.PathLike, size: int) -> Path:
         """Where the curve of ``photo`` at ``size`` is stored."""
@@ -137,36 +138,37 @@ class GatysCurves:
         return GatysCurve(initial=float(record["initial"]), totals=tuple(totals[:iterations]),
                           seconds=tuple(record["seconds"][:iterations]), machine=str(record.get("machine", "")))
 
-    def curve(self, loss_fn: PerceptualLoss, loss_args: Mapping[str, Any], photo: str | os.PathLike, size: int,
-              iterations: int, reach: float | None = None, **gatys_kwargs: Any) -> GatysCurve:
+    def curve(self, loss_fn: PerceptualLoss, loss: PerceptualLossSettings, photo: str | os.PathLike, size: int,
+              settings: GatysSettings, reach: float | None = None) -> GatysCurve:
         """The curve of ``photo`` at ``size`` under ``loss_fn``: the stored one, or a new run that is then stored.
 
         Args:
-            loss_fn: the loss built from ``loss_args`` (the caller builds it once for many photos).
-            loss_args: the arguments ``loss_fn`` was built with (they enter the key).
+            loss_fn: the loss built from ``loss`` (the caller builds it once for many photos).
+            loss: the settings ``loss_fn`` was built with (they enter the key).
             photo: image file, resized to ``size`` on the shorter side.
             size: shorter side in pixels.
-            iterations: L-BFGS iterations (at most, with ``reach``).
+            settings: the Gatys run's settings: ``settings.iterations`` at most (with ``reach``), the
+                others keyed (:func:`curve_key`).
             reach: the lowest loss the caller will look up: the run stops once it gets there
-                (``None``: all ``iterations``).
-            gatys_kwargs: passed to :func:`fast_style.baseline.gatys.optimize_image` (and keyed).
+                (``None``: all the iterations).
         """
         from fast_style.machine import describe_cpu
 
-        key = curve_key(loss_args, photo, size, gatys_kwargs)
+        key = curve_key(loss, photo, size, settings)
+        iterations = settings.iterations
         found = self.stored(key, photo, size, iterations, reach)
         if found is not None:
             return found
         device = next(iter(loss_fn.encoder.buffers())).device
-        result = optimize_image(loss_fn, load_image(photo, size).to(device), iterations, stop_below=reach, **gatys_kwargs)
+        result = optimize_image(loss_fn, load_image(photo, size).to(device), settings, stop_below=reach)
         curve = GatysCurve(initial=float(result.initial["total"]), totals=tuple(result.totals()),
                            seconds=tuple(round(float(entry["seconds"]), 3) for entry in result.history),
                            machine=describe_cpu())
         record = {"key": key, "style": self.style, "photo": Path(photo).name, "size": int(size),
                   "iterations": len(curve.totals), "asked_iterations": iterations,
-                  "stopped_at_loss": reach, "gatys": {k: str(v) for k, v in gatys_kwargs.items()},
-                  "loss": {k: v for k, v in loss_args.items() if k != "style_image"},
-                  "style_image": str(loss_args["style_image"]), "machine": curve.machine,
+                  "stopped_at_loss": reach, "gatys": {k: str(v) for k, v in settings.overrides().items()},
+                  "loss": {k: v for k, v in loss.as_dict().items() if k != "style_image"},
+                  "style_image": str(loss.style_image), "machine": curve.machine,
                   "initial": curve.initial, "totals": list(curve.totals), "seconds": list(curve.seconds)}
         with atomic_path(self.path(photo, size)) as partial:
             partial.write_text(json.dumps(record, indent=0, default=str) + "\n", encoding="utf-8")

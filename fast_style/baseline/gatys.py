@@ -25,7 +25,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -41,6 +42,58 @@ INITS = ("content", "noise")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 # Largest root-mean-square pixel change of one L-BFGS iteration (see ``optimize_image``).
 DEFAULT_MAX_STEP = 0.05
+
+
+@dataclass(frozen=True)
+class GatysSettings:
+    """How one Gatys run optimises: everything but the loss and the photo (Gatys et al. 2016, Sec. 2-3).
+
+    One value travels from the command line through :func:`optimize_image`, the comparison
+    (:mod:`fast_style.baseline.compare`), its report and the stored curves
+    (:mod:`fast_style.baseline.curves`), instead of five loose arguments.
+
+    Attributes:
+        iterations: optimiser steps (at least 1); one L-BFGS iteration each.
+        optimizer: ``"lbfgs"`` or ``"adam"``.
+        init: ``"noise"`` or ``"content"`` (see :func:`initial_image`).
+        lr: step size; ``None`` takes ``DEFAULT_LR[optimizer]`` (:attr:`step_size`).
+        seed: seed of the noise start.
+        max_step: L-BFGS only: largest RMS pixel change of one iteration (``None``: no cap).
+
+    Raises:
+        InvalidValueError: an unknown optimiser or init, fewer than 1 iteration, an ``lr`` or
+            ``max_step`` that is not a finite number > 0.
+    """
+
+    iterations: int = 500
+    optimizer: str = "lbfgs"
+    init: str = "noise"
+    lr: float | None = None
+    seed: int = 0
+    max_step: float | None = DEFAULT_MAX_STEP
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise InvalidValueError(f"unknown optimizer {self.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+        if self.init not in INITS:
+            raise InvalidValueError(f"unknown init {self.init!r}; allowed: {', '.join(INITS)}")
+        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations < 1:
+            raise InvalidValueError(f"iterations must be an integer of at least 1, got {self.iterations!r}")
+        for name in ("lr", "max_step"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise InvalidValueError(f"{name} must be a finite number > 0 or None (the default), got {value!r}")
+
+    @property
+    def step_size(self) -> float:
+        """``lr``, or the optimiser's default step size."""
+        return DEFAULT_LR[self.optimizer] if self.lr is None else float(self.lr)
+
+    def overrides(self) -> dict[str, Any]:
+        """The settings that differ from the defaults, ``iterations`` aside (what keys a stored curve)."""
+        default = GatysSettings()
+        return {item.name: getattr(self, item.name) for item in fields(self)
+                if item.name != "iterations" and getattr(self, item.name) != getattr(default, item.name)}
 
 
 @dataclass
@@ -99,10 +152,8 @@ def initial_image(content: Tensor, init: str = "noise", seed: int = 0) -> Tensor
     raise InvalidValueError(f"unknown init {init!r}; allowed: {', '.join(INITS)}")
 
 
-def optimize_image(
-    loss_fn: PerceptualLoss, content: Tensor, iterations: int = 500, optimizer: str = "lbfgs", init: str = "noise",
-    lr: float | None = None, seed: int = 0, callback: IterationCallback | None = None,
-    max_step: float | None = DEFAULT_MAX_STEP, stop_below: float | None = None) -> GatysResult:
+def optimize_image(loss_fn: PerceptualLoss, content: Tensor, settings: GatysSettings | None = None, *,
+                   callback: IterationCallback | None = None, stop_below: float | None = None) -> GatysResult:
     """Optimise an image against ``loss_fn`` (Gatys et al. 2016, Sec. 2–3).
 
     One iteration is one optimiser step. For L-BFGS each ``step`` runs with ``max_iter=1``,
@@ -117,14 +168,10 @@ def optimize_image(
         loss_fn: the perceptual loss (same VGG, layers, Gram normalisation and weights as the
             network being compared).
         content: (1, 3, H, W) photo in [0, 1]; its VGG features are computed once.
-        iterations: number of optimiser steps, at least 1.
-        optimizer: ``"lbfgs"`` or ``"adam"``.
-        init: ``"noise"`` or ``"content"`` (see :func:`initial_image`).
-        lr: step size; ``None`` takes ``DEFAULT_LR[optimizer]``.
-        seed: seed of the noise start.
+        settings: iterations, optimiser, start, step size, seed and step cap (:class:`GatysSettings`;
+            ``None``: its defaults).
         callback: called after every iteration with ``(iteration, terms, image)``; ``image``
             is the current (1, 3, H, W) image (a detached tensor the callback may keep).
-        max_step: L-BFGS only: largest RMS pixel change of one iteration (``None``: no cap).
         stop_below: stop once the total loss is at or below this (``None``: run them all). N* needs
             no more, and the shorter history is exactly the start of the full one.
 
@@ -133,16 +180,16 @@ def optimize_image(
         (``iterations`` of them, fewer when ``stop_below`` was reached).
 
     Raises:
-        InvalidValueError: for an unknown optimiser or init, or a bad ``content`` shape, ``lr``, ``max_step``, ``iterations``.
+        InvalidValueError: for a bad ``content`` shape (the settings check themselves).
         FloatingPointError: if the loss stops being finite (the message names the iteration and what to try).
     """
-    content, lr = _checked_arguments(content, iterations, optimizer, init, lr, max_step)
-    content = content.to(next(iter(loss_fn.encoder.buffers())).device, torch.float32)
+    settings = settings or GatysSettings()
+    content = _checked_content(content).to(next(iter(loss_fn.encoder.buffers())).device, torch.float32)
     recorder = _Recorder(callback)  # the clock starts here: the content features are part of the cost
     content_features = loss_fn.content_features(content)
     # L-BFGS views gradients as flat vectors: the parameter must be contiguous (loaded photos are permuted HWC arrays).
-    param = initial_image(content, init, seed).contiguous().requires_grad_(True)
-    opt = _make_optimizer(optimizer, param, lr)
+    param = initial_image(content, settings.init, settings.seed).contiguous().requires_grad_(True)
+    opt = _make_optimizer(settings.optimizer, param, settings.step_size)
 
     def closure() -> Tensor:
         opt.zero_grad(set_to_none=True)
@@ -152,12 +199,13 @@ def optimize_image(
         recorder.evaluated(terms, image)
         return terms["total"]
 
-    iteration = _steps(opt, closure, param, recorder, int(iterations), max_step if optimizer == "lbfgs" else None,
-                       stop_below)
+    iteration = _steps(opt, closure, param, recorder, settings.iterations,
+                       settings.max_step if settings.optimizer == "lbfgs" else None, stop_below)
     with torch.no_grad():
         image = _to_image(param.detach())
         recorder.finish(iteration, loss_fn(image, content_features=content_features), image)
-    return GatysResult(image.clone(), recorder.history, recorder.initial, optimizer=optimizer, init=init)
+    return GatysResult(image.clone(), recorder.history, recorder.initial, optimizer=settings.optimizer,
+                       init=settings.init)
 
 
 def _steps(opt: torch.optim.Optimizer, closure: Callable[[], Tensor], param: Tensor, recorder: _Recorder,
@@ -176,26 +224,13 @@ def _steps(opt: torch.optim.Optimizer, closure: Callable[[], Tensor], param: Ten
     return iteration
 
 
-def _checked_arguments(
-    content: Tensor, iterations: int, optimizer: str, init: str, lr: float | None, max_step: float | None
-) -> tuple[Tensor, float]:
-    """``content`` as (1, 3, H, W) and the step size, after checking :func:`optimize_image`'s arguments."""
-    if optimizer not in OPTIMIZERS:
-        raise InvalidValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
-    if init not in INITS:
-        raise InvalidValueError(f"unknown init {init!r}; allowed: {', '.join(INITS)}")
-    if int(iterations) < 1:
-        raise InvalidValueError(f"iterations must be at least 1, got {iterations}")
+def _checked_content(content: Tensor) -> Tensor:
+    """``content`` as (1, 3, H, W), or an InvalidValueError naming its shape."""
     if content.dim() == 3:
         content = content.unsqueeze(0)
     if content.dim() != 4 or content.shape[:2] != (1, 3):
         raise InvalidValueError(f"content must be one (1, 3, H, W) image, got shape {tuple(content.shape)}")
-    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
-    if lr <= 0:
-        raise InvalidValueError(f"lr must be > 0, got {lr}")
-    if max_step is not None and max_step <= 0:
-        raise InvalidValueError(f"max_step must be > 0 or None, got {max_step}")
-    return content, lr
+    return content
 
 
 def _make_optimizer(name: str, param: Tensor, lr: float) -> torch.optim.Optimizer:

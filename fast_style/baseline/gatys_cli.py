@@ -1,37 +1,57 @@
 """The Gatys command: optimise one photo against a style's loss (Gatys et al., CVPR 2016).
 
 The arguments, the optimisation with a progress bar, the output image and the history file.
-Which loss a ``--style`` means is the caller's: ``scripts/gatys.py`` composes the training
-config (Hydra, at the edge) and passes a function from ``--style`` to the loss arguments, so
-this module takes plain arguments and imports neither Hydra nor Lightning.
+Which loss a painting means is the caller's: ``scripts/gatys.py`` composes the training config
+(Hydra, at the edge) and passes a function from ``--style-config NAME`` or ``--style-image FILE``
+(:mod:`fast_style.baseline.style_args`) to the loss settings, so this module takes plain
+arguments and imports neither Hydra nor Lightning.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fast_style.baseline.gatys import INITS, OPTIMIZERS
+from fast_style.baseline.gatys import INITS, OPTIMIZERS, GatysSettings
+from fast_style.baseline.style_args import add_style_source_arguments, style_source
 from fast_style.cli import run
 from fast_style.errors import InvalidValueError
+from fast_style.loss.perceptual import PerceptualLossSettings
 
-# ``--style`` → (a name for the output file, keyword arguments of build_perceptual_loss).
-StyleResolver = Callable[[str], tuple[str, dict[str, Any]]]
+# A style config name or an image file → (a name for the output file, the loss settings).
+StyleResolver = Callable[[str], tuple[str, PerceptualLossSettings]]
+
+
+def add_gatys_arguments(parser: argparse.ArgumentParser, iterations: int, iterations_help: str) -> None:
+    """``--iters --optimizer --init --lr --seed``: the fields of :class:`GatysSettings` a command sets."""
+    parser.add_argument("--iters", type=int, default=iterations, help=iterations_help)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    parser.add_argument("--init", choices=INITS, default="noise", help="Gatys start image (default noise)")
+    parser.add_argument("--lr", type=float, default=None, help="step size (default: 1 for L-BFGS, 0.02 for Adam)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise start")
+
+
+def gatys_settings(args: argparse.Namespace) -> GatysSettings:
+    """The :class:`GatysSettings` of :func:`add_gatys_arguments`' flags.
+
+    Raises:
+        InvalidValueError: ``--iters`` below 1, or a value :class:`GatysSettings` refuses (``--lr nan``).
+    """
+    if args.iters < 1:
+        raise InvalidValueError(f"--iters must be at least 1, got {args.iters}")
+    return GatysSettings(iterations=args.iters, optimizer=args.optimizer, init=args.init, lr=args.lr, seed=args.seed)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Gatys et al.'s optimisation baseline on one photo (CVPR 2016).")
     parser.add_argument("--content", required=True, help="the photo")
-    parser.add_argument("--style", required=True, help="style name (configs/style/<name>.yaml) or an image file")
+    add_style_source_arguments(parser)
     parser.add_argument("--size", type=int, default=512, help="shorter side of the photo (default 512)")
-    parser.add_argument("--iters", type=int, default=500, help="optimiser iterations (default 500)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
-    parser.add_argument("--init", choices=INITS, default="noise", help="start image (default noise)")
-    parser.add_argument("--lr", type=float, default=None, help="step size (default: 1 for L-BFGS, 0.02 for Adam)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the noise start")
+    add_gatys_arguments(parser, 500, "optimiser iterations (default 500)")
     parser.add_argument("--style-size", type=int, default=None, help="override the style image's shorter side")
     parser.add_argument("--content-weight", type=float, default=None, help="override the style config's weight")
     parser.add_argument("--style-weight", type=float, default=None, help="override the style config's weight")
@@ -47,23 +67,25 @@ def main(argv: list[str] | None, resolve_style: StyleResolver) -> int:
     return run(lambda args: _optimize(args, resolve_style), argv)
 
 
+def loss_overrides(args: argparse.Namespace, loss: PerceptualLossSettings) -> PerceptualLossSettings:
+    """``loss`` with the command line's ``--content-weight --style-weight --tv-weight --style-size --vgg-weights``."""
+    changes: dict[str, Any] = {key: getattr(args, key) for key in ("content_weight", "style_weight", "tv_weight",
+                                                                   "style_size") if getattr(args, key) is not None}
+    if args.vgg_weights is not None:
+        changes["vgg"] = {**loss.vgg, "weights": args.vgg_weights}
+    return dataclasses.replace(loss, **changes)
+
+
 def _loss_and_photo(args: argparse.Namespace, resolve_style: StyleResolver) -> tuple[str, Any, Any]:
     """The style's name, its loss (with the command line's overrides) and the photo, or a user error."""
     from fast_style.io import load_image
     from fast_style.loss.perceptual import build_perceptual_loss
 
-    for label, value in (("--size", args.size), ("--iters", args.iters)):
-        if value < 1:
-            raise InvalidValueError(f"{label} must be at least 1, got {value}")
-    style_name, loss_kwargs = resolve_style(args.style)
-    for key in ("content_weight", "style_weight", "tv_weight"):
-        if getattr(args, key) is not None:
-            loss_kwargs[key] = getattr(args, key)
-    if args.style_size is not None:
-        loss_kwargs["style_size"] = args.style_size
-    if args.vgg_weights is not None:
-        loss_kwargs["vgg"]["weights"] = args.vgg_weights
-    return style_name, build_perceptual_loss(**loss_kwargs), load_image(args.content, args.size)
+    if args.size < 1:
+        raise InvalidValueError(f"--size must be at least 1, got {args.size}")
+    style_name, loss = resolve_style(style_source(args))
+    loss = loss_overrides(args, loss)
+    return style_name, build_perceptual_loss(**loss.as_dict()), load_image(args.content, args.size)
 
 
 def _optimize(argv: list[str] | None, resolve_style: StyleResolver) -> int:
@@ -74,12 +96,13 @@ def _optimize(argv: list[str] | None, resolve_style: StyleResolver) -> int:
     from fast_style.baseline.gatys import optimize_image
     from fast_style.io import IMAGE_EXTENSIONS, save_image
 
+    settings = gatys_settings(args)
     style_name, loss_fn, content = _loss_and_photo(args, resolve_style)
     output = Path(args.output)
     if output.suffix.lower() not in IMAGE_EXTENSIONS:
         output = output / f"{Path(args.content).stem}_{style_name}_gatys.png"
     check_writable(output.parent)  # before the optimisation, not after it
-    with tqdm(total=args.iters, desc=f"Gatys {args.optimizer}", unit="it") as bar:
+    with tqdm(total=settings.iterations, desc=f"Gatys {settings.optimizer}", unit="it") as bar:
 
         def on_iteration(iteration: int, terms: dict[str, float], image) -> None:
             bar.update(1)
@@ -87,10 +110,7 @@ def _optimize(argv: list[str] | None, resolve_style: StyleResolver) -> int:
                 loss=f"{terms['total']:.3e}", style=f"{terms['style']:.2e}", content=f"{terms['content']:.2e}"
             )
 
-        result = optimize_image(
-            loss_fn, content, args.iters, optimizer=args.optimizer, init=args.init, lr=args.lr, seed=args.seed,
-            callback=on_iteration,
-        )
+        result = optimize_image(loss_fn, content, settings, callback=on_iteration)
     save_image(result.image, output)
     last = result.history[-1]
     print(

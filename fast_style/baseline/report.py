@@ -22,7 +22,9 @@ from fast_style.baseline.stats import Bound, censored_median, mean_std
 
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
     from fast_style.baseline.compare import ComparisonRun
+    from fast_style.baseline.gatys import GatysSettings
     from fast_style.checkpoint import StyleCheckpoint
+    from fast_style.loss.perceptual import PerceptualLossSettings
 
 LOSS_CHECKPOINTS = (50, 100, 300)
 SUMMARY_COLUMNS = (
@@ -169,15 +171,12 @@ def terms_rows(runs: Sequence[ComparisonRun]) -> list[list[str]]:
 def comparison_settings(
     checkpoint: StyleCheckpoint,
     checkpoint_label: str,
-    loss_kwargs: Mapping[str, Any],
+    loss: PerceptualLossSettings,
+    gatys: GatysSettings,
     photos: Sequence[Path],
     photo_source: str,
     sizes: Sequence[int],
     *,
-    optimizer: str,
-    iterations: int,
-    init: str,
-    lr: float | None,
     device: str,
     vgg_overridden: bool = False,
 ) -> dict[str, Any]:
@@ -186,9 +185,9 @@ def comparison_settings(
     Args:
         checkpoint: the network's checkpoint (style, model arguments, training steps).
         checkpoint_label: how the user named it (a path or a shipped style's file).
-        loss_kwargs: the loss both methods were scored by (``build_perceptual_loss`` arguments).
+        loss: the loss both methods were scored by.
+        gatys: the Gatys runs' settings (``lr=None``: the optimiser's default).
         photos, photo_source, sizes: the photo files, the folder or asset they came from, the shorter sides.
-        optimizer, iterations, init, lr: the Gatys run's settings (``lr=None``: the optimiser's default).
         device: where both methods ran.
         vgg_overridden: the VGG weights are not the training loss's (``--vgg-weights``); said loudly.
     """
@@ -196,10 +195,9 @@ def comparison_settings(
 
     import torch
 
-    from fast_style.baseline.gatys import DEFAULT_MAX_STEP
     from fast_style.machine import describe_cpu
 
-    vgg, lbfgs = loss_kwargs["vgg"], optimizer == "lbfgs"
+    vgg, lbfgs = loss.vgg, gatys.optimizer == "lbfgs"
     return {
         "style": checkpoint.style or "?",
         "checkpoint": f"`{checkpoint_label}` (model {checkpoint.model_args}, trained "
@@ -207,24 +205,24 @@ def comparison_settings(
         "loss": (
             f"VGG {vgg.get('arch', 'vgg16')} weights={vgg.get('weights', 'default')} pool={vgg.get('pool', 'max')}"
             f"{' (OVERRIDDEN by --vgg-weights: not the training loss)' if vgg_overridden else ''}; "
-            f"content {loss_kwargs['content_layers']} × {loss_kwargs['content_weight']}; "
-            f"style {loss_kwargs['style_layers']} × {loss_kwargs['style_weight']}; "
-            f"tv × {loss_kwargs['tv_weight']}; "
-            f"style image {loss_kwargs['style_image']!s} at {loss_kwargs['style_size']} px"
+            f"content {loss.content_layers} × {loss.content_weight}; "
+            f"style {loss.style_layers} × {loss.style_weight}; "
+            f"tv × {loss.tv_weight}; "
+            f"style image {loss.style_image!s} at {loss.style_size} px"
         ),
         "photos": f"{len(photos)} from `{photo_source}`: {', '.join(Path(p).name for p in photos)}",
         "sizes": f"{list(sizes)} (shorter side, aspect kept)",
         "Gatys": (
-            f"{optimizer}, {iterations} iterations (one optimiser step each"
+            f"{gatys.optimizer}, {gatys.iterations} iterations (one optimiser step each"
             f"{', L-BFGS max_iter=1, no line search' if lbfgs else ''}), "
-            f"init={init}, lr={lr if lr is not None else 'default'}, loss taken of clamp(x, 0, 1)"
-            + (f", L-BFGS steps capped at RMS {DEFAULT_MAX_STEP} per pixel" if lbfgs else "")
+            f"init={gatys.init}, lr={gatys.lr if gatys.lr is not None else 'default'}, loss taken of clamp(x, 0, 1)"
+            + (f", L-BFGS steps capped at RMS {gatys.max_step} per pixel" if lbfgs and gatys.max_step else "")
         ),
         "machine": (
             f"device {device}; {describe_cpu()} (torch threads {torch.get_num_threads()}), "
             f"torch {torch.__version__}, Python {platform.python_version()}"
         ),
-        "iterations": iterations,
+        "iterations": gatys.iterations,
     }
 
 

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 from torch import Tensor
 
-from fast_style.baseline.gatys import optimize_image
+from fast_style.baseline.gatys import GatysSettings, optimize_image
 from fast_style.errors import InvalidValueError
 from fast_style.io import load_image
-from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss, build_perceptual_loss
+from fast_style.loss.perceptual import LOSS_TERMS, PerceptualLoss, PerceptualLossSettings, build_perceptual_loss
 from fast_style.sheets import contact_sheet
+
+# A preview, not a baseline: a short run from the photo itself.
+SWEEP_GATYS = GatysSettings(iterations=150, init="content")
 
 
 @dataclass
@@ -94,10 +96,9 @@ def run_sweep(
     style_image: str | os.PathLike,
     photos: Sequence[str | os.PathLike],
     settings: Sequence[SweepSetting],
-    loss_config: Mapping[str, Any] | None = None,
+    loss: PerceptualLossSettings | None = None,
     size: int = 256,
-    iterations: int = 150,
-    init: str = "content",
+    gatys: GatysSettings = SWEEP_GATYS,
     on_done: Callable[[SweepSetting, int, dict[str, float]], None] | None = None,
 ) -> list[SweepRow]:
     """Optimise every photo against every setting's loss (L-BFGS, :func:`~fast_style.baseline.gatys.optimize_image`).
@@ -108,10 +109,11 @@ def run_sweep(
         style_image: image path or asset name (``"styles/candy.jpg"``).
         photos: photo files; each is resized to ``size`` on its shorter side.
         settings: from :func:`sweep_settings`.
-        loss_config: ``vgg``, ``content_layers``, ``style_layers`` as in the ``loss`` config group.
+        loss: the loss's VGG and layers (its weights, style image and size are the sweep's;
+            ``None``: the library's defaults).
         size: shorter side of the photos in pixels.
-        iterations: L-BFGS iterations per photo (Johnson et al. compare at 50–500).
-        init: ``"content"`` (start from the photo: the structure a network keeps) or ``"noise"``.
+        gatys: the runs' settings (default :data:`SWEEP_GATYS`: 150 L-BFGS iterations from the photo,
+            the structure a network keeps; Johnson et al. compare at 50–500).
         on_done: called after each photo with (setting, photo index, its loss terms).
 
     Returns:
@@ -127,13 +129,9 @@ def run_sweep(
     from fast_style.assets import resolve_path_or_asset
 
     style = load_image(resolve_path_or_asset(style_image))
-    loss_config = dict(loss_config or {})
-    loss_fn = build_perceptual_loss(
-        style,
-        vgg=loss_config.get("vgg"),
-        **{key: loss_config[key] for key in ("content_layers", "style_layers") if key in loss_config},
-        style_size=settings[0].style_size,
-    )
+    loss = loss or PerceptualLossSettings()
+    loss_fn = build_perceptual_loss(style, vgg=loss.vgg, content_layers=loss.content_layers,
+                                    style_layers=loss.style_layers, style_size=settings[0].style_size)
     contents = [load_image(photo, size) for photo in photos]
     rows: list[SweepRow] = []
     for previous, setting in zip([settings[0], *settings], settings):
@@ -142,7 +140,7 @@ def run_sweep(
         loss_fn.content_weight = setting.content_weight
         loss_fn.style_weight = setting.style_weight
         loss_fn.tv_weight = setting.tv_weight
-        rows.append(_optimize_photos(loss_fn, contents, setting, iterations, init, on_done))
+        rows.append(_optimize_photos(loss_fn, contents, setting, gatys, on_done))
     return rows
 
 
@@ -150,14 +148,13 @@ def _optimize_photos(
     loss_fn: PerceptualLoss,
     contents: Sequence[Tensor],
     setting: SweepSetting,
-    iterations: int,
-    init: str,
+    gatys: GatysSettings,
     on_done: Callable[[SweepSetting, int, dict[str, float]], None] | None,
 ) -> SweepRow:
     """One row of the sweep: every (1, 3, H, W) photo optimised against ``loss_fn`` as ``setting`` set it."""
     row = SweepRow(setting)
     for index, content in enumerate(contents):
-        result = optimize_image(loss_fn, content, iterations, init=init)
+        result = optimize_image(loss_fn, content, gatys)
         final = {name: result.history[-1][name] for name in LOSS_TERMS}
         row.images.append(result.image.cpu())
         row.terms.append(final)

@@ -58,8 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    """Everything checked before the network is loaded (README: a usage error is exit 2, before the work)."""
-    require_file(args.input, "--input")
+    """The options, checked before the network is loaded (README: a usage error is exit 2, before the work)."""
     output_container_format(args.output)
     if Path(args.output).exists() and not args.overwrite:
         raise InvalidValueError(f"{args.output!r} exists; pass --overwrite to replace it")
@@ -81,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     _validate(args)
     resolved = resolve_network(args)
+    require_file(args.input, "--input")  # after the network's name (cheap), before its weights are read
     device = resolve_device(args.device)
     model = load_model(resolved, device)
     check_options(model, strength=args.strength, precision=args.precision)
