@@ -178,3 +178,59 @@ def test_bad_request_limits_are_one_line_before_anything_loads(flag, value, caps
     assert ui.main([flag, value]) == 2
     expected = f"error: {flag} must be a positive size such as 50mb, 512kb or 1048576 (bytes), got {value!r}\n"
     assert capsys.readouterr().err == expected
+
+
+def test_a_hostile_file_in_the_models_folder_is_left_out_from_its_declarations(tiny_checkpoint, tmp_path, monkeypatch):
+    import fast_style.checkpoint as checkpoint_module
+    from fast_style.infer.app.library import UnservedModelWarning
+
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    payload["model_args"]["num_residual_blocks"] = 10**9
+    torch.save(payload, tiny_checkpoint.parent / "deep.pth")
+    monkeypatch.setattr(checkpoint_module, "load_weights", lambda path: pytest.fail(f"read the weights of {path}"))
+    with pytest.warns(UnservedModelWarning, match="deep.pth.*num_residual_blocks must be an integer from 0 to 64"):
+        library = StyleLibrary(tiny_checkpoint.parent, include_zoo=False)
+    assert library.names() == ["tiny"]
+
+
+def test_a_request_for_a_bad_network_never_holds_up_one_for_a_good_network(tiny_checkpoint, photo, tmp_path, monkeypatch):
+    """Both requests at once: the bad network's load is still running (held until the good request has
+    answered) when the good one answers; then the bad one fails in one line."""
+    import threading
+
+    import fast_style.infer.app.library as library_module
+    from fast_style.checkpoint import CheckpointError
+
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    payload["model_args"]["width"] = 8  # declarations within bounds, weights that do not fit: fails only on load
+    torch.save(payload, tiny_checkpoint.parent / "bad.pth")
+    library = StyleLibrary(tiny_checkpoint.parent, include_zoo=False)
+    good_answered, bad_started = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def slow_load(spec, device):
+        if spec.path.name == "bad.pth":
+            bad_started.set()
+            seen["good answered while bad loaded"] = good_answered.wait(timeout=20)
+        return load_model(spec, device)
+
+    monkeypatch.setattr(library_module, "load_model", slow_load)
+
+    def request(name: str) -> None:
+        try:
+            seen[name] = stylize_photo(library, photo, name, max_size=32, downloads=DownloadFolder(root=tmp_path / name))
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test checks
+            seen[name] = error
+        if name == "tiny":
+            good_answered.set()
+
+    bad = threading.Thread(target=request, args=("bad",))
+    bad.start()
+    assert bad_started.wait(timeout=60)
+    good = threading.Thread(target=request, args=("tiny",))
+    good.start()
+    good.join(timeout=60)
+    bad.join(timeout=60)
+    assert seen["good answered while bad loaded"] is True
+    assert seen["tiny"].after.size == (32, 21)
+    assert isinstance(seen["bad"], CheckpointError) and "weights differ at" in str(seen["bad"])

@@ -1,6 +1,10 @@
 """The networks a web app serves: the shipped styles plus any checkpoints in a folder, loaded once.
 
-Pure torch; no Gradio here, so the handlers can be tested without a server.
+Every name goes through the zoo's one resolver (:func:`fast_style.zoo.resolve`). Networks are loaded
+lazily, each on its first request and under its own lock: a slow or broken file delays only the
+requests for it, never the page's other styles. At start-up a folder's files are checked from their
+declarations alone (:func:`fast_style.checkpoint.read_card`: bounded, no weights read), so a hostile
+file is left out at once. Pure torch; no Gradio here, so the handlers can be tested without a server.
 """
 
 from __future__ import annotations
@@ -8,13 +12,14 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.checkpoint import read_checkpoint
+from fast_style.checkpoint import read_card
 from fast_style.errors import FastStyleError, FastStyleWarning
 from fast_style.infer.stylize import load_model
 from fast_style.io import load_image, tensor_to_pil
@@ -43,23 +48,24 @@ class StyleLibrary:
     def __init__(self, models_dir: str | os.PathLike | None = None, include_zoo: bool = True,
                  device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
-        # name -> what loads it: a shipped style's resolved spec, or a file of the models folder.
-        self.paths: dict[str, zoo.ResolvedStyle | Path] = {}
+        # name -> what the zoo's resolver made of it: a shipped style's spec, or a file of the models folder.
+        self.paths: dict[str, zoo.ResolvedStyle] = {}
         if include_zoo:
             self.paths.update(zoo.served_styles())
         self.skipped: dict[Path, str] = {}
         if models_dir is not None and Path(models_dir).is_dir():
             for path in sorted(Path(models_dir).glob("*.pth")):
                 try:
-                    read_checkpoint(path)  # one unreadable file is left out, not the whole page
+                    read_card(path)  # bounded, no weights: one unusable file is left out, not the whole page
                 except (FastStyleError, OSError) as error:
                     self.skipped[path] = str(error)
                     warnings.warn(f"not serving {str(path)!r}: {error}", UnservedModelWarning, stacklevel=2)
                     continue
                 name = path.stem if path.stem not in self.paths else f"{path.stem} (yours)"
-                self.paths[name] = path
+                self.paths[name] = zoo.resolve(path)
         self._models: dict[str, TransformerNet] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts, never held while a network loads
+        self._loading: dict[str, threading.Lock] = {}
 
     def names(self) -> list[str]:
         """The served style names, shipped ones first (sorted), then the folder's."""
@@ -74,15 +80,28 @@ class StyleLibrary:
         """
         if name not in self.paths:
             raise UnknownStyleError(f"unknown style {name!r}; served: {', '.join(self.paths) or '(none)'}")
+        return self._loaded(name, lambda: load_model(self.paths[name], self.device))
+
+    def _loaded(self, key: str, load: Callable[[], TransformerNet]) -> TransformerNet:
+        """``self._models[key]``, loaded once by ``load`` under ``key``'s own lock (other keys load meanwhile)."""
         with self._lock:
-            if name not in self._models:
-                self._models[name] = load_model(self.paths[name], self.device)
-            return self._models[name]
+            if key in self._models:
+                return self._models[key]
+            lock = self._loading.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._models:
+                    return self._models[key]
+            model = load()
+            with self._lock:
+                self._models[key] = model
+                self._loading.pop(key, None)
+            return model
 
     def _shared_network(self, name: str) -> Path | None:
         """The multi-style network a blend with ``name`` uses: its own network, or the shipped one holding its style."""
         source = self.paths.get(name)
-        if not isinstance(source, zoo.ResolvedStyle) or source.style is None:
+        if source is None or source.network is None or source.style is None:
             return None
         if len(zoo.network_styles(source.path)) > 1:
             return source.path
@@ -99,7 +118,7 @@ class StyleLibrary:
         # A style's name on the shared network first (``shipwreck``, not ``shipwreck@shipwreck``): that is what blends.
         candidates = sorted(self.paths.items(), key=lambda item: getattr(item[1], "network", None) != network.stem)
         for other, spec in candidates:
-            if isinstance(spec, zoo.ResolvedStyle) and spec.style in held and spec.style != own:
+            if spec.network is not None and spec.style in held and spec.style != own:
                 partners.setdefault(spec.style, other)
         return sorted(partners.values(), key=list(self.paths).index)
 
@@ -122,22 +141,19 @@ class StyleLibrary:
                                     f"(blends with {first!r}: {', '.join(self.blendable(first)) or 'none'})")
         spec = f"{self.paths[first].style}@{network.stem}:{1 - mix:g},{self.paths[second].style}@{network.stem}:{mix:g}"
         with self._lock:
-            if spec not in self._models:
-                blends = [key for key in self._models if ":" in key]
-                for key in blends[: max(0, len(blends) - 7)]:  # keep the last eight blends
-                    del self._models[key]
-                self._models[spec] = zoo.load(zoo.resolve(spec, allow_path=False, zoo_dir=network.parent), self.device)
-            return self._models[spec]
+            blends = [key for key in self._models if ":" in key and key != spec]
+            for key in blends[: max(0, len(blends) - 7)]:  # keep the last eight blends
+                del self._models[key]
+        return self._loaded(spec, lambda: zoo.load(zoo.resolve(spec, allow_path=False, zoo_dir=network.parent),
+                                                   self.device))
 
     def thumbnail(self, name: str) -> Image.Image:
         """A square picture of the style image (from the asset mirror), or a grey tile naming it."""
         from fast_style.assets import AssetNotFoundError, resolve_path_or_asset
 
         source = self.paths[name]
-        if isinstance(source, zoo.ResolvedStyle):
-            image = (read_checkpoint(source.path).style_loss_args(source.style) or {}).get("style_image")
-        else:
-            image = read_checkpoint(source).style_image
+        card = read_card(source.path)
+        image = card.style_image(source.style or card.style)
         try:
             picture = load_image(resolve_path_or_asset(image), size=THUMBNAIL)
         except (AssetNotFoundError, OSError, TypeError, ValueError):
