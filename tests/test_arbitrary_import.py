@@ -237,3 +237,20 @@ def test_load_model_makes_the_network_of_any_painting(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError, match="needs a style network"):
         load_model()
 
+
+
+def test_the_cli_takes_any_painting_as_the_style(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from PIL import Image
+
+    from fast_style.infer.stylize_cli import main
+
+    rng = np.random.default_rng(3)
+    painting, photo = tmp_path / "painting.png", tmp_path / "photo.png"
+    Image.fromarray((rng.random((64, 80, 3)) * 255).astype(np.uint8)).save(painting)
+    Image.fromarray((rng.random((45, 61, 3)) * 255).astype(np.uint8)).save(photo)
+    output = tmp_path / "out.png"
+    assert main(["--style-image", str(painting), "--input", str(photo), "--output", str(output), "--quiet"]) == 0
+    assert Image.open(output).size == (61, 45)  # the photo's own size
+    assert main(["--style-image", str(tmp_path / "missing.jpg"), "--input", str(photo), "--output",
+                 str(tmp_path / "other.png"), "--quiet"]) == 2
+    assert "style image" in capsys.readouterr().err and not (tmp_path / "other.png").exists()

@@ -34,8 +34,10 @@ from fast_style.io import (
     list_images,
     output_format,
     read_photo,
+    require_file,
     save_image,
 )
+from fast_style.models.arbitrary import PAINTING_SIZE
 from fast_style.models.transformer import MIN_SIZE
 
 BACKENDS = ("torch", "onnxruntime", "compiled")
@@ -174,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     source = add_network_arguments(parser, required=False,
                                    ckpt_help="checkpoints/<style>.pth, a Lightning .ckpt, or an exported .onnx")
     source.add_argument("--list-styles", action="store_true", help="list the shipped styles and how each was trained")
+    source.add_argument("--style-image", metavar="PAINTING",
+                        help="any painting as the style: the arbitrary-style network (Ghiasi et al. 2017) folded for it")
+    parser.add_argument("--style-image-size", type=int, default=PAINTING_SIZE, metavar="N",
+                        help=f"side the painting's centre square is read at (default {PAINTING_SIZE}, the network's "
+                             "training size); it sets the stroke scale: larger, smaller strokes")
     parser.add_argument("--input", nargs="+", help="image file(s), folder(s) or glob(s)")
     parser.add_argument("--output", help="output file (one input) or folder (created; names kept)")
     parser.add_argument("--recursive", action="store_true", help="also stylise images in subfolders of input folders")
@@ -236,8 +243,9 @@ def list_styles_text() -> str:
 
 def _validate(args: argparse.Namespace) -> None:
     """The command's own rules (what :func:`stylize` checks, it checks: see :func:`check_options`)."""
-    if not (args.style or args.ckpt):
-        raise InvalidValueError("give a network: --style NAME (a shipped style, see --list-styles) or --ckpt FILE")
+    if not (args.style or args.ckpt or args.style_image):
+        raise InvalidValueError("give a network: --style NAME (a shipped style, see --list-styles), --ckpt FILE or "
+                                "--style-image PAINTING")
     if not args.input or not args.output:
         raise InvalidValueError("--input and --output are required to stylise")
     if args.batch_size < 1:
@@ -320,9 +328,13 @@ class _Runner:
             self.progress(1)
 
 
-def _network(args: argparse.Namespace, resolved: zoo.ResolvedStyle, device: torch.device) -> Callable[[Tensor], Tensor]:
-    """The network ``--style``/``--ckpt`` names, run the way ``--backend`` asks; options checked against it."""
-    if resolved.network is None and resolved.path.suffix.lower() == ".onnx":
+def _network(args: argparse.Namespace, resolved: zoo.ResolvedStyle | None,
+             device: torch.device) -> Callable[[Tensor], Tensor]:
+    """The network ``--style``/``--ckpt``/``--style-image`` names, run the way ``--backend`` asks; options checked."""
+    if resolved is None:
+        model = load_model(device=device, style_image=args.style_image, style_image_size=args.style_image_size)
+        network = build_backend(model, args.backend, device)
+    elif resolved.network is None and resolved.path.suffix.lower() == ".onnx":
         if args.backend != "onnxruntime":
             raise InvalidValueError(f"{str(resolved.path)!r} is an ONNX file: use --backend onnxruntime")
         from fast_style.infer.export import OnnxRuntimeModel
@@ -338,7 +350,10 @@ def _network(args: argparse.Namespace, resolved: zoo.ResolvedStyle, device: torc
 def _plan(args: argparse.Namespace) -> tuple[list[Job], list[str], Callable[[Tensor], Tensor]]:
     """Everything checked before any photo is read: the jobs, the inputs that matched nothing, the network."""
     _validate(args)
-    resolved = resolve_network(args)  # an unknown name stops here, before any input is read
+    # An unknown name or a missing painting stops here, before any input is read.
+    resolved = None if args.style_image else resolve_network(args)
+    if args.style_image:
+        require_file(args.style_image, "style image")
     device = resolve_device(args.device)
     inputs, input_errors = collect_inputs(args.input, args.recursive)
     if not inputs:
