@@ -24,6 +24,11 @@ from fast_style.errors import InvalidValueError
 StyleChoice = int | str | Sequence[float] | Tensor | Mapping[str, float]
 
 
+def affine_instance_norm(x: Tensor, gamma: Tensor, beta: Tensor, eps: float) -> Tensor:
+    """``instance_norm(x) · γ + β`` with one γ, β row per image: x (B, C, H, W), γ and β (B, C) or (1, C)."""
+    return torch.addcmul(beta[:, :, None, None], F.instance_norm(x, eps=eps), gamma[:, :, None, None])
+
+
 class ConditionalInstanceNorm2d(nn.Module):
     """Instance norm whose affine parameters are rows of a per-style table.
 
@@ -57,9 +62,7 @@ class ConditionalInstanceNorm2d(nn.Module):
             raise InvalidValueError(f"this network holds {self.num_styles} styles: call it with style=... "
                                     "(an index, a name, or weights over the styles)")
         weights = self.style_weights.to(self.weight.dtype)
-        gamma = weights @ self.weight
-        beta = weights @ self.bias
-        return torch.addcmul(beta[:, :, None, None], F.instance_norm(x, eps=self.eps), gamma[:, :, None, None])
+        return affine_instance_norm(x, weights @ self.weight, weights @ self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, num_styles={self.num_styles}, eps={self.eps}"
@@ -109,8 +112,7 @@ class EmbeddingInstanceNorm2d(nn.Module):
         if self.embedding is None:
             raise InvalidValueError("this network is conditioned on a style embedding: call it with embedding=... "
                                     f"(a ({self.embedding_dim},) or (batch, {self.embedding_dim}) tensor)")
-        gamma, beta = self.affine(self.embedding)
-        return torch.addcmul(beta[:, :, None, None], F.instance_norm(x, eps=self.eps), gamma[:, :, None, None])
+        return affine_instance_norm(x, *self.affine(self.embedding), self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, embedding_dim={self.embedding_dim}, eps={self.eps}"
@@ -157,4 +159,4 @@ def style_weight_vector(style: StyleChoice, names: Sequence[str], batch: int | N
     return weights / total
 
 
-__all__ = ["ConditionalInstanceNorm2d", "EmbeddingInstanceNorm2d", "StyleChoice", "style_weight_vector"]
+__all__ = ["ConditionalInstanceNorm2d", "EmbeddingInstanceNorm2d", "affine_instance_norm", "StyleChoice", "style_weight_vector"]
