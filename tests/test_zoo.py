@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.checkpoint import read_checkpoint
+from fast_style.checkpoint import read_card, read_checkpoint
 from fast_style.errors import InputFileError, InvalidValueError
 from fast_style.infer.stylize import load_model, stylize
 from fast_style.infer.stylize_cli import main
@@ -37,7 +37,7 @@ from tests.helpers import CONFIG_DIR, REPO_ROOT
 # The one-style networks trained on their painting (named after their style), the small ones distilled
 # from them (``<style>-small``, their teacher's output as the loss) and the multi-style ones.
 _ONE_STYLE = [name for name in available_styles() if len(network_styles(zoo_path(name))) == 1]
-STUDENTS = [name for name in _ONE_STYLE if read_checkpoint(zoo_path(name)).config.get("module", {}).get("teacher")]
+STUDENTS = [name for name in _ONE_STYLE if read_card(zoo_path(name)).lineage.distilled_from]
 SHIPPED = [name for name in _ONE_STYLE if name not in STUDENTS]
 MULTI = multi_style_networks()
 # What "unknown style" errors list: every plain name served, one-style networks first.
