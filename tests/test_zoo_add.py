@@ -110,3 +110,15 @@ def test_a_network_whose_trial_output_is_not_finite_is_refused(zoo: Path, tmp_pa
     with pytest.raises(InvalidValueError, match="on a 32×32 test image the network gives .* NaN/inf values"):
         add_to_zoo(_network(tmp_path, "new"), zoo)
     assert _snapshot(zoo) == before
+
+
+def test_the_gallery_draws_a_blend_row_and_refuses_a_blend_with_a_variant(tmp_path: Path, photo_dir: Path, capsys):
+    from PIL import Image
+
+    zoo_cli = load_script("zoo")
+    photo, output = str(next(photo_dir.iterdir())), tmp_path / "gallery.png"
+    arguments = ["gallery", "--photos", photo, "--tile", "16", "--output", str(output), "--styles"]
+    assert zoo_cli.main([*arguments, "candy:0.5,mosaic:0.5"]) == 0
+    assert Image.open(output).size[1] > 2 * 16  # the photos' row and the blend's
+    assert zoo_cli.main([*arguments, "candy-small:0.5,mosaic:0.5"]) == 2
+    assert "'candy-small' is a one-style variant" in capsys.readouterr().err
