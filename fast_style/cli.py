@@ -139,6 +139,36 @@ def resolve_network(args: argparse.Namespace) -> ResolvedStyle:
     return zoo.resolve(args.style, allow_path=False) if args.style else zoo.resolve(args.ckpt)
 
 
+def add_style_image_arguments(parser: argparse.ArgumentParser, group: argparse._MutuallyExclusiveGroup) -> None:
+    """``--style-image PAINTING`` in ``group`` (a third way to name the network) and ``--style-image-size N``.
+
+    Any painting is a style through the arbitrary-style network (Ghiasi et al., BMVC 2017) folded for
+    it (:func:`fast_style.infer.stylize.load_model`); the size its centre square is read at sets the
+    stroke scale (``None``: the network's training size, 256).
+    """
+    group.add_argument("--style-image", metavar="PAINTING",
+                       help="any painting as the style: the arbitrary-style network (Ghiasi et al. 2017) folded for it")
+    parser.add_argument("--style-image-size", type=int, default=None, metavar="N",
+                        help="side the painting's centre square is read at (default 256, the network's training size); "
+                             "it sets the stroke scale: larger, smaller strokes")
+
+
+def resolve_source(args: argparse.Namespace) -> ResolvedStyle | None:
+    """:func:`resolve_network`'s spec, or ``None`` where ``--style-image`` names the style (checked to be a file).
+
+    Cheap, before the work: nothing is loaded.
+
+    Raises:
+        InputFileError: a style image that is not a file; else as :func:`resolve_network`.
+    """
+    if getattr(args, "style_image", None):
+        from fast_style.io import require_file
+
+        require_file(args.style_image, "style image")
+        return None
+    return resolve_network(args)
+
+
 def add_device_argument(parser: argparse.ArgumentParser, default: str = "auto") -> None:
     """``--device auto|cpu|cuda`` (``auto``: CUDA when available; see :func:`fast_style.infer.stylize.resolve_device`)."""
     parser.add_argument("--device", default=default, choices=DEVICES,

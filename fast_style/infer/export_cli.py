@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from fast_style.cli import add_network_arguments, command, resolve_network
+from fast_style.cli import add_network_arguments, add_style_image_arguments, command, resolve_source
 from fast_style.errors import InvalidValueError
 from fast_style.infer.export import FORMATS, export_checked
 from fast_style.infer.stylize import load_model
@@ -24,7 +24,7 @@ from fast_style.infer.stylize import load_model
 def main(argv: Sequence[str] | None = None) -> int:
     """Export, then check parity; returns the exit status (0 ok, 1 parity failed, 2 setup error)."""
     parser = argparse.ArgumentParser(prog="fast-style-export", description=__doc__.splitlines()[0])
-    add_network_arguments(parser)
+    add_style_image_arguments(parser, add_network_arguments(parser))
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--output", required=True, help="file to write (.onnx or .pt)")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |exported - eager| on [0, 1] images")
@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Path(args.output)
     if output.exists() and not args.overwrite:
         raise InvalidValueError(f"{str(output)!r} already exists; pass --overwrite to replace it")
-    model = load_model(resolve_network(args), "cpu")
+    model = load_model(resolve_source(args), "cpu", style_image=args.style_image, style_image_size=args.style_image_size)
     # Written under a temporary name and renamed only once within tolerance (ParityError: exit 1, no file).
     worst = export_checked(model, output, args.format, args.tolerance)
     print(f"wrote {output} ({args.format}); max |exported - eager| = {worst:.2e} (tolerance {args.tolerance:.0e}): ok")

@@ -67,7 +67,7 @@ def load_model(
     device: str | torch.device | None = None,
     *,
     style_image: str | os.PathLike | None = None,
-    style_image_size: int = PAINTING_SIZE,
+    style_image_size: int | None = None,
 ) -> TransformerNet:
     """Rebuild a trained TransformerNet, in eval mode, on ``device``; or make one from any painting.
 
@@ -80,7 +80,7 @@ def load_model(
         device: ``None``/``"auto"``, ``"cpu"``, ``"cuda"``.
         style_image: a painting (any image file) to use as the style: the arbitrary-style network
             (Ghiasi et al. 2017) folded for its embedding (:func:`painting_model`).
-        style_image_size: the side the painting's centre square is read at (default 256, the
+        style_image_size: the side the painting's centre square is read at (``None``: 256, the
             network's training size); it sets the stroke scale (larger: smaller strokes).
 
     Returns:
@@ -91,7 +91,7 @@ def load_model(
         InvalidValueError: neither a network nor a style image.
     """
     if style_image is not None:
-        return painting_model(style_image, style_image_size, device, network=source)
+        return painting_model(style_image, style_image_size or PAINTING_SIZE, device, network=source)
     if source is None:
         raise InvalidValueError("load_model needs a style network (a file or a shipped style's name) or style_image=")
     return zoo.load(source, resolve_device(device))

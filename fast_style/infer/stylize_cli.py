@@ -21,7 +21,14 @@ from torch import Tensor
 
 from fast_style import zoo
 from fast_style.atomic import WriteError, check_writable
-from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
+from fast_style.cli import (
+    add_device_argument,
+    add_network_arguments,
+    add_precision_argument,
+    add_style_image_arguments,
+    command,
+    resolve_source,
+)
 from fast_style.deprecated import deprecated_flag
 from fast_style.errors import InputFileError, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device, stylize
@@ -34,10 +41,8 @@ from fast_style.io import (
     list_images,
     output_format,
     read_photo,
-    require_file,
     save_image,
 )
-from fast_style.models.arbitrary import PAINTING_SIZE
 from fast_style.models.transformer import MIN_SIZE
 
 BACKENDS = ("torch", "onnxruntime", "compiled")
@@ -176,11 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = add_network_arguments(parser, required=False,
                                    ckpt_help="checkpoints/<style>.pth, a Lightning .ckpt, or an exported .onnx")
     source.add_argument("--list-styles", action="store_true", help="list the shipped styles and how each was trained")
-    source.add_argument("--style-image", metavar="PAINTING",
-                        help="any painting as the style: the arbitrary-style network (Ghiasi et al. 2017) folded for it")
-    parser.add_argument("--style-image-size", type=int, default=PAINTING_SIZE, metavar="N",
-                        help=f"side the painting's centre square is read at (default {PAINTING_SIZE}, the network's "
-                             "training size); it sets the stroke scale: larger, smaller strokes")
+    add_style_image_arguments(parser, source)
     parser.add_argument("--input", nargs="+", help="image file(s), folder(s) or glob(s)")
     parser.add_argument("--output", help="output file (one input) or folder (created; names kept)")
     parser.add_argument("--recursive", action="store_true", help="also stylise images in subfolders of input folders")
@@ -331,17 +332,15 @@ class _Runner:
 def _network(args: argparse.Namespace, resolved: zoo.ResolvedStyle | None,
              device: torch.device) -> Callable[[Tensor], Tensor]:
     """The network ``--style``/``--ckpt``/``--style-image`` names, run the way ``--backend`` asks; options checked."""
-    if resolved is None:
-        model = load_model(device=device, style_image=args.style_image, style_image_size=args.style_image_size)
-        network = build_backend(model, args.backend, device)
-    elif resolved.network is None and resolved.path.suffix.lower() == ".onnx":
+    if resolved is not None and resolved.network is None and resolved.path.suffix.lower() == ".onnx":
         if args.backend != "onnxruntime":
             raise InvalidValueError(f"{str(resolved.path)!r} is an ONNX file: use --backend onnxruntime")
         from fast_style.infer.export import OnnxRuntimeModel
 
         network = OnnxRuntimeModel(resolved.path, device)
     else:
-        network = build_backend(load_model(resolved, device), args.backend, device)
+        model = load_model(resolved, device, style_image=args.style_image, style_image_size=args.style_image_size)
+        network = build_backend(model, args.backend, device)
     check_options(network, strength=args.strength, strip_size=args.strip_size if args.backend == "torch" else None,
                   precision=args.precision, fallback_device=device)
     return network
@@ -351,9 +350,7 @@ def _plan(args: argparse.Namespace) -> tuple[list[Job], list[str], Callable[[Ten
     """Everything checked before any photo is read: the jobs, the inputs that matched nothing, the network."""
     _validate(args)
     # An unknown name or a missing painting stops here, before any input is read.
-    resolved = None if args.style_image else resolve_network(args)
-    if args.style_image:
-        require_file(args.style_image, "style image")
+    resolved = resolve_source(args)
     device = resolve_device(args.device)
     inputs, input_errors = collect_inputs(args.input, args.recursive)
     if not inputs:

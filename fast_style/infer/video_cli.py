@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fast_style.atomic import check_writable
-from fast_style.cli import add_device_argument, add_network_arguments, add_precision_argument, command, resolve_network
+from fast_style.cli import (
+    add_device_argument,
+    add_network_arguments,
+    add_precision_argument,
+    add_style_image_arguments,
+    command,
+    resolve_source,
+)
 from fast_style.errors import EXIT_PARTIAL, InvalidValueError
 from fast_style.infer.stylize import check_options, load_model, resolve_device
 from fast_style.infer.video import (
@@ -34,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Stylise a video with a trained fast_style network, frame by frame, keeping the sound.",
     )
-    add_network_arguments(parser)
+    add_style_image_arguments(parser, add_network_arguments(parser))
     parser.add_argument("--input", required=True, help="the video to stylise (anything FFmpeg reads)")
     parser.add_argument("--output", required=True, help="output .mp4/.m4v/.mov/.mkv (H.264, yuv420p, audio copied)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -79,10 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InvalidValueError("--temporal-smoothing was removed (it did not lower the flicker); use --temporal-blend 0.8")
     started = time.perf_counter()
     _validate(args)
-    resolved = resolve_network(args)
+    resolved = resolve_source(args)
     require_file(args.input, "--input")  # after the network's name (cheap), before its weights are read
     device = resolve_device(args.device)
-    model = load_model(resolved, device)
+    model = load_model(resolved, device, style_image=args.style_image, style_image_size=args.style_image_size)
     check_options(model, strength=args.strength, precision=args.precision)
     check_writable(Path(args.output).parent)  # a read-only folder or full disk: exit 2 before the first frame
 
