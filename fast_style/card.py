@@ -79,6 +79,17 @@ class Leg:
         """Plain containers (``styles`` a list), the form a checkpoint stores."""
         return {**dataclasses.asdict(self), "styles": list(self.styles)}
 
+    @classmethod
+    def from_mapping(cls, leg: Any) -> Leg:
+        """A leg from :meth:`as_dict`'s form (missing entries ``None``).
+
+        Raises:
+            InvalidValueError: ``leg`` is not a mapping.
+        """
+        leg = _mapping(leg, "lineage.legs[]")
+        return cls(tuple(str(style) for style in leg.get("styles") or ()), _count(leg.get("steps")),
+                   _text(leg.get("network")), _text(leg.get("init_from")), _text(leg.get("machine")))
+
 
 @dataclass(frozen=True)
 class Lineage:
@@ -217,7 +228,7 @@ class NetworkCard:
                 styles=tuple(StyleEntry(**_mapping(entry, "styles[]")) for entry in _sequence(payload.get("styles"), "styles")),
                 loss=None if loss is None else PerceptualLossSettings.from_mapping(_mapping(loss, "loss")),
                 lineage=Lineage(_text(lineage.get("started_from")), _text(lineage.get("distilled_from")),
-                                tuple(_leg(leg) for leg in _sequence(lineage.get("legs"), "lineage.legs"))),
+                                tuple(Leg.from_mapping(leg) for leg in _sequence(lineage.get("legs"), "lineage.legs"))),
                 training=TrainingSummary(**training),
                 zoo=None if zoo is None else ZooNote(**_mapping(zoo, "zoo")),
             )
@@ -254,7 +265,7 @@ class NetworkCard:
             styles=styles,
             loss=loss,
             lineage=Lineage(_text(module.get("init_from")), _text(module.get("teacher")),
-                            tuple(_leg(leg) for leg in meta.get("history") or [] if isinstance(leg, Mapping))),
+                            tuple(Leg.from_mapping(leg) for leg in meta.get("history") or [] if isinstance(leg, Mapping))),
             training=TrainingSummary(
                 steps=_count(meta.get("global_step")), crop=_count(data.get("image_size")),
                 batch=_count(data.get("batch_size")), precision=_text(meta.get("precision")),
@@ -297,11 +308,6 @@ def _sequence(value: Any, what: str) -> list[Any]:
         raise InvalidValueError(f"the network card's {what} must be a list, got {type(value).__name__}")
     return list(value)
 
-
-def _leg(leg: Any) -> Leg:
-    leg = _mapping(leg, "lineage.legs[]")
-    return Leg(tuple(str(style) for style in leg.get("styles") or ()), _count(leg.get("steps")),
-               _text(leg.get("network")), _text(leg.get("init_from")), _text(leg.get("machine")))
 
 
 __all__ = ["CARD_FORMAT", "LEGACY_FORMAT", "Leg", "Lineage", "NetworkCard", "StyleEntry", "TrainingSummary", "ZooNote",

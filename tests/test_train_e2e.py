@@ -29,7 +29,15 @@ def test_tiny_run_writes_a_slim_checkpoint(first_run):
     config = payload["config"]
     assert payload["style"] == "starry_night"
     assert payload["model_args"] == {key: config["model"][key] for key in payload["model_args"]}
-    assert payload["meta"]["global_step"] == config["trainer"]["max_steps"] == 3
+    assert payload["training"]["steps"] == config["trainer"]["max_steps"] == 3
+    # The network card, written explicitly: the loss, the painting and the crops it was trained with.
+    from fast_style.checkpoint import read_card
+    from fast_style.loss.perceptual import PerceptualLossSettings
+
+    card = read_card(first_run / "ckpt" / "starry_night.pth")
+    assert payload["format"] == "fast_style.network/2" and card.loss == PerceptualLossSettings.from_mapping(config["loss"])
+    assert card.style_image("starry_night") == config["loss"]["style_image"]
+    assert card.training.crop == config["data"]["image_size"]
     assert all(torch.isfinite(value).all() for value in payload["state_dict"].values())
     out = model_from_checkpoint(read_checkpoint(first_run / "ckpt" / "starry_night.pth"))(torch.rand(1, 3, 21, 30))
     assert out.shape == (1, 3, 21, 30)
@@ -56,7 +64,7 @@ def test_resume_continues_from_the_saved_step(first_run, tmp_path):
     config = compose_train("debug=default", "trainer.max_steps=5", f"ckpt_path={last}", f"checkpoint_dir={tmp_path / 'ckpt'}")
     train(config, tmp_path / "run")
     payload = torch.load(tmp_path / "ckpt" / "starry_night.pth", weights_only=True)
-    assert payload["meta"]["global_step"] == 5
+    assert payload["training"]["steps"] == 5
     steps = [event.step for event in events(tmp_path / "run").Scalars("train/total")]
     assert sorted(steps) == [3, 4], steps  # steps 0-2 were not trained again
 
@@ -71,7 +79,7 @@ def test_the_script_trains_with_ddp_on_two_cpu_processes(tmp_path, assets_dir):
     assert done.returncode == 0, done.stderr[-3000:]
     assert [p.name for p in (tmp_path / "ckpt").iterdir()] == ["starry_night.pth"]
     payload = torch.load(tmp_path / "ckpt" / "starry_night.pth", weights_only=True)
-    assert payload["meta"]["global_step"] == 2
+    assert payload["training"]["steps"] == 2
     assert payload["config"]["run_dir"] == str(tmp_path / "run")
     assert "world_size=2" in done.stderr or "distributed_backend=gloo" in done.stderr
     assert f"inference checkpoint: {tmp_path / 'ckpt' / 'starry_night.pth'}" in done.stdout + done.stderr
@@ -82,7 +90,7 @@ def test_mixed_precision_trains_with_float32_weights(train_config, tmp_path):
     # through the network's train-mode rewrites and the float32 Gram/loss sums.
     path = train(train_config("trainer.max_steps=2", "trainer.precision=bf16-mixed"), tmp_path / "run")
     payload = torch.load(path, weights_only=True)
-    assert payload["config"]["trainer"]["precision"] == payload["meta"]["precision"] == "bf16-mixed"
+    assert payload["config"]["trainer"]["precision"] == payload["training"]["precision"] == "bf16-mixed"
     # The resumable checkpoint holds the weights as trained (the slim one is cast to float32 on
     # saving, so it could not tell): mixed precision keeps the master weights in float32.
     state = torch.load(tmp_path / "run" / "lightning_checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
@@ -109,8 +117,8 @@ def test_zoo_recipe_keeps_every_checkpoint_and_trains_into_checkpoints_never_int
                            f"data.train_dir={photo_dir}", f"data.val_dir={photo_dir}")
     assert train(config, tmp_path / "run") == Path("checkpoints") / "candy.pth"
     payload = torch.load(tmp_path / "checkpoints" / "candy.pth", weights_only=True)
-    assert payload["config"]["module"]["lr_schedule"] == "cosine" and payload["meta"]["global_step"] == 5
-    assert payload["meta"]["machine"]
+    assert payload["config"]["module"]["lr_schedule"] == "cosine" and payload["training"]["steps"] == 5
+    assert payload["training"]["machine"]
     # Every periodic checkpoint is kept (quality along the run, scripts/quality_vs_steps.py), not just the best one.
     saved = sorted(p.name for p in (tmp_path / "run" / "lightning_checkpoints").glob("step*.ckpt"))
     assert saved == ["step0000002.ckpt", "step0000004.ckpt"]

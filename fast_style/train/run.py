@@ -22,8 +22,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationResolutionError
 
+from fast_style.card import Leg, Lineage, NetworkCard, StyleEntry, TrainingSummary
 from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.errors import InvalidValueError
+from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.machine import describe_cpu, native_bf16
 from fast_style.train.checks import check_output, check_precision, check_resume_layout, check_seed
 from fast_style.train.prepare import prepare
@@ -127,20 +129,32 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
 
 def _save_slim(trainer: L.Trainer, module: L.LightningModule, cfg: DictConfig, precision: str | int,
                target: Path) -> Path:
-    """``target`` (``<checkpoint_dir>/<style>.pth``): the trained network, the resolved config and how the run went."""
-    style_name = str(cfg.style.name)
-    metrics = {key: float(value) for key, value in trainer.callback_metrics.items() if key.startswith("train/")}
-    meta = {
-        "global_step": trainer.global_step,
-        "final_losses": metrics,
-        "precision": str(precision),
-        "machine": describe_cpu() if not torch.cuda.is_available() else torch.cuda.get_device_name(),
-    }
-    history = getattr(module, "history", None)
-    if history is not None:
-        # A multi-style network's legs: what it started from and the steps of each leg on its styles.
-        leg = {"styles": list(getattr(module, "style_order", [])), "steps": trainer.global_step,
-               "init_from": (cfg.module.get("init_from") if "module" in cfg else None), "machine": meta["machine"]}
-        meta["history"] = [*history, leg]
-    return save_inference_checkpoint(module.model, target, style=style_name,
-                                     config=OmegaConf.to_container(cfg, resolve=True), meta=meta)
+    """``target`` (``<checkpoint_dir>/<style>.pth``): the trained network, its card and the resolved config."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    card = _network_card(trainer, module, config, str(precision))
+    return save_inference_checkpoint(module.model, target, style=str(cfg.style.name), config=config, card=card)
+
+
+def _network_card(trainer: L.Trainer, module: L.LightningModule, config: dict[str, Any], precision: str) -> NetworkCard:
+    """The network card (:mod:`fast_style.card`) of the run, field by field: the styles with their paintings and
+    weights, the loss, the lineage (what it started from, its teacher, every leg) and how the run went."""
+    machine = describe_cpu() if not torch.cuda.is_available() else torch.cuda.get_device_name()
+    module_config, data = config.get("module") or {}, config.get("data") or {}
+    loss = PerceptualLossSettings.from_mapping(config["loss"])
+    entries = module_config.get("styles") or [
+        {"name": config["style"]["name"], "image": loss.style_image, "style_weight": loss.style_weight}]
+    # A multi-style or distilled network extends the legs of the network it started from.
+    order = getattr(module, "style_order", None) or [config["style"]["name"]]
+    legs = [*(getattr(module, "history", None) or []),
+            {"styles": list(order), "steps": trainer.global_step, "init_from": module_config.get("init_from"),
+             "machine": machine}]
+    return NetworkCard(
+        model_args=dict(module.model.model_args), style=str(config["style"]["name"]),
+        styles=tuple(StyleEntry(str(entry["name"]), entry["image"], float(entry["style_weight"])) for entry in entries),
+        loss=loss,
+        lineage=Lineage(module_config.get("init_from"), module_config.get("teacher"),
+                        tuple(Leg.from_mapping(leg) for leg in legs)),
+        training=TrainingSummary(
+            steps=trainer.global_step, crop=data.get("image_size"), batch=data.get("batch_size"), precision=precision,
+            machine=machine, final_losses={key: float(value) for key, value in trainer.callback_metrics.items()
+                                           if key.startswith("train/")}))
