@@ -234,3 +234,16 @@ def test_a_request_for_a_bad_network_never_holds_up_one_for_a_good_network(tiny_
     assert seen["good answered while bad loaded"] is True
     assert seen["tiny"].after.size == (32, 21)
     assert isinstance(seen["bad"], CheckpointError) and "weights differ at" in str(seen["bad"])
+
+
+def test_the_api_route_is_stylize_and_the_old_stylise_still_serves(library):
+    from fast_style.infer.app.ui import build_app
+
+    app = build_app(library)
+    routes = {fn.api_name: fn for fn in app.fns.values() if fn.api_name in ("stylize", "stylise")}
+    assert set(routes) == {"stylize", "stylise"}
+    new, old = routes["stylize"], routes["stylise"]
+    # One handler, one queue: the old name is the same endpoint, marked deprecated on the API page.
+    assert old.fn is new.fn and old.concurrency_id == new.concurrency_id
+    assert [block._id for block in old.inputs] == [block._id for block in new.inputs]
+    assert "Deprecated: use /stylize" in old.api_description

@@ -149,3 +149,22 @@ def test_a_folded_arbitrary_network_exports_with_parity(tmp_path: Path, folded_a
 def test_an_unfolded_network_is_refused_with_the_way_out(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError, match="fold it first"):
         export_model(ArbitraryStyleNet(width=4, num_residual_blocks=1, embedding_dim=5), tmp_path / "a.onnx", "onnx")
+
+
+def test_the_onnx_output_is_named_stylized_and_files_with_the_old_name_still_run(
+        onnx_file: tuple[TransformerNet, Path], tmp_path: Path) -> None:
+    import onnx
+
+    from fast_style.infer.export import OnnxRuntimeModel
+
+    model, path = onnx_file
+    graph = onnx.load(str(path))
+    assert [output.name for output in graph.graph.output] == ["stylized"]
+    # A file exported before the rename: its output is called "stylised".
+    for node in graph.graph.node:
+        node.output[:] = ["stylised" if name == "stylized" else name for name in node.output]
+    graph.graph.output[0].name = "stylised"
+    old = tmp_path / "old.onnx"
+    onnx.save(graph, str(old))
+    images = torch.rand(1, 3, 21, 26)
+    assert torch.allclose(OnnxRuntimeModel(old)(images), OnnxRuntimeModel(path)(images))

@@ -28,7 +28,8 @@ from fast_style.models.transformer import MIN_SIZE, TransformerNet
 
 FORMATS = ("onnx", "torchscript")
 INPUT_NAME = "images"
-OUTPUT_NAME = "stylised"
+# "stylised" until this release (CHANGELOG.md); the readers take the graph's only output, whatever its name.
+OUTPUT_NAME = "stylized"
 ONNX_OPSET = 18
 # Example input for tracing: batch 2 and odd sizes, so no dimension is specialised to 0/1 or to even values.
 _EXAMPLE_SHAPE = (2, 3, 37, 45)

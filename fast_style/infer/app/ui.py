@@ -34,6 +34,8 @@ from fast_style.infer.app.limits import DEFAULT_MAX_REQUEST, DEFAULT_MAX_UPLOAD,
 from fast_style.infer.app.live import default_live_styles, jpeg_data_url, stylize_live_frame
 
 MAX_OUTPUT_SIZE = 4096
+API_NAME = "stylize"  # the HTTP API's route: /stylize (gradio_client: api_name="/stylize")
+OLD_API_NAME = "stylise"  # its deprecated spelling, still served (CHANGELOG.md)
 
 
 def upload_as_is(image: gr.Image) -> gr.Image:
@@ -183,9 +185,14 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
             _live_tab(library, names, live_streams, live_seconds)
         gallery.select(pick, None, style)
         style.change(partners, style, blend_with)
-        button.click(run, [photo, style, strength, preserve_color, max_size, file_format, blend_with, mix],
-                     [result, download, status],
-                     concurrency_limit=concurrency, api_name="stylise")
+        inputs = [photo, style, strength, preserve_color, max_size, file_format, blend_with, mix]
+        button.click(run, inputs, [result, download, status], concurrency_limit=concurrency,
+                     concurrency_id="stylize", api_name=API_NAME)
+        # The old route, /stylise, for the clients written against it: the same handler and queue, on a button
+        # that is never shown (Gradio names one route per event). Listed on the API page, marked deprecated,
+        # so that clients fill in its optional inputs as they do for /stylize. Goes next release.
+        gr.Button(visible=False).click(run, inputs, [result, download, status], concurrency_id="stylize",
+                                       api_name=OLD_API_NAME, api_description="Deprecated: use /stylize.")
     return app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
 
 
