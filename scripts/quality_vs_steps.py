@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.baseline.curves import GatysCurves
     from fast_style.baseline.gatys import GatysSettings
     from fast_style.baseline.stats import censored_median
-    from fast_style.checkpoint import read_checkpoint
+    from fast_style.checkpoint import read_card
     from fast_style.errors import InvalidValueError
     from fast_style.infer.stylize import load_model
     from fast_style.io import NoImagesError, list_images
@@ -136,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     run_dirs: dict[str, Path] = {}
     if args.ckpt:
         resolved = zoo.resolve(args.ckpt)
-        checkpoint = read_checkpoint(resolved.path)
-        style, loss_args = checkpoint.style, checkpoint.style_loss_args(checkpoint.style)
-        final_step = int(checkpoint.meta["global_step"])
+        final, loss = zoo.load_with_loss(resolved)
+        style, loss_args = final.style_name, None if loss is None else loss.as_dict()
+        final_step = int(read_card(resolved.path).training.steps or 0)
         found = [(step, load_model(path, "cpu")) for step, path in _checkpoints(Path(args.run_dir)) if step != final_step]
-        runs[style or "run"] = sorted([*found, (final_step, load_model(resolved, "cpu"))], key=lambda item: item[0])
+        runs[style or "run"] = sorted([*found, (final_step, final)], key=lambda item: item[0])
         run_dirs[style or "run"] = Path(args.run_dir)
     else:
         source = style_source(args)

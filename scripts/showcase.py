@@ -26,13 +26,11 @@ from fast_style.cli import command
 def _network_and_style_image(spec: str) -> tuple[torch.nn.Module, str | None]:
     """The network ``spec`` names (a style of a shared network folded) and its own style image."""
     from fast_style import zoo
-    from fast_style.checkpoint import read_checkpoint
+    from fast_style.checkpoint import read_card
 
     resolved = zoo.resolve(spec)
-    checkpoint = read_checkpoint(resolved.path)
     model = zoo.load(resolved)
-    loss = checkpoint.style_loss_args(model.style_name) or {}
-    return model, loss.get("style_image") or checkpoint.style_image
+    return model, read_card(resolved.path).style_image(model.style_name)
 
 
 @command

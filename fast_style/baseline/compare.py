@@ -122,17 +122,16 @@ def network_with_training_loss(resolved: ResolvedStyle) -> tuple[nn.Module, Perc
         CheckpointError: if the file does not say which loss trained it.
     """
     from fast_style import zoo
-    from fast_style.checkpoint import CheckpointError, read_checkpoint
+    from fast_style.checkpoint import CheckpointError
 
     if len(resolved.styles) > 1:
         raise InvalidValueError(f"{resolved.spec!r} is a blend: it was never trained against a loss, so the Gatys "
                                 "baseline has nothing to optimise; name one style")
-    model = zoo.load(resolved)
-    loss_args = read_checkpoint(resolved.path).style_loss_args(model.style_name)
-    if loss_args is None:
+    model, loss = zoo.load_with_loss(resolved)
+    if loss is None:
         raise CheckpointError(f"{str(resolved.path)!r} does not say which loss it was trained with (no training "
                               "config), so the Gatys baseline cannot use the same one")
-    return model, PerceptualLossSettings.from_mapping(loss_args)
+    return model, loss
 
 
 def time_forward(model: nn.Module, image: Tensor, repeats: int = 3, warmup: int = 1) -> tuple[Tensor, float]:
