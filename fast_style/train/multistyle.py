@@ -33,8 +33,9 @@ class MultiStyleTransferModule(StyleTransferModule):
         loss: the loss settings every style shares (:func:`build_perceptual_loss` arguments); each
             style replaces its ``style_image`` and ``style_weight``.
         model: keyword arguments of :class:`TransformerNet` (``styles`` is set from ``styles``).
-        init_from: a network file to start from (a path; ``None``: random): its convolutions and,
-            per style of the same name, its γ, β; other rows start from the mean of its rows.
+        init_from: the network to start from, a file or a zoo name (:func:`fast_style.zoo.resolve`, as
+            distillation's ``init_from``; ``candy@styles15`` is the whole shared file), ``None``: random. Its
+            convolutions and, per style of the same name, its γ, β; other rows start from the mean of its rows.
         train_styles: names whose γ, β rows are trained, with everything else frozen (a new
             style on a shared network); ``None`` trains the whole network.
         **kwargs: ``optimizer``, ``lr_schedule``, ``min_lr_ratio``, ``channels_last`` of
@@ -95,9 +96,10 @@ class MultiStyleTransferModule(StyleTransferModule):
         return [parameter for parameter in self.model.parameters() if parameter.requires_grad]
 
     def _warm_start(self, path: str) -> None:
+        from fast_style import zoo
         from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
 
-        checkpoint = read_checkpoint(path)
+        checkpoint = read_checkpoint(zoo.resolve(path).path)  # a file first, then a zoo name: one meaning
         source = model_from_checkpoint(checkpoint)
         # Where the weights came from, leg by leg: a long run continues over sittings from the committed
         # network, whose history this run extends; a one-style source is the first entry.
