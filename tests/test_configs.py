@@ -1,10 +1,18 @@
 """Every Hydra config composes, overrides land where the library reads them, bad names are clear."""
 
+import copy
+import re
+from pathlib import Path
+
 import pytest
 from hydra.errors import MissingConfigException
 from omegaconf import OmegaConf
 
+import fast_style
 from fast_style.loss.perceptual import PerceptualLossSettings, loss_kwargs_from_config
+from fast_style.train.compose import CONFIG_DIR as PACKAGED_CONFIGS
+from fast_style.train.prepare import prepare
+from fast_style.zoo import UnknownStyleError, load_with_loss
 from tests.helpers import CONFIG_DIR
 from tests.helpers import compose_train as compose_config
 
@@ -134,3 +142,40 @@ def test_debug_wins_over_an_experiment_and_the_command_line_over_debug():
     assert config["trainer"]["max_steps"] == debug.trainer.max_steps and config["loss"]["vgg"]["weights"] == "random"
     assert config["module"]["lr_schedule"] == "cosine"  # what debug does not set stays the experiment's
     assert compose_train("debug=default", "trainer.max_steps=7")["trainer"]["max_steps"] == 7
+
+
+def test_the_configs_are_data_the_one_resolver_is_a_library_default():
+    """No YAML file calls code that reads files or builds networks: what a recipe names is resolved in training."""
+    allowed = {"loss_default", "now", "hydra"}  # a library constant, Hydra's clock and its own settings
+    called = {match.group(1) for path in CONFIG_DIR.rglob("*.yaml")
+              for match in re.finditer(r"\$\{([\w.]+):", path.read_text(encoding="utf-8"))}
+    assert called <= allowed, f"resolvers in configs/: {sorted(called - allowed)}"
+    assert "loss_default" in called  # the scan sees a resolver where there is one
+
+
+def test_a_recipe_composes_without_reading_a_network_and_training_resolves_it(assets_dir):
+    # Names that exist nowhere: composing (and resolving every interpolation) reads no file.
+    for overrides in (["experiment=distill", "teacher=no_such_teacher"],
+                      ["experiment=new_style", "base_network=no_such_network"],
+                      ["experiment=multistyle", "styles=[candy,no_such_painting]"]):
+        config = compose_config(*overrides)
+        config.run_dir = "unused"
+        OmegaConf.to_container(config, resolve=True)
+        with pytest.raises(UnknownStyleError, match="no_such"):
+            prepare(config)
+    # The training entry fills in the teacher's loss, setting by setting, and the student's name; a setting the
+    # run gives (debug=default's random VGG) wins.
+    config = prepare(compose_config("experiment=distill", "teacher=candy", "debug=default"))
+    _, teacher_loss = load_with_loss("candy")
+    loss = OmegaConf.to_container(config.loss)
+    assert config.style.name == "candy-small" and loss["vgg"]["weights"] == "random"
+    assert {**teacher_loss.as_dict(), "style_size": 32, "vgg": {**teacher_loss.vgg, "weights": "random"}} == loss
+    assert (config.style.image, config.style.style_weight) == (teacher_loss.style_image, teacher_loss.style_weight)
+    assert prepare(copy.deepcopy(config)) == config  # a prepared config prepares to itself
+
+
+def test_the_package_trains_from_its_own_configs_which_are_the_checkouts():
+    """``compose.CONFIG_DIR`` is the package's folder (a link to configs/ here, a copy in a wheel), not the checkout's."""
+    assert PACKAGED_CONFIGS.parent == Path(fast_style.__file__).parent
+    assert {path.relative_to(PACKAGED_CONFIGS) for path in PACKAGED_CONFIGS.rglob("*.yaml")} == {
+        path.relative_to(CONFIG_DIR) for path in CONFIG_DIR.rglob("*.yaml")}
