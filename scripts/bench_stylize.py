@@ -14,7 +14,7 @@ Backends:
     channels_last  the same with the network and input in channels-last memory (oneDNN's layout)
     fast           fast_style.infer.fast_forward.FastTransformerNet (the torch backend's default):
                    sub-pixel upsampling convs, sum-based norm moments, space-to-depth head, row strips
-    tiled          the same engine with ``--tile 512`` (pieces of ~512×512 pixels: less memory)
+    tiled          the same engine with ``--strip-size 512`` (pieces of ~512×512 pixels: less memory)
     compiled       ``torch.compile(model, dynamic=True)`` (channels-last), Inductor C++/Triton kernels
     onnxruntime    the exported ONNX graph in ONNX Runtime (CPU or CUDA execution provider)
     fast_bf16      the fast engine under bf16 autocast (where the CPU has native bf16: avx512_bf16 / AMX)

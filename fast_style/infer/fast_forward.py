@@ -24,7 +24,7 @@ runs the same weights with four rewrites that change no result beyond float roun
    (per-tile statistics would). Memory is bounded by two whole-image activations plus one
    strip's temporaries instead of the several full-resolution copies (pads, upsampled
    images) the module's forward keeps alive. Small images run each layer in one strip.
-   This is the tiled inference for images too big for memory: ``stylize(tile=N)`` sets the
+   This is the tiled inference for images too big for memory: ``stylize(strip_size=N)`` sets the
    strip budget to an N × N piece of the widest layer (:func:`tile_elements`).
 
 Every convolution not rewritten is the module's own, so weights are shared, not copied.
@@ -49,7 +49,7 @@ from fast_style.models.transformer import MIN_SIZE, ConvNormAct, ResidualBlock, 
 # 1024² and 4K (scripts/bench_stylize.py): strips this small stay in cache and below glibc's
 # mmap threshold (no page faults per strip), and bound memory to two whole-image activations.
 DEFAULT_STRIP_ELEMENTS = 1 << 21
-# Smallest piece side accepted from a caller (``stylize(tile=N)``, ``--tile N``).
+# Smallest piece side accepted from a caller (``stylize(strip_size=N)``, ``--strip-size N``).
 MIN_TILE = 16
 
 
