@@ -26,21 +26,26 @@ def _one_error_line(err: str) -> str:
     return lines[0]
 
 
+def _read_only_folder(folder: Path, monkeypatch) -> Path:
+    """``folder`` as on a read-only file system: writing a file into it fails with EROFS (root ignores chmod)."""
+    real_write = Path.write_bytes
+
+    def read_only(self: Path, data: bytes) -> int:
+        if self.parent == folder:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", read_only)
+    return folder
+
+
 def _never_stylize(*args, **kwargs):
     raise AssertionError("the network ran although the command should have stopped before")
 
 
 def test_a_read_only_output_folder_is_refused_before_the_network_runs(tiny_checkpoint: Path, photo_dir: Path,
                                                                       tmp_path: Path, monkeypatch, capsys) -> None:
-    out = tmp_path / "locked"
-    real_write = Path.write_bytes
-
-    def read_only(self: Path, data: bytes) -> int:
-        if self.parent == out:
-            raise OSError(errno.EROFS, "Read-only file system")
-        return real_write(self, data)
-
-    monkeypatch.setattr(Path, "write_bytes", read_only)
+    out = _read_only_folder(tmp_path / "locked", monkeypatch)
     monkeypatch.setattr(stylize_cli, "stylize", _never_stylize)
     status = stylize_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(photo_dir), "--output", str(out)])
     line = _one_error_line(capsys.readouterr().err)
@@ -147,16 +152,8 @@ def test_a_read_only_video_folder_is_refused_before_the_first_frame(tiny_checkpo
                                                                    monkeypatch, capsys) -> None:
     import fast_style.infer.video_cli as video_cli
 
-    out, clip = tmp_path / "locked", tmp_path / "clip.mp4"
+    out, clip = _read_only_folder(tmp_path / "locked", monkeypatch), tmp_path / "clip.mp4"
     clip.write_bytes(b"not read: the folder fails first")
-    real_write = Path.write_bytes
-
-    def read_only(self: Path, data: bytes) -> int:
-        if self.parent == out:
-            raise OSError(errno.EROFS, "Read-only file system")
-        return real_write(self, data)
-
-    monkeypatch.setattr(Path, "write_bytes", read_only)
     monkeypatch.setattr(video_cli, "stylize_video", _never_stylize)
     monkeypatch.setattr(video_cli, "expected_frames", _never_stylize)
     status = video_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(clip), "--output", str(out / "o.mp4")])
