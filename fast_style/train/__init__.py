@@ -2,8 +2,10 @@
 
 ``data`` (the photo dataset), ``datamodule`` (its LightningDataModule), ``module`` (the
 LightningModule), ``callbacks`` (divergence guard, resumable checkpoints, previews), ``compose``
-(configs composed outside ``@hydra.main`` and the ``${loss_default:...}`` resolver) and ``run``
-(the training entry: a composed config in, ``checkpoints/<style>.pth`` out). Lightning is
+(where the configs are, configs composed outside ``@hydra.main`` and the ``${loss_default:...}``
+resolver), ``prepare`` (what a recipe names, made concrete), ``checks`` (what a run checks before
+its first step), ``run`` (the training entry: a composed config in, ``checkpoints/<style>.pth`` out)
+and ``train_cli`` (``fast-style-train``). Lightning is
 imported here and nowhere in ``infer/`` or ``baseline/``.
 """
 

@@ -75,6 +75,17 @@ def check_output(checkpoint_dir: str | os.PathLike, name: Any, overwrite: bool =
     return target
 
 
+def check_max_steps(max_steps: Any) -> int:
+    """``trainer.max_steps`` if it is a positive whole number of steps.
+
+    Raises:
+        InvalidValueError: anything else (0, -1, 2.5, abc).
+    """
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
+        raise InvalidValueError(f"trainer.max_steps must be a positive number of steps, got {max_steps!r}")
+    return max_steps
+
+
 def check_seed(seed: Any) -> int:
     """``seed`` as an integer.
 
@@ -137,5 +148,5 @@ def check_resume_layout(path: str | os.PathLike, model_args: Mapping[str, Any]) 
                                 "or start a fresh run without ckpt_path")
 
 
-__all__ = ["MAX_NAME_BYTES", "PRECISIONS", "check_output", "check_output_name", "check_precision",
+__all__ = ["MAX_NAME_BYTES", "PRECISIONS", "check_max_steps", "check_output", "check_output_name", "check_precision",
            "check_resume_layout", "check_seed", "layout_difference"]

@@ -1,10 +1,16 @@
-"""Training configs composed outside ``@hydra.main``, and the one link from ``configs/`` to the loss's defaults.
+"""Where the training configs are, configs composed outside ``@hydra.main``, and the link to the loss's defaults.
+
+:data:`CONFIG_DIR` is the package's ``configs`` folder: in a checkout ``fast_style/configs`` links to
+the top-level ``configs/`` (where users look for them), in a wheel it is a copy, so
+``fast-style-train`` composes the same configs installed or not.
 
 ``configs/loss/perceptual.yaml`` takes every setting a style does not tune from
 :class:`~fast_style.loss.perceptual.PerceptualLossSettings` through the ``loss_default``
 resolver registered here (``${loss_default:content_weight}``), so the defaults are stated
 once, in the library, while every key stays in the config where Hydra users override it
-(``loss.content_weight=5``).
+(``loss.content_weight=5``). It is a lookup of a constant and the only resolver: what a recipe
+names (a teacher, a base network, a list of styles) is resolved once by the training entry
+(:mod:`fast_style.train.prepare`), not while the config is composed.
 
 ``scripts/gatys.py`` and ``scripts/tune_style.py`` optimise photos against exactly the loss a
 network of a style is trained with: :func:`style_loss_args` composes it from ``configs/`` with
@@ -93,7 +99,7 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, _loss_default_node)
 
 
-def style_loss_args(style: str, config_dir: str | os.PathLike) -> tuple[str, dict[str, Any]]:
+def style_loss_args(style: str, config_dir: str | os.PathLike = CONFIG_DIR) -> tuple[str, dict[str, Any]]:
     """A name and the :func:`~fast_style.loss.perceptual.build_perceptual_loss` arguments for ``style``.
 
     Args:

@@ -24,10 +24,9 @@ from omegaconf.errors import InterpolationResolutionError
 
 from fast_style.card import Leg, Lineage, NetworkCard, StyleEntry, TrainingSummary
 from fast_style.checkpoint import save_inference_checkpoint
-from fast_style.errors import InvalidValueError
 from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.machine import describe_cpu, native_bf16
-from fast_style.train.checks import check_output, check_precision, check_resume_layout, check_seed
+from fast_style.train.checks import check_max_steps, check_output, check_precision, check_resume_layout, check_seed
 from fast_style.train.prepare import prepare
 from fast_style.train.resume import AtomicCheckpointIO, resolve_resume_path
 
@@ -52,8 +51,9 @@ def build(node: Any, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate``, but a bad value is the library's own error, not Hydra's wrapper.
 
     Raises:
-        ValueError, OSError (e.g. FileNotFoundError): as raised by the target, so callers (and
-            ``scripts/train.py``'s one-line message) see the value that was wrong.
+        ValueError, OSError (e.g. FileNotFoundError): as raised by the target (the library's own
+            error types for a bad value), so callers (and ``fast-style-train``'s one-line message)
+            see the value that was wrong.
         hydra.errors.InstantiationException: for anything else (an unknown ``_target_``, a
             keyword the target does not take).
     """
@@ -83,10 +83,13 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
         Path of ``<checkpoint_dir>/<style>.pth`` on the global-zero process, ``None`` on others.
 
     Raises:
-        ValueError, FileNotFoundError: for a bad setting (``trainer.max_steps``, data sizes or
-            folders, the style image, ``ckpt_path``: see
-            :func:`fast_style.train.resume.resolve_resume_path`), before the VGG is loaded where
-            the check is cheap.
+        InvalidValueError, InputFileError: for a bad setting (``trainer.max_steps``, ``seed``,
+            ``trainer.precision``, data sizes or folders, the style image, ``ckpt_path``: see
+            :func:`fast_style.train.resume.resolve_resume_path`), an output that is not a plain name
+            or cannot be written, or exists without ``overwrite=true``
+            (:func:`fast_style.train.checks.check_output`): before the VGG is loaded where the check
+            is cheap, and always before the first step (a resume into another layout:
+            :func:`fast_style.train.checks.check_resume_layout`).
         fast_style.train.callbacks.TrainingDivergedError: if the loss or gradients stop being
             finite; no slim checkpoint is written then.
     """
@@ -94,9 +97,7 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
     cfg = copy.deepcopy(config) if isinstance(config, DictConfig) else OmegaConf.create(dict(config))
     with open_dict(cfg):
         cfg.run_dir = str(run_dir)
-    max_steps = cfg.trainer.get("max_steps")
-    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
-        raise InvalidValueError(f"trainer.max_steps must be a positive number of steps, got {max_steps!r}")
+    check_max_steps(cfg.trainer.get("max_steps"))
     seed = check_seed(cfg.get("seed", 0))
     precision = resolve_precision(check_precision(cfg.trainer.get("precision", "32-true")),
                                   cfg.trainer.get("accelerator", "auto"))
