@@ -29,7 +29,7 @@ class MultiStyleTransferModule(StyleTransferModule):
     Args:
         style_name: the network's name (its checkpoint is ``checkpoints/<style_name>.pth``).
         styles: one entry per style, in row order: ``{"name", "image", "style_weight"}`` (what
-            ``${style_entries:...}`` makes of ``styles=[candy, mosaic, ...]``).
+            the training entry (:mod:`fast_style.train.prepare`) makes of ``styles=[candy, mosaic, ...]``).
         loss: the loss settings every style shares (:func:`build_perceptual_loss` arguments); each
             style replaces its ``style_image`` and ``style_weight``.
         model: keyword arguments of :class:`TransformerNet` (``styles`` is set from ``styles``).
