@@ -236,6 +236,15 @@ class NonFiniteOutputError(FastStyleError, ValueError):
     """The network computed NaN/inf for an image (broken weights or a precision overflow)."""
 
 
+def _check_images(images: Tensor) -> None:
+    """Raise InvalidValueError for anything but (B, 3, H, W) or (3, H, W) images of at least 5 × 5 pixels."""
+    if not isinstance(images, Tensor) or images.dim() not in (3, 4) or images.shape[-3] != 3:
+        shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+        raise InvalidValueError(f"expected (B, 3, H, W) or (3, H, W) images, got {shape}")
+    if min(images.shape[-2:]) < MIN_SIZE:
+        raise InvalidValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
+
+
 def stylize(
     model: Callable[[Tensor], Tensor],
     images: Tensor,
@@ -272,11 +281,7 @@ def stylize(
         InvalidValueError: for a bad shape, size, strength, precision or strip size.
         NonFiniteOutputError: if the network's output is not finite.
     """
-    if not isinstance(images, Tensor) or images.dim() not in (3, 4) or images.shape[-3] != 3:
-        shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
-        raise InvalidValueError(f"expected (B, 3, H, W) or (3, H, W) images, got {shape}")
-    if min(images.shape[-2:]) < MIN_SIZE:
-        raise InvalidValueError(f"images must be at least {MIN_SIZE}×{MIN_SIZE} pixels, got {tuple(images.shape[-2:])}")
+    _check_images(images)
     strip_size = renamed_keyword(strip_size, tile, "tile", "strip_size")
     device = check_options(model, strength=strength, strip_size=strip_size, precision=precision,
                            fallback_device=images.device)
@@ -302,13 +307,16 @@ def stylize(
 
 
 __all__ = [
+    "ARBITRARY_NETWORK",
     "DEVICES",
     "NonFiniteOutputError",
     "PRECISIONS",
     "check_options",
     "check_precision",
+    "load_arbitrary_network",
     "load_model",
     "luminance",
+    "painting_model",
     "preserve_colors",
     "resolve_device",
     "stylize",
