@@ -166,3 +166,32 @@ def test_huge_blend_weights_are_normalised_without_overflow() -> None:
     # 1e308 + 1e308 overflows to inf: every share became 0 and the network refused a vector of zeros.
     assert [term.weight for term in parse_spec("candy:1e308,mosaic:1e308").terms] == [0.5, 0.5]
     assert [term.weight for term in parse_spec("candy:1e308,mosaic:0").terms] == [1.0, 0.0]
+
+
+def test_a_disk_that_fills_up_while_encoding_is_one_line_naming_the_output(tiny_checkpoint: Path, tmp_path: Path,
+                                                                      monkeypatch, capsys) -> None:
+    import av
+
+    import fast_style.infer.video as video
+    from fast_style.infer.video_cli import main
+    from tests.clips import make_clip
+
+    photo = tmp_path / "p.png"
+    Image.effect_noise((64, 48), 50).convert("RGB").save(photo)
+    clip = make_clip([photo], tmp_path / "clip.mp4", width=64, height=48, fps=8, seconds_per_shot=1.0)
+    real_write, calls = video._Encoder.write, []
+
+    def write(self, out):
+        calls.append(len(out))
+        if len(calls) == 2:
+            raise av.error.OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, out)
+
+    monkeypatch.setattr(video._Encoder, "write", write)
+    output = tmp_path / "out" / "styled.mp4"
+    status = main(["--ckpt", str(tiny_checkpoint), "--input", str(clip), "--output", str(output), "--quiet",
+                   "--batch-size", "2"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert status == 2 and len(calls) == 2
+    assert line.startswith(f"error: cannot write {str(output)!r}: no space left on the device")
+    assert "input" not in line and list(output.parent.iterdir()) == []  # the input is not blamed; nothing half-written
