@@ -195,3 +195,14 @@ def test_a_disk_that_fills_up_while_encoding_is_one_line_naming_the_output(tiny_
     assert status == 2 and len(calls) == 2
     assert line.startswith(f"error: cannot write {str(output)!r}: no space left on the device")
     assert "input" not in line and list(output.parent.iterdir()) == []  # the input is not blamed; nothing half-written
+
+
+@pytest.mark.parametrize("lr", ["nan", "-1", "inf"])
+def test_compare_refuses_a_bad_step_size_before_loading_anything(tmp_path: Path, monkeypatch, capsys, lr: str) -> None:
+    import fast_style.baseline.compare_cli as compare_cli
+
+    monkeypatch.setattr(compare_cli, "resolve_network", _never_stylize)
+    status = compare_cli.main(["--style", "candy", "--lr", lr, "--output", str(tmp_path / "o")])
+    assert status == 2
+    assert f"lr must be a finite number > 0 or None (the default), got {float(lr)}" in _one_error_line(
+        capsys.readouterr().err)
