@@ -174,7 +174,7 @@ def test_a_version_1_file_reads_as_before_through_its_card_made_in_memory(tiny_m
 def test_every_shipped_file_reads_through_the_card_with_its_loss(tmp_path: Path):
     from fast_style.zoo import available_styles, describe, served_styles, zoo_path
 
-    for name in available_styles():
+    for name in available_styles():  # the style networks trained here (not the imported arbitrary one)
         card = read_card(zoo_path(name))
         for style in card.style_names or (card.style,):
             loss = card.loss_for(style)

@@ -390,3 +390,19 @@ def test_cli_and_python_blend_two_styles_of_the_shipped_shared_network(tmp_path:
     for bad in ["candy:-1,udnie:2", "candy:0.5,,udnie:0.5", "candy:0.5,nope:0.5"]:
         assert main(["--style", bad, "--input", str(photo), "--output", str(tmp_path / "x.png")]) == 2
         assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_arbitrary_network_is_registered_but_serves_no_plain_name_and_folds_a_stored_style():
+    from fast_style.checkpoint import model_from_checkpoint
+    from fast_style.zoo.index import read_index
+
+    entry = read_index(ZOO_DIR).networks["arbitrary"]
+    assert entry.family == "arbitrary" and entry.is_multi_style and not entry.serves_by_name
+    assert "arbitrary" not in available_styles() and "arbitrary" not in multi_style_networks()
+    assert not any(spec.network == "arbitrary" for spec in served_styles().values())
+    assert resolve("candy").network != "arbitrary" and resolve("candy:0.5,mosaic:0.5").network != "arbitrary"
+    folded = load("candy@arbitrary")
+    network = model_from_checkpoint(read_checkpoint(zoo_path("arbitrary")))
+    photo = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        assert torch.equal(folded(photo), network.fold(network.style_embedding("candy"))(photo))

@@ -145,7 +145,7 @@ def test_the_web_page_blends_two_styles_of_one_network_and_refuses_others(zoo: P
     assert not torch.equal(half, picture("bb@shared")) and not torch.equal(half, picture("cc@shared"))
     assert torch.equal(picture("bb@shared", "cc@shared", 1.0), picture("cc@shared"))
     assert torch.equal(picture("bb@shared", "cc@shared", 0.0), picture("bb@shared"))
-    library.paths["alone"] = tmp_path / "alone.pth"  # a file of the models folder: no shared network
+    library.paths["alone"] = resolve(tmp_path / "aa.pth")  # a file of the models folder: no shared network
     with pytest.raises(AppInputError, match="do not blend"):
         picture("bb@shared", "alone", 0.5)
     with pytest.raises(AppInputError, match="between 0 and 1"):

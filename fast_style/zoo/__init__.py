@@ -36,6 +36,7 @@ from fast_style.errors import FastStyleError, InputFileError, InvalidValueError
 from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.models.transformer import TransformerNet
 from fast_style.zoo.add import MAX_ZOO_BYTES, add_to_zoo
+from fast_style.zoo.fold import fold_styles
 from fast_style.zoo.index import ZOO_DIR, read_index
 from fast_style.zoo.paintings import painting_status
 from fast_style.zoo.spec import GRAMMAR, StyleSpec, StyleTerm, looks_like_spec, parse_spec
@@ -46,8 +47,12 @@ class UnknownStyleError(FastStyleError, ValueError):
 
 
 def available_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
-    """Names of the shipped networks (the registry's, :mod:`fast_style.zoo.index`), sorted."""
-    return sorted(read_index(zoo_dir).networks)
+    """Names of the shipped style networks (the registry's TransformerNets, :mod:`fast_style.zoo.index`), sorted.
+
+    The arbitrary-style network (``arbitrary``, any painting a style) is shipped too, but is no style:
+    :func:`zoo_path` finds it.
+    """
+    return sorted(name for name, entry in read_index(zoo_dir).networks.items() if entry.family == "transformer")
 
 
 def zoo_path(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> Path:
@@ -147,8 +152,11 @@ def _held_styles(card: NetworkCard) -> tuple[str, ...]:
 
 
 def multi_style_networks(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
-    """The shipped networks that hold several styles (the ones a ``STYLE@NETWORK`` spec or a blend can use)."""
-    return sorted(name for name, entry in read_index(zoo_dir).networks.items() if entry.is_multi_style)
+    """The shipped multi-style TransformerNets: the networks whose styles are served by name and blend.
+
+    (The arbitrary-style network, which stores named styles too, is reached as ``STYLE@arbitrary`` only.)
+    """
+    return sorted(name for name, entry in read_index(zoo_dir).networks.items() if entry.serves_by_name)
 
 
 def _multi_line(zoo_dir: str | os.PathLike) -> str:
@@ -294,7 +302,7 @@ def load_with_loss(spec: str | os.PathLike | ResolvedStyle, device: str | torch.
     if model.style_names:
         default = checkpoint.style if checkpoint.style in model.style_names else model.style_names[0]
         choice = dict(resolved.styles) or {default: 1.0}
-        model = model.for_style(choice)
+        model = fold_styles(model, choice)
         style_name = next(iter(choice)) if len(choice) == 1 else resolved.spec
     elif len(resolved.styles) > 1:
         raise InvalidValueError(f"{resolved.spec!r}: {resolved.path.name} holds one style; a blend needs a multi-style network")

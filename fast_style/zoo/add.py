@@ -21,6 +21,7 @@ from fast_style.atomic import atomic_path
 from fast_style.card import NetworkCard, ZooNote
 from fast_style.checkpoint import StyleCheckpoint, first_non_finite, model_from_checkpoint, read_checkpoint
 from fast_style.errors import InputFileError, InvalidValueError
+from fast_style.zoo.fold import fold_styles
 from fast_style.zoo.index import ZOO_DIR, ServingChoice, ZooEntry, ZooIndex, index_lock, read_index, write_index
 from fast_style.zoo.paintings import painting_status
 from fast_style.zoo.spec import is_network_name
@@ -35,7 +36,7 @@ def zoo_entry(name: str, card: NetworkCard) -> ZooEntry:
     styles = card.style_names or ((card.style,) if card.style else ())
     variant = name.split("-", 1)[1] if "-" in name else None
     return ZooEntry(name, f"{name}.pth", card.style, tuple(styles), variant,
-                    {style: painting_status(style) for style in styles})
+                    {style: painting_status(style) for style in styles}, str(card.model_args.get("family", "transformer")))
 
 
 def add_to_zoo(
@@ -113,7 +114,7 @@ def _check_name(index: ZooIndex, entry: ZooEntry, replace: bool) -> None:
     """Refuse a name that ships (unless ``replace``) and the replacement of a network by one serving fewer styles."""
     name = entry.name
     existing = index.networks.get(name)
-    holders = sorted(other for other, held in index.networks.items() if held.is_multi_style and name in held.styles)
+    holders = sorted(other for other, held in index.networks.items() if held.serves_by_name and name in held.styles)
     if (existing or holders) and not replace:
         what = f"a network of the zoo ({existing.file})" if existing else f"a style {holders[0]} serves"
         raise InvalidValueError(f"{name!r} ships already: it is {what}; to replace it, add with --replace")
@@ -130,10 +131,8 @@ def _try(checkpoint: StyleCheckpoint) -> None:
     """Build the network as it will be shipped (float16 weights) and run it on a small image."""
     model = model_from_checkpoint(checkpoint)
     names = tuple(getattr(model, "style_names", ()))
-    if names and hasattr(model, "for_style"):
-        model = model.for_style(names[0])
-    elif names and hasattr(model, "fold"):  # the arbitrary family: one style's embedding folded in
-        model = model.fold(model.style_embedding(names[0]))
+    if names:
+        model = fold_styles(model, {names[0]: 1.0})
     image = torch.rand(1, 3, TRIAL_SIZE, TRIAL_SIZE, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         output = model(image)

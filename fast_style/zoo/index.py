@@ -11,7 +11,7 @@ Layout::
 
     {"format": "fast_style.zoo/1",
      "networks": {"candy": {"file": "candy.pth", "style": "candy", "styles": ["candy"], "variant": null,
-                            "licence": {"candy": "origin not stated"}}, ...},
+                            "licence": {"candy": "origin not stated"}, "family": "transformer"}, ...},
      "serving": {"feathers": {"network": "styles15", "why": "N* 22 against 20 ..."}}}
 
 Pure Python: no torch.
@@ -47,6 +47,8 @@ class ZooEntry:
         styles: the styles it holds: its own for a one-style network, a multi-style network's names.
         variant: the ``-VARIANT`` part of the name, or ``None``.
         licence: each style's painting and its copyright status (:mod:`fast_style.zoo.paintings`).
+        family: the network family (:func:`fast_style.models.build_network`): ``"transformer"``, or
+            ``"arbitrary"`` (any painting a style; its named styles are reached as ``STYLE@NETWORK`` only).
     """
 
     name: str
@@ -55,11 +57,17 @@ class ZooEntry:
     styles: tuple[str, ...]
     variant: str | None = None
     licence: dict[str, str] = field(default_factory=dict)
+    family: str = "transformer"
 
     @property
     def is_multi_style(self) -> bool:
-        """Whether it holds several styles (a ``STYLE@NETWORK`` spec or a blend can use it)."""
+        """Whether it holds several styles."""
         return len(self.styles) > 1
+
+    @property
+    def serves_by_name(self) -> bool:
+        """Whether its styles are served by their plain names and blended (a multi-style TransformerNet)."""
+        return self.is_multi_style and self.family == "transformer"
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,7 @@ class ZooIndex:
         return {
             "format": INDEX_FORMAT,
             "networks": {name: {"file": entry.file, "style": entry.style, "styles": list(entry.styles),
-                                "variant": entry.variant, "licence": dict(entry.licence)}
+                                "variant": entry.variant, "licence": dict(entry.licence), "family": entry.family}
                          for name, entry in sorted(self.networks.items())},
             "serving": {style: {"network": choice.network, "why": choice.why}
                         for style, choice in sorted(self.serving.items())},
@@ -100,7 +108,8 @@ class ZooIndex:
                 raise ValueError(f"format {data.get('format')!r}, expected {INDEX_FORMAT!r}")
             networks = {str(name): ZooEntry(str(name), str(entry["file"]), entry.get("style"),
                                             tuple(str(style) for style in entry["styles"]), entry.get("variant"),
-                                            {str(k): str(v) for k, v in (entry.get("licence") or {}).items()})
+                                            {str(k): str(v) for k, v in (entry.get("licence") or {}).items()},
+                                            str(entry.get("family") or "transformer"))
                         for name, entry in data["networks"].items()}
             serving = {str(style): ServingChoice(str(choice["network"]), str(choice.get("why") or ""))
                        for style, choice in (data.get("serving") or {}).items()}
