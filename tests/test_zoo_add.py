@@ -122,3 +122,20 @@ def test_the_gallery_draws_a_blend_row_and_refuses_a_blend_with_a_variant(tmp_pa
     assert Image.open(output).size[1] > 2 * 16  # the photos' row and the blend's
     assert zoo_cli.main([*arguments, "candy-small:0.5,mosaic:0.5"]) == 2
     assert "'candy-small' is a one-style variant" in capsys.readouterr().err
+
+
+def test_a_version_1_checkpoint_joins_the_zoo_as_version_2_with_its_card(tmp_path: Path):
+    from fast_style.card import CARD_FORMAT
+    from fast_style.checkpoint import read_card
+
+    source = _network(tmp_path, "old")
+    payload = torch.load(source, weights_only=True)
+    card = read_card(source)
+    legacy = {"format": "fast_style.inference/1", "model_args": payload["model_args"], "state_dict": payload["state_dict"],
+              "style": "old", "config": {"loss": payload["loss"], "data": {"image_size": 64}}, "meta": {"global_step": 9}}
+    torch.save(legacy, tmp_path / "old.pth")
+    shipped = add_to_zoo(tmp_path / "old.pth", tmp_path / "zoo", note="from a /1 file")
+    stored = torch.load(shipped, weights_only=True)
+    assert stored["format"] == CARD_FORMAT and stored["loss"] == card.loss.as_dict()
+    assert stored["training"]["steps"] == 9 and stored["training"]["crop"] == 64
+    assert stored["zoo"] == {"dtype": "float16", "note": "from a /1 file"} and "meta" not in stored
