@@ -51,7 +51,7 @@ def train_cli(tmp_path: Path, photo_dir: Path, assets_dir: Path, capsys: pytest.
     # Hydra's own errors: an unknown option of a group (experiment= too: no longer optional), a key that is not
     # there, an unquoted blend.
     ("style=x", "Could not find 'style/x'; Available options in 'style': brushstrokes, candy,"),
-    ("experiment=cpu_qiuck", "Could not find 'experiment/cpu_qiuck'; Available options in 'experiment': cpu_quick,"),
+    ("experiment=cpu_qiuck", "Could not find 'experiment/cpu_qiuck'; Available options in 'experiment': arbitrary, cpu_quick,"),
     ("debug=nosuch", "Could not find 'debug/nosuch'"),
     ("trainer.max_step=3", "Could not override 'trainer.max_step'. To append to your config use +trainer.max_step=3"),
     ("style=candy:0.5,mosaic:0.5", "Ambiguous value for argument 'style=candy:0.5,mosaic:0.5'"),

@@ -80,7 +80,7 @@ class StyleTransferModule(L.LightningModule):
             # Also at the top level, where fast_style.checkpoint.read_checkpoint looks for a Lightning
             # checkpoint's style image (and so rebuilds its loss).
             self.hparams["style_image"] = str(image)
-        self.model = TransformerNet(**dict(model or {}))
+        self.model = self.build_network(dict(model or {}))
         self.loss_fn = self.build_loss(loss)
         self.optimizer_factory = optimizer or functools.partial(torch.optim.Adam, lr=1e-3)
         self.lr_schedule = lr_schedule
@@ -89,6 +89,10 @@ class StyleTransferModule(L.LightningModule):
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
             self.loss_fn.to(memory_format=torch.channels_last)
+
+    def build_network(self, model: Mapping[str, Any]) -> nn.Module:
+        """The network trained, from the ``model`` settings: a TransformerNet (a subclass may train another family)."""
+        return TransformerNet(**dict(model))
 
     def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
         """The training loss from the ``loss`` settings: the perceptual loss (a subclass may train against another).
@@ -111,8 +115,7 @@ class StyleTransferModule(L.LightningModule):
         """
         if self.channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
-        stylised = self.model(batch) if style is None else self.model(batch, style=style)
-        terms = loss_fn(stylised, batch)
+        terms = loss_fn(self.stylise(batch, style), batch)
         prefixes = ["train"] if style is None else ["train", f"train_{style}"]
         self.log_dict(
             {f"{prefix}/{name}": value.detach() for prefix in prefixes for name, value in terms.items()},
@@ -123,6 +126,10 @@ class StyleTransferModule(L.LightningModule):
         self.log("loss", terms["total"].detach(), prog_bar=True, logger=False, batch_size=batch.shape[0])
         # The terms travel to callbacks (the divergence guard names the one that broke).
         return {"loss": terms["total"], "terms": {name: value.detach() for name, value in terms.items()}}
+
+    def stylise(self, batch: Tensor, style: str | None = None) -> Tensor:
+        """The network's (B, 3, S, S) output for a training batch, in ``style`` for a multi-style network."""
+        return self.model(batch) if style is None else self.model(batch, style=style)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """What the optimiser updates: the whole network (a subclass may freeze parts)."""

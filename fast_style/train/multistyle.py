@@ -72,7 +72,7 @@ class MultiStyleTransferModule(StyleTransferModule):
         # "loss_fn." prefix, so checkpoints still leave the VGG and the Gram targets out (StyleTransferModule).
         self.loss_fn = nn.ModuleDict({names[0]: self.loss_fn})
         for name, loss in zip(names[1:], losses[1:]):
-            self.loss_fn[name] = _loss_on(encoder, loss)
+            self.loss_fn[name] = loss_on(encoder, loss)
         if init_from is not None:
             self._warm_start(init_from)
         self.train_styles = None if train_styles is None else list(train_styles)
@@ -141,8 +141,8 @@ def _check_styles(styles: Sequence[Mapping[str, Any]], loss: Mapping[str, Any]) 
     return names, losses
 
 
-def _loss_on(encoder: nn.Module, loss: Mapping[str, Any]) -> PerceptualLoss:
-    """A style's loss on an existing encoder."""
+def loss_on(encoder: nn.Module, loss: Mapping[str, Any]) -> PerceptualLoss:
+    """A style's loss (``loss`` settings, its ``style_image`` included) on an existing VGG encoder: its Gram targets only."""
     settings = PerceptualLossSettings.from_mapping(loss)
     return PerceptualLoss(encoder, read_style_image(settings.style_image), settings)
 

@@ -17,6 +17,7 @@ says what it trained with:
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -56,12 +57,10 @@ def _style_entries(entries: Any) -> list[dict[str, Any]]:
 
 def _add_to_base_network(cfg: DictConfig) -> None:
     """``experiment=new_style``: start from ``base_network``; its styles (as it was trained on them), then the new one."""
-    from fast_style import zoo
     from fast_style.checkpoint import read_checkpoint
 
     network = str(cfg.base_network)
-    # A shipped network by its own name (styles15, which is no style), else what the resolver makes of it.
-    path = zoo.zoo_path(network) if network in zoo.available_styles() else zoo.resolve(network).path
+    path = network_file(network)
     checkpoint = read_checkpoint(path)
     styles = (checkpoint.model_args or {}).get("styles")
     name = str(cfg.style.name)
@@ -76,6 +75,23 @@ def _add_to_base_network(cfg: DictConfig) -> None:
     new = {"name": name, "image": cfg.style.image, "style_weight": cfg.style.style_weight}
     cfg.styles = [*entries, new]
     cfg.module.init_from = str(path)
+
+
+def network_file(network: str) -> Path:
+    """The file of a network a run starts from: a file, a shipped network by its own name (``styles15``, which is
+    no style; ``arbitrary``), else what :func:`fast_style.zoo.resolve` makes of it (a style's network).
+
+    Raises:
+        UnknownStyleError, InputFileError: a name the zoo does not have, a path that is not a file.
+    """
+    from fast_style import zoo
+
+    if Path(network).is_file():
+        return Path(network)
+    try:
+        return zoo.zoo_path(network)
+    except zoo.UnknownStyleError:
+        return zoo.resolve(network).path  # a spec (candy@styles15), or its error naming what the zoo has
 
 
 def teacher_loss(teacher: str) -> tuple[str, dict[str, Any]]:
@@ -112,4 +128,4 @@ def _fill_nulls(node: DictConfig, values: dict[str, Any]) -> None:
             node[key] = copy.deepcopy(values[key])
 
 
-__all__ = ["prepare", "teacher_loss"]
+__all__ = ["network_file", "prepare", "teacher_loss"]
