@@ -32,6 +32,11 @@ _REASONS = {
 }
 
 
+# Free bytes below which a disk counts as full before a run starts (a run asks for the least of this and what
+# it will write): an empty probe file still fits on a full disk, a result does not.
+FULL_DISK_BYTES = 2**20
+
+
 class WriteError(InputFileError):
     """A file could not be written for a reason the user can fix (full disk, read-only, permissions)."""
 
@@ -47,7 +52,8 @@ def write_error(path: Path, error: OSError) -> OSError:
     free = ""
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         with contextlib.suppress(OSError):
-            free = f" ({shutil.disk_usage(path.parent).free / 2**20:.1f} MB free)"
+            # The folder itself when the path is one (a mount point's parent is another disk).
+            free = f" ({shutil.disk_usage(path if path.is_dir() else path.parent).free / 2**20:.1f} MB free)"
     return WriteError(error.errno, f"cannot write {str(path)!r}: {reason}{free}; any earlier file there is unchanged")
 
 
@@ -92,8 +98,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             partial.unlink(missing_ok=True)
 
 
-def check_writable(folder: str | os.PathLike) -> Path:
+def check_writable(folder: str | os.PathLike, min_free: int = 0) -> Path:
     """Make sure files can be written into ``folder`` (created if missing) before a long run, not after it.
+
+    Args:
+        folder: where the run will write.
+        min_free: bytes the run needs at least (e.g. one output's worth): a disk with less free is full
+            for it, although an empty probe file still fits.
 
     Raises:
         WriteError: for a read-only file system, a missing permission or a full disk.
@@ -107,7 +118,9 @@ def check_writable(folder: str | os.PathLike) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
         probe.unlink()
+        if min_free > 0 and shutil.disk_usage(folder).free < min_free:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     return folder
 
 
-__all__ = ["WriteError", "atomic_path", "check_writable", "partial_name", "write_error"]
+__all__ = ["FULL_DISK_BYTES", "WriteError", "atomic_path", "check_writable", "partial_name", "write_error"]

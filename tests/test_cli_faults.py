@@ -53,6 +53,23 @@ def test_a_read_only_output_folder_is_refused_before_the_network_runs(tiny_check
     assert "locked" in line and "read-only" in line and line.count("cannot write") == 1
 
 
+
+def test_a_full_disk_is_refused_before_the_network_runs(tiny_checkpoint: Path, photo_dir: Path, tmp_path: Path,
+                                                         monkeypatch, capsys) -> None:
+    import shutil
+
+    import fast_style.atomic as atomic
+
+    real_usage = shutil.disk_usage
+    # An empty probe file still fits on a full disk: the free space is what tells (here: 100 bytes left).
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda path: real_usage(path)._replace(free=100))
+    monkeypatch.setattr(stylize_cli, "stylize", _never_stylize)
+    out = tmp_path / "full"
+    status = stylize_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(photo_dir), "--output", str(out)])
+    line = _one_error_line(capsys.readouterr().err)
+    assert status == 2 and line.startswith(f"error: cannot write {str(out)!r}: no space left on the device")
+    assert list(out.iterdir()) == []
+
 def test_a_disk_that_fills_up_midway_is_one_line_and_keeps_whole_files(tiny_checkpoint: Path, photo_dir: Path,
                                                                        tmp_path: Path, monkeypatch, capsys) -> None:
     out = tmp_path / "out"
@@ -206,3 +223,20 @@ def test_compare_refuses_a_bad_step_size_before_loading_anything(tmp_path: Path,
     assert status == 2
     assert f"lr must be a finite number > 0 or None (the default), got {float(lr)}" in _one_error_line(
         capsys.readouterr().err)
+
+
+def test_a_full_disk_is_refused_before_the_first_frame(tiny_checkpoint: Path, tmp_path: Path, monkeypatch,
+                                                        capsys) -> None:
+    import shutil
+
+    import fast_style.atomic as atomic
+    import fast_style.infer.video_cli as video_cli
+
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda path: real_usage(path)._replace(free=100))
+    monkeypatch.setattr(video_cli, "stylize_video", _never_stylize)
+    monkeypatch.setattr(video_cli, "expected_frames", _never_stylize)
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the disk fails first")
+    status = video_cli.main(["--ckpt", str(tiny_checkpoint), "--input", str(clip), "--output", str(tmp_path / "o.mp4")])
+    assert status == 2 and "no space left on the device (0.0 MB free)" in _one_error_line(capsys.readouterr().err)

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from fast_style import zoo
-from fast_style.atomic import WriteError, check_writable
+from fast_style.atomic import FULL_DISK_BYTES, WriteError, check_writable
 from fast_style.cli import (
     add_device_argument,
     add_network_arguments,
@@ -137,11 +137,18 @@ def plan_jobs(inputs: list[tuple[Path, Path]], output: str, overwrite: bool) -> 
 def check_targets_writable(jobs: Sequence[Job]) -> None:
     """Probe every output folder before any photo is stylised (README: a read-only folder or full disk is exit 2, up front).
 
+    A folder must also have room for one result (about its largest input, at most
+    :data:`~fast_style.atomic.FULL_DISK_BYTES`: ``--max-size`` can make results much smaller): a full disk
+    still takes the empty probe file.
+
     Raises:
         WriteError, InputFileError: see :func:`fast_style.atomic.check_writable`.
     """
-    for folder in dict.fromkeys(job.target.parent for job in jobs):
-        check_writable(folder)
+    need: dict[Path, int] = {}
+    for job in jobs:
+        need[job.target.parent] = max(need.get(job.target.parent, 0), min(job.source.stat().st_size, FULL_DISK_BYTES))
+    for folder, size in need.items():
+        check_writable(folder, min_free=size)
 
 
 def _known_extensions() -> set[str]:

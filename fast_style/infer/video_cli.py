@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from fast_style.atomic import check_writable
+from fast_style.atomic import FULL_DISK_BYTES, check_writable
 from fast_style.cli import (
     add_device_argument,
     add_network_arguments,
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = resolve_device(args.device)
     model = load_model(resolved, device, style_image=args.style_image, style_image_size=args.style_image_size)
     check_options(model, strength=args.strength, precision=args.precision)
-    check_writable(Path(args.output).parent)  # a read-only folder or full disk: exit 2 before the first frame
+    check_writable(Path(args.output).parent, min_free=FULL_DISK_BYTES)  # read-only or full: exit 2 before the first frame
 
     from tqdm import tqdm
 
