@@ -68,11 +68,9 @@ class ArbitraryStyleModule(StyleTransferModule):
         self._embedding: Tensor | None = None
 
     def build_network(self, model: Mapping[str, Any]) -> nn.Module:
-        settings = dict(model)
-        # The family is stated in the config (model=arbitrary), so that a checkpoint's hyper-parameters name it.
-        if settings.pop("family", FAMILY) != FAMILY:
+        ours = super().build_network(model)
+        if not isinstance(ours, ArbitraryStyleNet):  # the family is stated in the config, model=arbitrary
             raise InvalidValueError(f"experiment=arbitrary trains the {FAMILY!r} family (model=arbitrary), got {model}")
-        ours = ArbitraryStyleNet(**settings)
         if self._init_from is None:
             return ours
         from fast_style.checkpoint import model_from_checkpoint, read_checkpoint

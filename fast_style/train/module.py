@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
 from fast_style.loss.perceptual import build_perceptual_loss
-from fast_style.models.transformer import TransformerNet
+from fast_style.models import build_network
 
 _LOSS_PREFIX = "loss_fn."
 LR_SCHEDULES = ("constant", "cosine")
@@ -37,7 +37,7 @@ class StyleTransferModule(L.LightningModule):
         style_name: name of the style (used for logs and the inference checkpoint).
         loss: keyword arguments of :func:`fast_style.loss.perceptual.build_perceptual_loss`,
             ``style_image`` (a path or an asset name such as ``"styles/starry_night.jpg"``) included.
-        model: keyword arguments of :class:`TransformerNet`.
+        model: keyword arguments of :class:`TransformerNet` (or, with ``family``, of the class it names).
         optimizer: called with the network's parameters, returns the optimiser (e.g.
             ``functools.partial(torch.optim.AdamW, lr=5e-4)``, what a ``_partial_`` config gives);
             default: Adam at lr 1e-3 (Johnson et al.). Its learning rate is the peak of a schedule.
@@ -91,8 +91,9 @@ class StyleTransferModule(L.LightningModule):
             self.loss_fn.to(memory_format=torch.channels_last)
 
     def build_network(self, model: Mapping[str, Any]) -> nn.Module:
-        """The network trained, from the ``model`` settings: a TransformerNet (a subclass may train another family)."""
-        return TransformerNet(**dict(model))
+        """The network trained, from the ``model`` settings: a TransformerNet, or the family ``model.family`` names
+        (:func:`fast_style.models.build_network`, as a checkpoint's ``model_args`` are read)."""
+        return build_network(model)
 
     def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
         """The training loss from the ``loss`` settings: the perceptual loss (a subclass may train against another).
