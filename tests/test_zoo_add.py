@@ -139,3 +139,24 @@ def test_a_version_1_checkpoint_joins_the_zoo_as_version_2_with_its_card(tmp_pat
     assert stored["format"] == CARD_FORMAT and stored["loss"] == card.loss.as_dict()
     assert stored["training"]["steps"] == 9 and stored["training"]["crop"] == 64
     assert stored["zoo"] == {"dtype": "float16", "note": "from a /1 file"} and "meta" not in stored
+
+
+def test_concurrent_adds_keep_every_network_in_the_registry(zoo: Path, tmp_path: Path, monkeypatch):
+    import threading
+    import time
+
+    import fast_style.zoo.add as add_module
+
+    def slow_read(folder):  # widens the read-modify-write window that the zoo's lock closes
+        index = read_index(folder)
+        time.sleep(0.2)
+        return index
+
+    monkeypatch.setattr(add_module, "read_index", slow_read)
+    paths = [_network(tmp_path, f"n{index}") for index in range(4)]
+    threads = [threading.Thread(target=add_to_zoo, args=(path, zoo)) for path in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert available_styles(zoo) == ["aa", "n0", "n1", "n2", "n3", "shared"]

@@ -20,7 +20,6 @@ Pure Python: no torch.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -124,7 +123,7 @@ class ZooIndex:
         return cls(networks, serving)
 
 
-_CACHE: dict[str, tuple[tuple[int, int], ZooIndex]] = {}
+_CACHE: dict[str, tuple[tuple[int, int, int], ZooIndex]] = {}
 
 
 def read_index(zoo_dir: str | os.PathLike) -> ZooIndex:
@@ -138,7 +137,7 @@ def read_index(zoo_dir: str | os.PathLike) -> ZooIndex:
         stat = path.stat()
     except FileNotFoundError:
         return ZooIndex()
-    version = (stat.st_mtime_ns, stat.st_size)
+    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a rewrite is a new file (atomic rename)
     cached = _CACHE.get(str(path))
     if cached is None or cached[0] != version:
         try:
@@ -163,6 +162,11 @@ def index_lock(zoo_dir: str | os.PathLike) -> Iterator[None]:
     """Hold the zoo folder's lock: one ``zoo.py add`` at a time reads, checks and rewrites the index."""
     folder = Path(zoo_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; each file is still written atomically
+        yield
+        return
     # The folder itself is locked (no lock file to leave behind or to ship).
     descriptor = os.open(folder, os.O_RDONLY)
     try:
