@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.ckpt:
         resolved = zoo.resolve(args.ckpt)
         final, loss = zoo.load_with_loss(resolved)
-        style, loss_args = final.style_name, None if loss is None else loss.as_dict()
+        style = final.style_name
         final_step = int(read_card(resolved.path).training.steps or 0)
         found = [(step, load_model(path, "cpu")) for step, path in _checkpoints(Path(args.run_dir)) if step != final_step]
         runs[style or "run"] = sorted([*found, (final_step, final)], key=lambda item: item[0])
@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         if not source:
             raise InvalidValueError("--run needs --style-config NAME (the style config whose loss judges the runs) "
                                     "or --style-image FILE")
-        style, loss_args = style_loss_args(source, CONFIG_DIR)
+        style, mapping = style_loss_args(source, CONFIG_DIR)
+        loss = PerceptualLossSettings.from_mapping(mapping)
         for item in args.run:
             label, _, folder = item.partition("=")
             if not label or not folder or not Path(folder).is_dir():
@@ -157,11 +158,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise InvalidValueError(f"{folder!r} has no lightning_checkpoints/step*.ckpt")
             runs[label] = [(step, _network(path, style)) for step, path in found]
             run_dirs[label] = Path(folder)
-    if loss_args is None:
+    if loss is None:
         raise InvalidValueError(f"{args.ckpt!r} does not say which loss it was trained with")
 
     models = {(label, step): model for label, rows in runs.items() for step, model in rows}
-    loss = PerceptualLossSettings.from_mapping(loss_args)
     loss_fn = build_perceptual_loss(**loss.as_dict())
     with tqdm(total=len(photos), desc="photos", unit="photo") as bar:
         n_stars = n_star_for_models(models, loss_fn, photos, args.size, GatysSettings(iterations=args.iters),
