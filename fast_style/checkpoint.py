@@ -50,8 +50,9 @@ MAX_STYLES = 1024  # styles of a multi-style network
 MAX_NAME_CHARS = 100  # a style's name
 MAX_OTHER_INT = 1024  # any other integer setting of a network family (sizes of embeddings, layers...)
 MAX_PARAMETERS = 64_000_000  # 256 MB of float32 weights; the default network has 1.7 M
-# A slim file holds the weights (float32 at most); a Lightning file also Adam's two moments of each.
-_STORED_COPIES = {"inference": 1, "lightning": 4}
+# Copies of the float32 weights a file may hold: a slim file the weights (float64 at most), a Lightning
+# file also the optimiser's state (Adam's two moments of each), all float64 at most.
+_STORED_COPIES = {"inference": 2, "lightning": 8}
 _SLACK_BYTES = 2**20
 
 
@@ -307,7 +308,8 @@ def check_layout(path: str | os.PathLike, model_args: dict[str, Any]) -> int:
         with torch.device("meta"):
             skeleton = build_network(model_args)
     except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{str(path)!r} does not hold a network its model_args describe: {error}") from error
+        raise CheckpointError(f"{str(path)!r} does not hold a network its model_args describe: "
+                              f"{short_load_error(error)}") from error
     count = sum(value.numel() for value in skeleton.state_dict().values())
     if count > MAX_PARAMETERS:
         raise CheckpointError(f"{where} {model_args} describe {count:,} parameters; at most {MAX_PARAMETERS:,}")

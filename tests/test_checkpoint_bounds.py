@@ -91,8 +91,8 @@ def test_a_lightning_checkpoint_is_bounded_too(tmp_path: Path, no_weight_read):
     with pytest.raises(CheckpointError, match="width must be an integer from 1 to 256, got 1000000"):
         read_checkpoint(deep)
     heavy = tmp_path / "heavy.ckpt"
-    # Four copies of the weights (Adam's moments) are allowed; this is far more than that.
-    torch.save({"state_dict": {"model.w": torch.zeros(2**21)}, "hyper_parameters": {"model": {"width": 4}}}, heavy)
+    # Eight float32 copies of the weights (float64, Adam's moments) are allowed; this is far more than that.
+    torch.save({"state_dict": {"model.w": torch.zeros(2**22)}, "hyper_parameters": {"model": {"width": 4}}}, heavy)
     with pytest.raises(CheckpointError, match="holds at most .* MB \\(lightning file\\)"):
         read_checkpoint(heavy)
 
