@@ -1,15 +1,18 @@
 """The project's error types: every failure a user can cause derives from :class:`FastStyleError`.
 
 The console scripts (``fast_style.cli.run``) turn a :class:`FastStyleError` into one line on
-stderr and its :attr:`~FastStyleError.exit_code`; any other exception is a bug and keeps its
-traceback. Each concrete error also derives from the built-in type it was before (``ValueError``,
-``OSError``, ...), so callers that catch those keep working.
+stderr and its :attr:`~FastStyleError.exit_code`, and so an ``OSError`` about a path the user gave
+(:func:`path_error_message`: a name over 255 bytes, no such file); ``fast-style-train`` turns
+Hydra's own errors (an unknown option, a key that is not there) into an :class:`InvalidValueError`.
+Any other exception is a bug and keeps its traceback. Each concrete error also derives from the
+built-in type it was before (``ValueError``, ``OSError``, ...), so callers that catch those keep working.
 
 Exit codes (documented in the README):
 
 - 0: everything done;
 - 1: the work ran but part of it failed (a photo of a folder, a diverged training run);
-- 2: nothing was done: a bad argument, a missing or unusable file, an unknown style.
+- 2: nothing was done: a bad argument or override, a missing or unusable file, an unknown style,
+  an output that exists (training: unless ``overwrite=true``) or cannot be written.
 """
 
 from __future__ import annotations
