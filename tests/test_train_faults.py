@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fast_style.checkpoint import read_checkpoint
+from fast_style.cli import run
 from fast_style.errors import EXIT_USAGE, InputFileError, InvalidValueError
 from fast_style.train.checks import check_output, check_output_name, layout_difference
 from fast_style.train.module import StyleTransferModule
@@ -153,3 +154,21 @@ def test_the_output_check_writes_nothing_it_does_not_need(tmp_path: Path):
     assert check_output(tmp_path / "new" / "deeper", "candy") == tmp_path / "new" / "deeper" / "candy.pth"
     assert list(tmp_path.iterdir()) == []  # the folder is created by the writer, at the end
     assert check_output_name("é" * 125) == "é" * 125  # 250 bytes + .pth: fits
+
+
+def test_run_makes_an_os_error_about_a_users_path_one_line_and_keeps_the_others_as_bugs(tmp_path: Path, capsys):
+    def open_missing(argv):
+        (tmp_path / "no" / "such.txt").read_text()
+
+    assert run(open_missing) == EXIT_USAGE
+    assert capsys.readouterr().err == f"error: {str(tmp_path / 'no' / 'such.txt')!r}: no such file or folder\n"
+
+    def full_disk(argv):
+        raise OSError(errno.ENOSPC, "No space left on device", "out.png")  # the writers say that themselves
+
+    def no_path(argv):
+        raise OSError(errno.ENOENT, "somewhere inside")  # no path of the user's: a bug, with its traceback
+
+    for main_ in (full_disk, no_path):
+        with pytest.raises(OSError):
+            run(main_)
