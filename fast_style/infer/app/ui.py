@@ -120,6 +120,18 @@ def _live_tab(library: StyleLibrary, names: list[str], live_streams: int, live_s
                   show_progress="hidden")
 
 
+def _stylize_routes(button: gr.Button, run, inputs: list, outputs: list, concurrency: int) -> None:
+    """The Stylise button's event, served as ``/stylize``, and its old route ``/stylise`` (deprecated).
+
+    The old route is the same handler and queue on a button that is never shown (Gradio names one route
+    per event); it is listed on the API page, marked deprecated, so that clients fill in its optional
+    inputs as they do for ``/stylize``. It goes in the next release (CHANGELOG.md).
+    """
+    button.click(run, inputs, outputs, concurrency_limit=concurrency, concurrency_id="stylize", api_name=API_NAME)
+    gr.Button(visible=False).click(run, inputs, outputs, concurrency_id="stylize", api_name=OLD_API_NAME,
+                                   api_description="Deprecated: use /stylize.")
+
+
 def _check_page_settings(names: list[str], concurrency: int, queue_size: int, live_streams: int,
                          live_seconds: float) -> None:
     if not names:
@@ -185,14 +197,8 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
             _live_tab(library, names, live_streams, live_seconds)
         gallery.select(pick, None, style)
         style.change(partners, style, blend_with)
-        inputs = [photo, style, strength, preserve_color, max_size, file_format, blend_with, mix]
-        button.click(run, inputs, [result, download, status], concurrency_limit=concurrency,
-                     concurrency_id="stylize", api_name=API_NAME)
-        # The old route, /stylise, for the clients written against it: the same handler and queue, on a button
-        # that is never shown (Gradio names one route per event). Listed on the API page, marked deprecated,
-        # so that clients fill in its optional inputs as they do for /stylize. Goes next release.
-        gr.Button(visible=False).click(run, inputs, [result, download, status], concurrency_id="stylize",
-                                       api_name=OLD_API_NAME, api_description="Deprecated: use /stylize.")
+        _stylize_routes(button, run, [photo, style, strength, preserve_color, max_size, file_format, blend_with, mix],
+                        [result, download, status], concurrency)
     return app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
 
 
