@@ -5,7 +5,9 @@ Institute of Chicago paintings (``paintings/paintings.csv``), the three files wh
 in SHA-256 order (24 of the 237), plus two of the mirror's style images that no network was trained
 on. Every run that samples paintings (the arbitrary network's training, the new-painting path's
 meta-training) leaves these out through :func:`training_paintings`; the photos that N* is measured on
-are COCO val2017, which no run trains on (training reads train2017).
+are COCO val2017, which no run trains on (training reads train2017). ``HELD_OUT_PHOTOS``, the photos
+that blobs and the serving choice are checked on by eye, are val2017's files 64–95 in sorted order
+(fixed 2026-12-06): after the first 8, which N* is measured on, so the two never share a photo.
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ HELD_OUT_PAINTINGS: tuple[str, ...] = (
     "styles/woman_with_hat_matisse.jpg", "styles/brushstrokes.jpg",
 )
 
+HELD_OUT_PHOTOS: tuple[str, ...] = (
+    "coco/val2017/000000006763.jpg", "coco/val2017/000000006771.jpg", "coco/val2017/000000006818.jpg",
+    "coco/val2017/000000006894.jpg", "coco/val2017/000000006954.jpg", "coco/val2017/000000007088.jpg",
+    "coco/val2017/000000007108.jpg", "coco/val2017/000000007278.jpg", "coco/val2017/000000007281.jpg",
+    "coco/val2017/000000007386.jpg", "coco/val2017/000000007511.jpg", "coco/val2017/000000007574.jpg",
+    "coco/val2017/000000007784.jpg", "coco/val2017/000000007795.jpg", "coco/val2017/000000007816.jpg",
+    "coco/val2017/000000007818.jpg", "coco/val2017/000000007888.jpg", "coco/val2017/000000007977.jpg",
+    "coco/val2017/000000007991.jpg", "coco/val2017/000000008021.jpg", "coco/val2017/000000008211.jpg",
+    "coco/val2017/000000008277.jpg", "coco/val2017/000000008532.jpg", "coco/val2017/000000008629.jpg",
+    "coco/val2017/000000008690.jpg", "coco/val2017/000000008762.jpg", "coco/val2017/000000008844.jpg",
+    "coco/val2017/000000008899.jpg", "coco/val2017/000000009378.jpg", "coco/val2017/000000009400.jpg",
+    "coco/val2017/000000009448.jpg", "coco/val2017/000000009483.jpg",
+)
+
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -62,4 +78,4 @@ def training_paintings(folders: list[str | os.PathLike]) -> list[Path]:
     return found
 
 
-__all__ = ["HELD_OUT_PAINTINGS", "is_held_out", "training_paintings"]
+__all__ = ["HELD_OUT_PAINTINGS", "HELD_OUT_PHOTOS", "is_held_out", "training_paintings"]

@@ -9,6 +9,9 @@ under ``--curves`` (small JSON files, see :mod:`fast_style.baseline.curves`), so
 several sittings and a new network costs one forward pass per photo. Writes ``table.md`` and
 ``table.json`` into ``--output`` (rows already there for other networks are kept).
 ``--curves-only`` computes the curves of style configs that have no network yet.
+``--loss-from-config`` judges every network by its style config's loss (``configs/style/STYLE.yaml``),
+the same for every network compared: the arbitrary-style network's file records no loss for its
+stored styles (``mondrian@arbitrary``), so this is how it is placed beside the networks trained on them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ def _table(rows: dict, settings: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _painting(spec: str) -> str:
+    """The style config of a zoo spec's painting (``candy-small`` and ``candy@styles15``: ``candy``)."""
+    from fast_style import zoo
+
+    return zoo.parse_spec(spec).terms[0].style
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Gatys L-BFGS iterations per photo, at most: a curve stops once it reaches the best network")
     parser.add_argument("--curves", default=str(DEFAULT_CURVES), help="folder of stored Gatys curves")
     parser.add_argument("--output", default=None, help="folder for table.md and table.json")
+    parser.add_argument("--loss-from-config", action="store_true",
+                        help="judge every network by its style's config loss (configs/style/STYLE.yaml), not the one "
+                             "its file records (needed for a network that records none: STYLE@arbitrary)")
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
@@ -87,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     # Networks of one style and loss share every curve and one VGG.
     groups: dict[str, tuple[PerceptualLossSettings, dict]] = {}
     for spec in args.specs:
-        model, loss = network_with_training_loss(zoo.resolve(spec))
+        config_loss = (PerceptualLossSettings.from_mapping(style_loss_args(_painting(spec), CONFIG_DIR)[1])
+                       if args.loss_from_config else None)
+        model, loss = network_with_training_loss(zoo.resolve(spec), config_loss)
         groups.setdefault(loss_identity(loss), (loss, {}))[1][spec] = model
     rows: dict = {}
     for loss, models in groups.values():

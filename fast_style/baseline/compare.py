@@ -106,16 +106,19 @@ class ComparisonRun:
         }
 
 
-def network_with_training_loss(resolved: ResolvedStyle) -> tuple[nn.Module, PerceptualLossSettings]:
+def network_with_training_loss(resolved: ResolvedStyle, loss: PerceptualLossSettings | None = None
+                               ) -> tuple[nn.Module, PerceptualLossSettings]:
     """The network a resolved style names and the loss it was trained with: what N* is measured by.
 
     One style of a multi-style file comes folded (its own γ, β) and is judged by its own loss.
 
     Args:
         resolved: what :func:`fast_style.zoo.resolve` made of the user's spec.
+        loss: judge it by this loss instead of the file's (the style config's, the same for every network
+            compared; needed where the file records none: a stored style of the arbitrary-style network).
 
     Returns:
-        (network, the loss settings it was trained with).
+        (network, the loss settings it was trained with, or ``loss``).
 
     Raises:
         InvalidValueError: for a blend (never trained against a loss, so there is nothing to optimise).
@@ -127,7 +130,8 @@ def network_with_training_loss(resolved: ResolvedStyle) -> tuple[nn.Module, Perc
     if len(resolved.styles) > 1:
         raise InvalidValueError(f"{resolved.spec!r} is a blend: it was never trained against a loss, so the Gatys "
                                 "baseline has nothing to optimise; name one style")
-    model, loss = zoo.load_with_loss(resolved)
+    model, recorded = zoo.load_with_loss(resolved)
+    loss = loss or recorded
     if loss is None:
         raise CheckpointError(f"{str(resolved.path)!r} does not say which loss it was trained with (no training "
                               "config), so the Gatys baseline cannot use the same one")
