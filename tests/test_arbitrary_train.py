@@ -15,7 +15,7 @@ from PIL import Image
 import fast_style.train.arbitrary as arbitrary
 from fast_style.checkpoint import model_from_checkpoint, read_checkpoint, save_inference_checkpoint
 from fast_style.errors import InvalidValueError
-from fast_style.models.arbitrary import ArbitraryStyleNet
+from fast_style.models.arbitrary import PAINTING_SIZE, ArbitraryStyleNet, prepare_painting
 from fast_style.models.transformer import TransformerNet
 from fast_style.train.prepare import network_file, prepare
 from fast_style.train.run import build, train
@@ -96,3 +96,23 @@ def test_a_fine_tune_starts_from_the_shipped_network_by_its_zoo_name(train_confi
     assert module.model.training and module.model.style_names == shipped.style_names
     assert all(torch.equal(ours, theirs.float()) for ours, theirs in
                zip(module.model.state_dict().values(), shipped.state_dict().values()))
+
+
+def test_a_fine_tune_recomputes_the_named_styles_with_its_own_predictor(train_config, paintings, tmp_path: Path,
+                                                                        assets_dir: Path):
+    """mondrian@arbitrary is an embedding of the predictor: after the predictor learns, the stored one is its own."""
+    start = ArbitraryStyleNet(width=4, num_residual_blocks=1, styles=["candy", "mosaic"])  # embeddings: zeros
+    saved = save_inference_checkpoint(start, tmp_path / "start.pth", style="start")
+    path = train(recipe(train_config, paintings, f"module.init_from={saved}", "trainer.max_steps=1", "~logger",
+                        "~callbacks.previews"), tmp_path / "run")
+    tuned = model_from_checkpoint(read_checkpoint(path))
+    assert tuned.style_names == ("candy", "mosaic")
+    with torch.no_grad():
+        expected = tuned.embed(torch.cat([prepare_painting(assets_dir / "styles" / f"{name}.jpg", PAINTING_SIZE)
+                                          for name in tuned.style_names]))
+    torch.testing.assert_close(tuned.style_embeddings, expected, rtol=1e-3, atol=1e-3)  # stored float16
+    assert tuned.style_embeddings.abs().sum() > 0
+    lost = save_inference_checkpoint(ArbitraryStyleNet(width=4, num_residual_blocks=1, styles=["no_such_painting"]),
+                                     tmp_path / "lost.pth", style="lost")
+    with pytest.raises(InvalidValueError, match=r"stores the styles \['no_such_painting'\], whose paintings are not"):
+        build(prepare(recipe(train_config, paintings, f"module.init_from={lost}")).module)

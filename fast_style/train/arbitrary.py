@@ -21,11 +21,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from fast_style.assets import resolve_path_or_asset
+from fast_style.assets import resolve_asset, resolve_path_or_asset
 from fast_style.errors import InvalidValueError
 from fast_style.heldout import HELD_OUT_PAINTINGS, training_paintings
 from fast_style.loss.perceptual import PerceptualLoss
-from fast_style.models.arbitrary import FAMILY, ArbitraryStyleNet, prepare_painting
+from fast_style.models.arbitrary import FAMILY, PAINTING_SIZE, ArbitraryStyleNet, prepare_painting
 from fast_style.train.module import StyleTransferModule
 from fast_style.train.multistyle import loss_on
 
@@ -66,6 +66,7 @@ class ArbitraryStyleModule(StyleTransferModule):
         self._losses: dict[Path, PerceptualLoss] = {}
         self._settings = dict(loss)
         self._embedding: Tensor | None = None
+        self.named_paintings = _named_paintings(self.model.style_names)
 
     def build_network(self, model: Mapping[str, Any]) -> nn.Module:
         ours = super().build_network(model)
@@ -105,10 +106,36 @@ class ArbitraryStyleModule(StyleTransferModule):
     def stylise(self, batch: Tensor, style: str | None = None) -> Tensor:
         return self.model(batch, self._embedding)
 
+    def on_fit_end(self) -> None:
+        # The named styles a started-from network stores (mondrian@arbitrary) are embeddings of its predictor:
+        # once the predictor has learnt, they are recomputed with it, as scripts/import_magenta.py made them.
+        if self.named_paintings:
+            with torch.no_grad():
+                table = {name: self.model.embed(prepare_painting(path, PAINTING_SIZE).to(self.device))[0]
+                         for name, path in self.named_paintings.items()}
+            self.model = self.model.with_styles(table)
+
     def preview_rows(self, photos: Tensor) -> list[Tensor]:
         """One row per held-out painting: what the network makes of paintings it never trains on."""
         with torch.no_grad():
             return [self.model(photos, self.embed(painting)) for painting in self.preview_set]
+
+
+def _named_paintings(names: Sequence[str]) -> dict[str, Path]:
+    """The mirror's painting of each named style (``styles/<name>.*``), found before training, not after it.
+
+    Raises:
+        InvalidValueError: a stored style without its painting, whose embedding could not be recomputed.
+    """
+    if not names:
+        return {}
+    folder = resolve_asset("styles")
+    found = {path.stem: path for path in sorted(folder.iterdir())}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise InvalidValueError(f"the network stores the styles {missing}, whose paintings are not in {str(folder)!r}: "
+                                "their embeddings could not be recomputed after training")
+    return {name: found[name] for name in names}
 
 
 def _held_out_in(folders: Sequence[Path]) -> list[Path]:
