@@ -5,33 +5,69 @@ lazily, each on its first request and under its own lock: a slow or broken file 
 requests for it, never the page's other styles. At start-up a folder's files are checked from their
 declarations alone (:func:`fast_style.checkpoint.read_card`: bounded, no weights read), so a hostile
 file is left out at once. Pure torch; no Gradio here, so the handlers can be tested without a server.
+
+A person picks a painting, not a network: :meth:`StyleLibrary.styles` lists each style once (the name
+that serves it as the zoo decides), with its small network as a "fast" option; the other served names
+(``candy@styles15``, ``feathers@feathers``) stay reachable by name. A painting of the user's own goes
+through the arbitrary-style network (Ghiasi et al., BMVC 2017), folded into a one-style network and
+kept by the painting's content hash. :meth:`StyleLibrary.serve` turns a request into the network and a
+line saying which network it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from PIL import Image
 
 from fast_style import zoo
 from fast_style.checkpoint import read_card
-from fast_style.errors import FastStyleError, FastStyleWarning
-from fast_style.infer.stylize import load_model
-from fast_style.io import load_image, tensor_to_pil
+from fast_style.errors import FastStyleError, FastStyleWarning, InvalidValueError
+from fast_style.infer.stylize import ARBITRARY_NETWORK, load_arbitrary_network, load_model
+from fast_style.io import load_image, open_rgb, tensor_to_pil
+from fast_style.models.arbitrary import PAINTING_SIZE, prepare_painting
 from fast_style.models.transformer import TransformerNet
 from fast_style.sheets import square_crop
 from fast_style.zoo import UnknownStyleError
 
 THUMBNAIL = 160  # pixels, the side of a style picker tile
+FAST_VARIANT = "small"  # the variant the "fast" switch picks: NAME-small, distilled from NAME
+OWN_PAINTING = "your painting"  # the style of a request that brings its own painting (no served name has a space)
+KEEP_RECENT = 8  # folded networks of blends, and of paintings, kept each
+_Loaded = TypeVar("_Loaded")
 
 
 class UnservedModelWarning(FastStyleWarning):
     """A checkpoint of the models folder cannot be read and is not served."""
+
+
+@dataclass(frozen=True)
+class Served:
+    """The network that answers one request, and what the page says about it.
+
+    Attributes:
+        model: the one-style network to run (a blend or a painting comes folded).
+        style: what was asked for, in words: ``"candy"``, ``"candy 70% + udnie 30%"``, ``"your painting"``.
+        network: which network that is: ``"dedicated network candy.pth"``, ``"arbitrary network
+            arbitrary.pth, folded for your painting"``, ... (with a note where the fast switch had no effect).
+    """
+
+    model: TransformerNet
+    style: str
+    network: str
+
+    @property
+    def label(self) -> str:
+        """``"candy — dedicated network candy.pth"``: the line shown under the result."""
+        return f"{self.style} — {self.network}"
 
 
 class StyleLibrary:
@@ -71,6 +107,31 @@ class StyleLibrary:
         """The served style names, shipped ones first (sorted), then the folder's."""
         return list(self.paths)
 
+    def styles(self) -> list[str]:
+        """Each style once, by the name that serves it: the shipped paintings (sorted), then the folder's networks.
+
+        A shipped style is its plain name (the zoo decides which network serves it); the names of a
+        specific network (``candy@styles15``) and the small variants (``candy-small``, see
+        :meth:`small_network`) are left out, except a variant whose style has no plain name.
+        """
+        plain, variants, own = [], [], []
+        for name, source in self.paths.items():
+            term = zoo.parse_spec(name).terms[0] if source.network is not None else None
+            if term is None:
+                own.append(name)
+            elif term.variant is not None:
+                variants.append((term.style, name))
+            elif not term.explicit_style:
+                plain.append(name)
+        alone = [name for style, name in variants if style not in plain]
+        return sorted(plain + alone) + own
+
+    def small_network(self, name: str) -> str | None:
+        """The served name of ``name``'s small network (``candy-small``: the "fast" switch), or ``None``."""
+        source = self.paths.get(name)
+        small = f"{name}-{FAST_VARIANT}"
+        return small if source is not None and source.network is not None and small in self.paths else None
+
     def model(self, name: str) -> TransformerNet:
         """The network for ``name``, loaded once.
 
@@ -82,7 +143,7 @@ class StyleLibrary:
             raise UnknownStyleError(f"unknown style {name!r}; served: {', '.join(self.paths) or '(none)'}")
         return self._loaded(name, lambda: load_model(self.paths[name], self.device))
 
-    def _loaded(self, key: str, load: Callable[[], TransformerNet]) -> TransformerNet:
+    def _loaded(self, key: str, load: Callable[[], _Loaded]) -> _Loaded:
         """``self._models[key]``, loaded once by ``load`` under ``key``'s own lock (other keys load meanwhile)."""
         with self._lock:
             if key in self._models:
@@ -98,54 +159,116 @@ class StyleLibrary:
                 self._loading.pop(key, None)
             return model
 
-    def _shared_network(self, name: str) -> Path | None:
-        """The multi-style network a blend with ``name`` uses: its own network, or the shipped one holding its style."""
-        source = self.paths.get(name)
-        if source is None or source.network is None or source.style is None:
+    def _forget_old(self, prefix: str, keep_key: str) -> None:
+        """Drop the folded networks cached under ``prefix`` beyond the newest :data:`KEEP_RECENT` (never ``keep_key``)."""
+        with self._lock:
+            old = [key for key in self._models if key.startswith(prefix) and key != keep_key]
+            for key in old[: max(0, len(old) - KEEP_RECENT + 1)]:
+                del self._models[key]
+
+    def _blend_spec(self, first: str, second: str, mix: float) -> str | None:
+        """The zoo spec of ``first`` and ``second`` mixed, or ``None`` where the zoo cannot blend them."""
+        sources = [self.paths.get(name) for name in (first, second)]
+        if first == second or any(source is None or source.network is None for source in sources):
+            return None  # a folder's own network blends with nothing
+        spec = f"{first}:{1 - mix:g},{second}:{mix:g}"
+        try:
+            zoo.resolve(spec, allow_path=False)
+        except FastStyleError:
             return None
-        if len(zoo.network_styles(source.path)) > 1:
-            return source.path
-        holding = zoo.networks_holding([source.style], source.path.parent)
-        return source.path.parent / f"{holding[0]}.pth" if holding else None
+        return spec
 
     def blendable(self, name: str) -> list[str]:
-        """The served names that blend with ``name`` (other styles of the shared network holding it), one per style."""
-        network = self._shared_network(name)
-        if network is None:
-            return []
-        held, own = zoo.network_styles(network), self.paths[name].style
-        partners: dict[str, str] = {}
-        # A style's name on the shared network first (``shipwreck``, not ``shipwreck@shipwreck``): that is what blends.
-        candidates = sorted(self.paths.items(), key=lambda item: getattr(item[1], "network", None) != network.stem)
-        for other, spec in candidates:
-            if spec.network is not None and spec.style in held and spec.style != own:
-                partners.setdefault(spec.style, other)
-        return sorted(partners.values(), key=list(self.paths).index)
+        """The styles (:meth:`styles`) that blend with ``name``: the zoo's resolver decides (a shared network holding
+        both, or mixed embeddings), so whatever serves blends in the zoo serves them here."""
+        return [other for other in self.styles() if self._blend_spec(name, other, 0.5) is not None]
 
     def blend(self, first: str, second: str, mix: float) -> TransformerNet:
-        """``first`` and ``second`` mixed inside their shared network (γ, β), ``mix`` of the second, in [0, 1].
+        """``first`` and ``second`` mixed, ``mix`` of the second, in [0, 1]: the zoo's blend ``first:1-mix,second:mix``.
 
-        Blends always use the shared network, also for a style that has a dedicated one. Folded
-        networks of recent blends are kept (a few; the mix slider moves in steps).
+        The zoo folds a blend into a one-style network (mixed γ, β or mixed embeddings, never mixed
+        pixels). Folded networks of recent blends are kept (a few; the mix slider moves in steps).
 
         Raises:
-            UnknownStyleError: a name not served, or two styles no one network holds.
+            UnknownStyleError: a name not served, or two styles that do not blend.
         """
         for name in (first, second):
             if name not in self.paths:
                 raise UnknownStyleError(f"unknown style {name!r}; served: {', '.join(self.paths) or '(none)'}")
-        network = self._shared_network(first)
-        second_style = getattr(self.paths[second], "style", None)
-        if network is None or second_style not in zoo.network_styles(network) or second_style == self.paths[first].style:
-            raise UnknownStyleError(f"{first!r} and {second!r} do not blend: a blend mixes styles of one network "
-                                    f"(blends with {first!r}: {', '.join(self.blendable(first)) or 'none'})")
-        spec = f"{self.paths[first].style}@{network.stem}:{1 - mix:g},{self.paths[second].style}@{network.stem}:{mix:g}"
-        with self._lock:
-            blends = [key for key in self._models if ":" in key and key != spec]
-            for key in blends[: max(0, len(blends) - 7)]:  # keep the last eight blends
-                del self._models[key]
-        return self._loaded(spec, lambda: zoo.load(zoo.resolve(spec, allow_path=False, zoo_dir=network.parent),
-                                                   self.device))
+        spec = self._blend_spec(first, second, mix)
+        if spec is None:
+            raise UnknownStyleError(f"{first!r} and {second!r} do not blend (blends with {first!r}: "
+                                    f"{', '.join(self.blendable(first)) or 'none'})")
+        key = f"blend {spec}"
+        self._forget_old("blend ", key)
+        return self._loaded(key, lambda: zoo.load(zoo.resolve(spec, allow_path=False), self.device))
+
+    def painting(self, path: str | os.PathLike, max_pixels: int | None = None,
+                 size: int = PAINTING_SIZE) -> TransformerNet:
+        """The arbitrary-style network folded for the painting in file ``path`` (Ghiasi et al., BMVC 2017).
+
+        The fold is kept by the file's content hash (SHA-256), so the next photo with the same painting
+        skips the predictor; the last :data:`KEEP_RECENT` paintings are kept.
+
+        Args:
+            path: the painting (an upload, bounded in bytes by the server).
+            max_pixels: decompression-bomb limit (``None``: Pillow's), as for photos.
+            size: the side its centre square is read at: the stroke scale (default 256).
+
+        Raises:
+            ImageReadError: not an image, damaged, or over ``max_pixels``.
+            InvalidValueError: a size below 32.
+        """
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        key = f"painting {digest} {size}"
+        self._forget_old("painting ", key)
+
+        @torch.no_grad()
+        def fold() -> TransformerNet:
+            square = prepare_painting(open_rgb(path, max_pixels), size)  # (1, 3, size, size)
+            network = self._loaded("arbitrary network", load_arbitrary_network)
+            return network.fold(network.embed(square)[0]).eval().to(self.device)
+
+        return self._loaded(key, fold)
+
+    def network_text(self, name: str) -> str:
+        """Which network serves ``name``, in words: ``"dedicated network candy.pth"``, ``"shared network
+        styles15.pth (15 styles)"``, ``"small network candy-small.pth, distilled from candy"``, ..."""
+        return _network_text(self.paths[name])
+
+    def serve(self, style: str, *, fast: bool = False, blend_with: str | None = None, mix: float = 0.0,
+              painting: str | os.PathLike | None = None, max_pixels: int | None = None) -> Served:
+        """The network for one request, and what to say about it.
+
+        Args:
+            style: a name from :meth:`names` (:meth:`styles` or a specific network), or :data:`OWN_PAINTING`.
+            fast: the style's small network (:meth:`small_network`) where one exists; ignored, with a
+                note, where none does, for a blend and for a painting (the arbitrary network is small).
+            blend_with: a style of :meth:`blendable`, or ``None``/``""``.
+            mix: ``blend_with``'s share, 0 (only ``style``) to 1; 0 is no blend.
+            painting: the painting file of :data:`OWN_PAINTING`.
+            max_pixels: the painting's decompression-bomb limit.
+
+        Raises:
+            UnknownStyleError: a name not served, or two styles that do not blend.
+            InvalidValueError: :data:`OWN_PAINTING` without a painting, or a blend with it.
+            ImageReadError: a painting that cannot be read.
+        """
+        if style == OWN_PAINTING:
+            if painting is None:
+                raise InvalidValueError("Upload a painting first, or pick one of the styles.")
+            if blend_with and mix > 0:
+                raise InvalidValueError("Your own painting does not blend with a style; set the mix to 0.")
+            return Served(self.painting(painting, max_pixels), OWN_PAINTING,
+                          f"arbitrary network {ARBITRARY_NETWORK.name}, folded for your painting")
+        if blend_with and mix > 0:
+            model = self.blend(style, blend_with, mix)
+            spec = zoo.resolve(self._blend_spec(style, blend_with, mix), allow_path=False)
+            return Served(model, f"{style} {1 - mix:.0%} + {blend_with} {mix:.0%}", _network_text(spec))
+        small = self.small_network(style) if fast else None
+        model = self.model(small or style)
+        note = f"; no small network for {style}" if fast and small is None else ""
+        return Served(model, style, self.network_text(small or style) + note)
 
     def thumbnail(self, name: str) -> Image.Image:
         """A square picture of the style image (from the asset mirror), or a grey tile naming it."""
@@ -153,7 +276,9 @@ class StyleLibrary:
 
         source = self.paths[name]
         card = read_card(source.path)
-        image = card.style_image(source.style or card.style)
+        style = source.style or card.style
+        # A style stored as an embedding (the arbitrary network's) records no file: the mirror's painting of that name.
+        image = card.style_image(style) or f"styles/{style}.jpg"
         try:
             picture = load_image(resolve_path_or_asset(image), size=THUMBNAIL)
         except (AssetNotFoundError, OSError, TypeError, ValueError):
@@ -161,4 +286,21 @@ class StyleLibrary:
         return tensor_to_pil(square_crop(picture, THUMBNAIL)[0])
 
 
-__all__ = ["StyleLibrary"]
+def _network_text(source: zoo.ResolvedStyle) -> str:
+    """What kind of network ``source`` is, from its card (bounded, no weights): see :meth:`StyleLibrary.network_text`."""
+    file = source.path.name
+    if source.network is None:
+        return f"your network {file}"
+    card = read_card(source.path)
+    blend = len(source.styles) > 1
+    if card.model_args.get("family") == "arbitrary":
+        return f"arbitrary network {file}, " + ("mixed embeddings" if blend else "the painting's stored embedding")
+    held = len(zoo.network_styles(source.path))
+    if held > 1:
+        return f"blend inside the shared network {file}" if blend else f"shared network {file} ({held} styles)"
+    if card.lineage.distilled_from:
+        return f"small network {file}, distilled from {card.lineage.distilled_from}"
+    return f"dedicated network {file}"
+
+
+__all__ = ["FAST_VARIANT", "OWN_PAINTING", "Served", "StyleLibrary"]
