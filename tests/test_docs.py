@@ -128,7 +128,8 @@ def test_the_readme_indexes_every_page_of_the_site():
     assert {f"docs/{page}" for page in top_level} - readme_links == set()
     on_disk = {str(path.relative_to(DOCS)) for path in DOCS.glob("*.md")} | {
         str(path.relative_to(DOCS)) for path in (DOCS / "notes").glob("*.md")}
-    assert on_disk == pages, "every page in docs/ and docs/notes/ is in mkdocs.yml's nav, and only those"
+    assert on_disk == pages, ("every page in docs/ and docs/notes/ is in mkdocs.yml's nav, and only those "
+                              "(a new note: add it to the nav's Notes and to docs/notes/index.md)")
 
 
 def test_the_readme_zoo_table_is_what_the_zoo_serves():
@@ -176,7 +177,7 @@ def test_the_config_table_lists_every_config_file():
     rows = table_after(_text(DOCS / "training.md"), "Config groups (`configs/`)")
     table = {row[0].strip("`").rstrip("/"): names_in(row[1]) for row in rows}
     on_disk = {group.name: {path.stem for path in group.glob("*.yaml")} for group in CONFIG_DIR.iterdir() if group.is_dir()}
-    assert table == on_disk
+    assert table == on_disk, "the config table of docs/training.md must list every file of configs/<group>/"
 
 
 def test_the_zoo_page_lists_every_painting_and_who_serves_it():
