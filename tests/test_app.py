@@ -122,11 +122,102 @@ def test_page_is_built_with_every_style_and_refuses_an_empty_library(library, tm
     from fast_style.infer.app.ui import build_app
 
     app = build_app(library, concurrency=2)
-    config = app.get_config_file()
-    radios = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "style"]
-    assert radios and [choice[0] for choice in radios[0]["props"]["choices"]] == ["tiny"]
+    components = {c.get("props", {}).get("elem_id"): c["props"] for c in app.get_config_file()["components"]}
+    assert [tile["caption"] for tile in components["style-gallery"]["value"]] == ["tiny"]
+    assert components["style"]["value"] == "tiny" and "Chosen:** tiny — your network tiny.pth" in components["choice"]["value"]
+    assert components["fast"]["interactive"] is False  # no small network for tiny
     with pytest.raises(ValueError, match="no style to serve"):
         build_app(StyleLibrary(tmp_path / "empty", include_zoo=False))
+
+
+def test_the_style_picker_lists_each_painting_once_and_every_served_name_stays_reachable():
+    from fast_style.zoo import parse_spec, served_styles
+
+    library = StyleLibrary()
+    styles = library.styles()
+    assert len(styles) == len(set(styles))
+    # Every painting the zoo serves is in the picker exactly once, by the name that serves it (no network names).
+    paintings = [parse_spec(name).terms[0].style for name in styles]
+    assert sorted(paintings) == sorted({parse_spec(name).terms[0].style for name in served_styles()})
+    assert not [name for name in styles if "@" in name or name.endswith("-small")]
+    assert set(library.names()) == set(served_styles())  # the advanced picker still offers each network
+    smalls = [name for name in styles if library.small_network(name)]
+    assert smalls and all(library.small_network(name) == f"{name}-small" for name in smalls)
+
+
+def test_the_fast_switch_picks_the_small_network_and_the_label_names_the_network_used(photo, tmp_path):
+    library = StyleLibrary()
+    downloads = DownloadFolder(root=tmp_path / "d")
+    name = next(name for name in library.styles() if library.small_network(name))
+    fast = stylize_photo(library, photo, name, fast=True, max_size=48, downloads=downloads)
+    small = load_model(f"{name}-small")
+    expected = stylize(small, pil_to_tensor(fast.before))
+    assert (pil_to_tensor(fast.after) - expected).abs().max() <= 0.5 / 255 + 1e-6
+    assert fast.network == f"{name} — small network {name}-small.pth, distilled from {name}"
+    assert fast.message.startswith(fast.network)
+    served = library.serve(name)  # the switch off: the plain name's network, as the zoo serves it
+    assert served.label == f"{name} — {library.network_text(name)}" and "small" not in served.label
+    without = next((name for name in library.styles() if not library.small_network(name)), None)
+    if without is not None:  # a style without a small network: the switch is ignored, and the label says so
+        assert library.serve(without, fast=True).label.endswith(f"; no small network for {without}")
+
+
+def test_an_uploaded_painting_is_folded_once_and_stylises_at_the_photos_size(library, photo, assets_dir, tmp_path):
+    from fast_style.infer.app.handlers import OWN_PAINTING
+
+    painting = tmp_path / "upload" / "mine.jpg"
+    painting.parent.mkdir()
+    painting.write_bytes((assets_dir / "styles" / "mosaic.jpg").read_bytes())
+    downloads = DownloadFolder(root=tmp_path / "d")
+    result = stylize_photo(library, photo, OWN_PAINTING, painting=painting, downloads=downloads)
+    assert result.after.size == result.before.size == (90, 60)
+    expected = stylize(load_model(style_image=painting), pil_to_tensor(result.before))  # the library's painting path
+    assert (pil_to_tensor(result.after) - expected).abs().max() <= 0.5 / 255 + 1e-6
+    assert result.network == "your painting — arbitrary network arbitrary.pth, folded for your painting"
+    # The same painting again (another upload, another name): the fold is kept by its content, not folded again.
+    again = tmp_path / "again.jpg"
+    again.write_bytes(painting.read_bytes())
+    assert library.painting(again) is library.painting(painting)
+    other = tmp_path / "other.jpg"
+    other.write_bytes((assets_dir / "styles" / "candy.jpg").read_bytes())
+    assert library.painting(other) is not library.painting(painting)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no_painting", "Upload a painting first"),
+    ("not_image", "That upload cannot be used as a painting"),
+    ("too_many_pixels", "decompression-bomb"),
+    ("blend", "does not blend"),
+])
+def test_a_bad_painting_gives_a_message_for_the_page(library, photo, tmp_path, case, message):
+    from fast_style.infer.app.handlers import OWN_PAINTING
+
+    painting = tmp_path / "painting.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(painting)
+    options = {"painting": painting}
+    if case == "no_painting":
+        options = {}
+    elif case == "not_image":
+        painting.write_text("not an image")
+    elif case == "too_many_pixels":
+        options["max_pixels"] = 1000  # the photo (60×90) is under it; the painting (64×64) is not
+        Image.new("RGB", (64, 64)).save(painting)
+        photo = tmp_path / "small.png"
+        Image.new("RGB", (30, 30)).save(photo)
+    else:
+        options.update(blend_with="tiny", mix=0.5)
+    with pytest.raises(AppInputError, match=message) as error:
+        stylize_photo(library, photo, OWN_PAINTING, downloads=DownloadFolder(root=tmp_path / "d"), **options)
+    assert str(tmp_path) not in str(error.value)  # no server paths on the page
+
+
+def test_the_advanced_picker_serves_a_specific_network(library, photo, tiny_checkpoint, tmp_path):
+    other = tiny_checkpoint.parent / "other.pth"
+    other.write_bytes(tiny_checkpoint.read_bytes())
+    both = StyleLibrary(tiny_checkpoint.parent, include_zoo=False)
+    result = stylize_photo(both, photo, "tiny", network="other", fast=True, blend_with="tiny", mix=0.5,
+                           downloads=DownloadFolder(root=tmp_path / "d"))
+    assert result.network == "other — your network other.pth"
 
 
 def test_errors_other_than_the_requests_reach_the_page_without_server_paths(tmp_path):

@@ -1,8 +1,9 @@
 """What the web app does when someone presses Stylise: plain functions, testable without a browser.
 
 A photo file in, a stylised picture out (at most ``max_size`` on its longest side, never larger
-than the photo), written as PNG or JPEG for download. Bad input raises :class:`AppInputError`
-with a message meant for the page; the UI shows it and keeps serving.
+than the photo), written as PNG or JPEG for download, with the network actually used named under it
+(a served style, its small network, a blend, or the user's own painting through the arbitrary network).
+Bad input raises :class:`AppInputError` with a message meant for the page; the UI shows it and keeps serving.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from fast_style.errors import FastStyleError
-from fast_style.infer.app.library import StyleLibrary
+from fast_style.errors import FastStyleError, InvalidValueError
+from fast_style.infer.app.library import OWN_PAINTING, StyleLibrary
 from fast_style.infer.stylize import stylize
 from fast_style.io import ImageReadError, Photo, read_photo, save_image, tensor_to_pil
 from fast_style.models.transformer import MIN_SIZE
@@ -42,12 +43,13 @@ class AppInputError(FastStyleError, ValueError):
 
 @dataclass
 class Result:
-    """One stylisation: the photo as used, the stylised picture, and the file to download."""
+    """One stylisation: the photo as used, the stylised picture, the file to download, the network used."""
 
     before: Image.Image
     after: Image.Image
     download: Path
     message: str
+    network: str = ""  # "candy — dedicated network candy.pth" (:attr:`fast_style.infer.app.library.Served.label`)
 
 
 class DownloadFolder:
@@ -112,14 +114,19 @@ def page_message(error: FastStyleError) -> str:
     return _QUOTED_PATH.sub("'…'", str(error))
 
 
+def _upload_error(error: ImageReadError, path: str | os.PathLike, what: str) -> AppInputError:
+    """``error`` for the page: the upload called "the upload" (its message names Gradio's temporary copy;
+    the user knows the file by its picture)."""
+    reason = str(error).replace(repr(str(path)), "the upload").replace(str(path), "the upload")
+    return AppInputError(f"That upload cannot be used as a {what}: {reason}")
+
+
 def _read_upload(photo_path: str | os.PathLike, max_size: int, max_pixels: int) -> Photo:
     """The uploaded photo, at most ``max_size`` on its longest side, or an AppInputError for the page."""
     try:
         photo = read_photo(photo_path, max_size=int(max_size), max_pixels=max_pixels)
     except ImageReadError as error:
-        # The message names Gradio's temporary copy; the user knows the file by its picture.
-        reason = str(error).replace(repr(str(photo_path)), "the upload").replace(str(photo_path), "the upload")
-        raise AppInputError(f"That upload cannot be used as a photo: {reason}") from None
+        raise _upload_error(error, photo_path, "photo") from None
     width, height = photo.size
     if min(width, height) < MIN_SIZE:
         raise AppInputError(f"The photo is {width}×{height} pixels; each side must be at least {MIN_SIZE}.")
@@ -140,13 +147,17 @@ def stylize_photo(
     progress: Callable[[float, str], None] = lambda fraction, text: None,
     blend_with: str | None = None,
     mix: float = 0.0,
+    fast: bool = False,
+    painting: str | os.PathLike | None = None,
+    network: str | None = None,
 ) -> Result:
-    """Stylise one uploaded photo with a served style.
+    """Stylise one uploaded photo with a served style or the user's own painting.
 
     Args:
         library: the served networks.
         photo_path: the uploaded file (Gradio's temporary copy), or None if nothing was uploaded.
-        style: a name from ``library.names()``.
+        style: a name from ``library.names()`` (one of ``library.styles()`` on the page), or
+            :data:`fast_style.infer.app.library.OWN_PAINTING` to use ``painting``.
         strength: 0 = the photo, 1 = full style.
         preserve_color: luminance-only transfer (the photo's colours).
         max_size: longest side of the result in pixels; a smaller photo keeps its size.
@@ -154,8 +165,13 @@ def stylize_photo(
         max_pixels: uploads with more pixels are refused (decompression-bomb guard).
         downloads: where the download file is written.
         progress: called with (fraction done, what is happening).
-        blend_with: a second style of the same multi-style network, or ``None``/``""``.
+        blend_with: a second style that blends with ``style`` (``library.blendable``), or ``None``/``""``.
         mix: the second style's share of the blend, 0 (only ``style``) to 1 (only ``blend_with``).
+        fast: the style's small network where it has one (``library.small_network``).
+        painting: the uploaded painting for :data:`~fast_style.infer.app.library.OWN_PAINTING` (read with
+            ``max_pixels`` as the photo is; its fold is kept by content hash).
+        network: a specific served network (``candy@styles15``) instead of ``style`` (the page's
+            "advanced" choice); ``fast`` and the blend do not apply to it.
 
     Returns:
         A :class:`Result`.
@@ -163,30 +179,36 @@ def stylize_photo(
     Raises:
         AppInputError: no photo, not an image, too big or too small, unknown style, bad option.
     """
-    _check_request(photo_path, style, strength, max_size, file_format)
+    _check_request(photo_path, network or style, strength, max_size, file_format)
     progress(0.05, "loading the style network")
-    mix = _number(mix, "The mix") if blend_with else 0.0
+    mix = _number(mix, "The mix") if blend_with and not network else 0.0
     if not 0.0 <= mix <= 1.0:
         raise AppInputError(f"The mix must be between 0 and 1, got {mix:g}.")
     try:
-        model = library.blend(style, blend_with, mix) if blend_with and mix > 0 else library.model(style)
-    except UnknownStyleError as error:
+        if network:
+            served = library.serve(network)
+        else:
+            served = library.serve(style, fast=bool(fast), blend_with=blend_with, mix=mix, painting=painting,
+                                   max_pixels=max_pixels)
+    except (UnknownStyleError, InvalidValueError) as error:
         raise AppInputError(str(error)) from None
-    if blend_with and mix > 0:
-        style = f"{style} {1 - mix:.0%} + {blend_with} {mix:.0%}"
+    except ImageReadError as error:
+        raise _upload_error(error, painting, "painting") from None
     progress(0.15, "reading the photo")
     photo = _read_upload(photo_path, max_size, max_pixels)
     width, height = photo.size
-    progress(0.3, f"stylising {width}×{height} with {style}")
-    out = stylize(model, photo.rgb, strength=float(strength), preserve_color=bool(preserve_color))
+    progress(0.3, f"stylising {width}×{height} with {served.style}")
+    out = stylize(served.model, photo.rgb, strength=float(strength), preserve_color=bool(preserve_color))
     progress(0.9, "saving")
-    download = downloads.new_path(f"{Path(str(photo_path)).stem}_{re.sub(r'[^A-Za-z0-9_]+', '_', style)}",
+    download = downloads.new_path(f"{Path(str(photo_path)).stem}_{re.sub(r'[^A-Za-z0-9_]+', '_', served.style)}",
                                   DOWNLOAD_FORMATS[file_format])
     save_image(out, download, alpha=photo.alpha)
     colors = ", photo's colours" if preserve_color else ""
-    message = f"{style}: {width}×{height} pixels, strength {float(strength):g}{colors}"
-    return Result(before=tensor_to_pil(photo.rgb), after=tensor_to_pil(out), download=download, message=message)
+    # Markdown: the network used on its own line under the result, then the picture's size and options.
+    message = f"{served.label}  \n{width}×{height} pixels, strength {float(strength):g}{colors}"
+    return Result(before=tensor_to_pil(photo.rgb), after=tensor_to_pil(out), download=download, message=message,
+                  network=served.label)
 
 
-__all__ = ["DEFAULT_MAX_PIXELS", "DEFAULT_MAX_SIZE", "DOWNLOAD_FORMATS", "AppInputError", "DownloadFolder", "Result",
-           "stylize_photo"]
+__all__ = ["DEFAULT_MAX_PIXELS", "DEFAULT_MAX_SIZE", "DOWNLOAD_FORMATS", "OWN_PAINTING", "AppInputError", "DownloadFolder",
+           "Result", "stylize_photo"]

@@ -41,6 +41,7 @@ from fast_style.zoo import UnknownStyleError
 THUMBNAIL = 160  # pixels, the side of a style picker tile
 FAST_VARIANT = "small"  # the variant the "fast" switch picks: NAME-small, distilled from NAME
 OWN_PAINTING = "your painting"  # the style of a request that brings its own painting (no served name has a space)
+PAINTING_NETWORK = f"arbitrary network {ARBITRARY_NETWORK.name}, folded for your painting"
 KEEP_RECENT = 8  # folded networks of blends, and of paintings, kept each
 _Loaded = TypeVar("_Loaded")
 
@@ -259,16 +260,32 @@ class StyleLibrary:
                 raise InvalidValueError("Upload a painting first, or pick one of the styles.")
             if blend_with and mix > 0:
                 raise InvalidValueError("Your own painting does not blend with a style; set the mix to 0.")
-            return Served(self.painting(painting, max_pixels), OWN_PAINTING,
-                          f"arbitrary network {ARBITRARY_NETWORK.name}, folded for your painting")
+            return Served(self.painting(painting, max_pixels), OWN_PAINTING, PAINTING_NETWORK)
         if blend_with and mix > 0:
             model = self.blend(style, blend_with, mix)
             spec = zoo.resolve(self._blend_spec(style, blend_with, mix), allow_path=False)
             return Served(model, f"{style} {1 - mix:.0%} + {blend_with} {mix:.0%}", _network_text(spec))
+        name, network = self._plain_choice(style, fast)
+        return Served(self.model(name), style, network)
+
+    def choice_label(self, style: str, fast: bool = False) -> str:
+        """The line :meth:`serve` would give for ``style`` without a blend (``"candy — dedicated network candy.pth"``),
+        without loading anything: what the page shows while a style is picked.
+
+        Raises:
+            UnknownStyleError: a name not served.
+        """
+        if style == OWN_PAINTING:
+            return f"{OWN_PAINTING} — {PAINTING_NETWORK}"
+        return f"{style} — {self._plain_choice(style, fast)[1]}"
+
+    def _plain_choice(self, style: str, fast: bool) -> tuple[str, str]:
+        """The served name that answers ``style`` (its small network if ``fast`` and there is one) and its words."""
+        if style not in self.paths:
+            raise UnknownStyleError(f"unknown style {style!r}; served: {', '.join(self.paths) or '(none)'}")
         small = self.small_network(style) if fast else None
-        model = self.model(small or style)
         note = f"; no small network for {style}" if fast and small is None else ""
-        return Served(model, style, self.network_text(small or style) + note)
+        return small or style, self.network_text(small or style) + note
 
     def thumbnail(self, name: str) -> Image.Image:
         """A square picture of the style image (from the asset mirror), or a grey tile naming it."""
@@ -303,4 +320,4 @@ def _network_text(source: zoo.ResolvedStyle) -> str:
     return f"dedicated network {file}"
 
 
-__all__ = ["FAST_VARIANT", "OWN_PAINTING", "Served", "StyleLibrary"]
+__all__ = ["FAST_VARIANT", "OWN_PAINTING", "PAINTING_NETWORK", "Served", "StyleLibrary"]

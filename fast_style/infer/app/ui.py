@@ -1,4 +1,4 @@
-"""The Gradio page: upload a photo, pick a style, press Stylise, compare and download.
+"""The Gradio page: upload a photo, pick a painting (or bring your own), press Stylise, compare and download.
 
     python scripts/app.py                      # http://127.0.0.1:7860, shipped styles + checkpoints/
     python scripts/app.py --models my_nets/ --host 0.0.0.0 --port 8080 --concurrency 2
@@ -15,6 +15,7 @@ import argparse
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import gradio as gr
 from gradio.data_classes import ImageData
@@ -29,7 +30,7 @@ from fast_style.infer.app.handlers import (
     page_message,
     stylize_photo,
 )
-from fast_style.infer.app.library import StyleLibrary
+from fast_style.infer.app.library import OWN_PAINTING, StyleLibrary
 from fast_style.infer.app.limits import DEFAULT_MAX_REQUEST, DEFAULT_MAX_UPLOAD, parse_size, request_limits
 from fast_style.infer.app.live import default_live_styles, jpeg_data_url, stylize_live_frame
 
@@ -75,19 +76,96 @@ def in_memory_image(image: gr.Image) -> gr.Image:
 
 
 NO_BLEND = "(none)"
+AUTOMATIC = ""  # the advanced network picker's "no specific network": the style picked above
 
 
-def _style_controls(library: StyleLibrary, names: list[str]) -> tuple:
-    """The style picker (thumbnails and names) and the blend controls: a second style of the same network and a mix."""
-    gallery = gr.Gallery([(library.thumbnail(name), name) for name in names], label="Styles (click one)",
-                         columns=min(len(names), 5), rows=2, allow_preview=False, height=300, object_fit="cover",
-                         elem_id="style-gallery")
-    style = gr.Radio(names, value=names[0], label="Style", elem_id="style")
+@dataclass
+class StyleControls:
+    """The style picker's components: the request's inputs and what shows the choice.
+
+    ``style`` holds the served name picked (a hidden text box: the API takes any served name there,
+    ``candy-small`` and ``candy@styles15`` included) or :data:`OWN_PAINTING`.
+    """
+
+    gallery: gr.Gallery
+    style: gr.Textbox
+    painting: gr.Image
+    choice: gr.Markdown
+    fast: gr.Checkbox
+    blend_with: gr.Dropdown
+    mix: gr.Slider
+    network: gr.Dropdown
+
+
+def _caption(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _style_controls(library: StyleLibrary, styles: list[str]) -> StyleControls:
+    """A painting picker (each style once, by its thumbnail), an upload of one's own, the fast switch, the blend
+    controls and, folded away, a specific network by name."""
+    gallery = gr.Gallery([(library.thumbnail(name), _caption(name)) for name in styles], label="Pick a painting",
+                         columns=5, allow_preview=False, height="auto", object_fit="cover", selected_index=0,
+                         buttons=[], interactive=False, elem_id="style-gallery")
+    style = gr.Textbox(styles[0], visible=False, elem_id="style")
+    painting = upload_as_is(gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"], height=180,
+                                     label="…or use your own painting (any picture: the arbitrary network takes it)",
+                                     elem_id="painting"))
+    choice = gr.Markdown(_chosen_text(library.choice_label(styles[0])), elem_id="choice")
+    fast = gr.Checkbox(False, label="Fast: the small network", elem_id="fast", **_fast_settings(library, styles[0]))
     with gr.Row():
-        blend_with = gr.Dropdown([NO_BLEND, *library.blendable(names[0])], value=NO_BLEND,
-                                 label="Blend with a second style (same network)", elem_id="blend-with")
+        blend_with = gr.Dropdown([NO_BLEND, *library.blendable(styles[0])], value=NO_BLEND,
+                                 label="Blend with a second style", elem_id="blend-with")
         mix = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Mix (0 = first style, 1 = second)", elem_id="mix")
-    return gallery, style, blend_with, mix
+    with gr.Accordion("Advanced: a specific network", open=False):
+        network = gr.Dropdown([("(the painting picked above)", AUTOMATIC), *library.names()], value=AUTOMATIC,
+                              label="Network (the fast switch and the blend do not apply to it)", elem_id="network")
+    return StyleControls(gallery, style, painting, choice, fast, blend_with, mix, network)
+
+
+def _chosen_text(label: str) -> str:
+    return f"**Chosen:** {label}"
+
+
+def _fast_settings(library: StyleLibrary, style: str) -> dict:
+    """The fast switch's state for ``style``: usable, and what it picks, where the style has a small network."""
+    small = library.small_network(style) if style != OWN_PAINTING else None
+    if small is not None:
+        return {"interactive": True, "info": f"{small}: a few times quicker, a little less detail"}
+    why = "the arbitrary network is small already" if style == OWN_PAINTING else f"no small network for {style}"
+    return {"interactive": False, "info": why}
+
+
+def _wire_style_controls(library: StyleLibrary, styles: list[str], controls: StyleControls) -> None:
+    """Picking a thumbnail or uploading a painting sets the style; the style sets the fast switch, the blend
+    partners and the line saying which network will answer."""
+
+    def pick(event: gr.SelectData):
+        return styles[event.index]
+
+    def uploaded(painting):
+        # A painting of one's own is the style now: no thumbnail stays marked as picked.
+        return (OWN_PAINTING, gr.Gallery(selected_index=None)) if painting else (styles[0], gr.Gallery(selected_index=0))
+
+    def chosen(style, fast, network):
+        try:
+            return _chosen_text(library.choice_label(network or style, bool(fast and not network)))
+        except FastStyleError as error:
+            return page_message(error)
+
+    def style_changed(style, fast, network):
+        # Only the styles the zoo can blend with this one are offered; a painting of one's own blends with none.
+        partners = library.blendable(style) if style != OWN_PAINTING else []
+        return (gr.Checkbox(**_fast_settings(library, style)), gr.Dropdown(choices=[NO_BLEND, *partners], value=NO_BLEND),
+                chosen(style, fast, network))
+
+    controls.gallery.select(pick, None, controls.style)
+    controls.painting.upload(uploaded, controls.painting, [controls.style, controls.gallery])
+    controls.painting.clear(uploaded, controls.painting, [controls.style, controls.gallery])
+    options = [controls.style, controls.fast, controls.network]
+    controls.style.change(style_changed, options, [controls.fast, controls.blend_with, controls.choice])
+    controls.fast.change(chosen, options, controls.choice)
+    controls.network.change(chosen, options, controls.choice)
 
 
 def _live_tab(library: StyleLibrary, names: list[str], live_streams: int, live_seconds: float) -> None:
@@ -157,32 +235,28 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
     _check_page_settings(names, concurrency, queue_size, live_streams, live_seconds)
     downloads = downloads or DownloadFolder()
 
-    def run(photo, style, strength, preserve_color, max_size, file_format, blend_with, mix,
-            progress=gr.Progress()):  # noqa: B008
+    # The API's inputs: the first eight as before the painting picker (old clients send those), then the new ones.
+    def run(photo, style, strength, preserve_color, max_size, file_format, blend_with=NO_BLEND, mix=0.5, fast=False,
+            painting=None, network=AUTOMATIC, progress=gr.Progress()):  # noqa: B008
         try:
             result = stylize_photo(library, photo, style, strength=strength, preserve_color=preserve_color,
                                    max_size=int(max_size), file_format=file_format, max_pixels=max_pixels,
                                    downloads=downloads, progress=lambda fraction, text: progress(fraction, desc=text),
-                                   blend_with=None if blend_with in (None, NO_BLEND) else blend_with, mix=mix)
+                                   blend_with=None if blend_with in (None, NO_BLEND) else blend_with, mix=mix,
+                                   fast=bool(fast), painting=painting, network=network or None)
         except FastStyleError as error:
             raise gr.Error(page_message(error), title="Cannot stylise") from None
         return (result.before, result.after), str(result.download), result.message
 
-    def pick(event: gr.SelectData):
-        return names[event.index]
-
-    def partners(style):
-        # Only the styles that share a network with this one blend with it.
-        return gr.Dropdown(choices=[NO_BLEND, *library.blendable(style)], value=NO_BLEND)
-
     with gr.Blocks(title="fast_style", analytics_enabled=analytics, delete_cache=(3600, 3600)) as app:
         gr.Markdown("## fast_style: stylise a photo\nFeed-forward style transfer (Johnson et al. 2016): "
-                    "one pass of a trained network per photo.")
+                    "one pass of a trained network per photo; any painting of your own through the arbitrary "
+                    "network (Ghiasi et al. 2017).")
         with gr.Tab("Photo", elem_id="photo-tab"), gr.Row():
             with gr.Column():
                 photo = upload_as_is(gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
                                               label="Photo", elem_id="photo"))
-                gallery, style, blend_with, mix = _style_controls(library, names)
+                controls = _style_controls(library, library.styles())
                 strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength (0 = the photo, 1 = full style)")
                 preserve_color = gr.Checkbox(False, label="Keep the photo's colours")
                 max_size = gr.Slider(64, MAX_OUTPUT_SIZE, value=DEFAULT_MAX_SIZE, step=16,
@@ -195,9 +269,9 @@ def build_app(library: StyleLibrary, *, max_pixels: int = DEFAULT_MAX_PIXELS, co
                 status = gr.Markdown(elem_id="status")
         with gr.Tab("Live camera", elem_id="live-tab"):
             _live_tab(library, names, live_streams, live_seconds)
-        gallery.select(pick, None, style)
-        style.change(partners, style, blend_with)
-        _stylize_routes(button, run, [photo, style, strength, preserve_color, max_size, file_format, blend_with, mix],
+        _wire_style_controls(library, library.styles(), controls)
+        _stylize_routes(button, run, [photo, controls.style, strength, preserve_color, max_size, file_format,
+                                      controls.blend_with, controls.mix, controls.fast, controls.painting, controls.network],
                         [result, download, status], concurrency)
     return app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
 
