@@ -156,7 +156,7 @@ def test_the_configs_are_data_the_one_resolver_is_a_library_default():
 def test_a_recipe_composes_without_reading_a_network_and_training_resolves_it(assets_dir):
     # Names that exist nowhere: composing (and resolving every interpolation) reads no file.
     for overrides in (["experiment=distill", "teacher=no_such_teacher"],
-                      ["experiment=new_style", "base_network=no_such_network"],
+                      ["experiment=new_style_shared", "base_network=no_such_network"],
                       ["experiment=multistyle", "styles=[candy,no_such_painting]"]):
         config = compose_config(*overrides)
         config.run_dir = "unused"

@@ -105,7 +105,7 @@ def test_new_style_adds_one_painting_to_a_shared_network_and_trains_only_it(trai
     base = save_inference_checkpoint(shared, tmp_path / "shared.pth", style="shared", config=config)
     painting = tmp_path / "painting.png"
     Image.new("RGB", (48, 40), (30, 160, 90)).save(painting)
-    run = train_config("experiment=new_style", f"base_network={base}", "style.name=mine", f"style.image={painting}",
+    run = train_config("experiment=new_style_shared", f"base_network={base}", "style.name=mine", f"style.image={painting}",
                        "trainer.max_steps=3")
     stored = read_checkpoint(train(run, tmp_path / "run"))
     assert stored.model_args["styles"] == ["candy", "mosaic", "mine"] and stored.style == "mine"
@@ -115,18 +115,18 @@ def test_new_style_adds_one_painting_to_a_shared_network_and_trains_only_it(trai
     trained = model_from_checkpoint(stored)
     torch.testing.assert_close(trained.stem.conv.weight, shared.stem.conv.weight, rtol=0, atol=0)
     with pytest.raises(InvalidValueError, match="already a style"):
-        build(prepare(train_config("experiment=new_style", f"base_network={base}", "style.name=candy")).module)
+        build(prepare(train_config("experiment=new_style_shared", f"base_network={base}", "style.name=candy")).module)
 
 
 def test_new_style_starts_from_the_shipped_network_by_its_name(train_config, tmp_path, assets_dir):
     """The preset's default, base_network=styles15, is a network name (not a style the zoo serves)."""
     painting = assets_dir / "styles" / "woman_with_hat_matisse.jpg"
     # The shipped network's own size (debug=default would shrink the network to width 4).
-    config = train_config("experiment=new_style", "style.name=mine", f"style.image={painting}",
+    config = train_config("experiment=new_style_shared", "style.name=mine", f"style.image={painting}",
                           "model.width=32", "model.num_residual_blocks=5")
     module = build(prepare(config).module)
     held = list(read_checkpoint(zoo_path("styles15")).model_args["styles"])
     assert module.style_order == [*held, "mine"] and module.train_styles == ["mine"]
     with pytest.raises(UnknownStyleError, match="no_such_network"):
-        build(prepare(train_config("experiment=new_style", "base_network=no_such_network", "style.name=mine",
+        build(prepare(train_config("experiment=new_style_shared", "base_network=no_such_network", "style.name=mine",
                            f"style.image={painting}")).module)
