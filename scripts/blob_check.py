@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a painting, through the arbitrary-style network (repeatable)")
     parser.add_argument("--photos", nargs="+", default=None, metavar="PHOTO",
                         help="photo files or asset names (default: the 32 held-out photos, fast_style.heldout)")
+    parser.add_argument("--limit", type=int, default=None, help="the first N photos only")
     parser.add_argument("--output", required=True, help="folder for blobs.md, blobs.json and the sheet")
     parser.add_argument("--sheet", default=None, metavar="NAME.jpg", help="a side-by-side sheet into --output")
     parser.add_argument("--sheet-photos", type=int, default=3, help="photos on the sheet (the first N)")
@@ -71,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     labels = [*args.specs, *(PAINTING_PREFIX + path for path in args.style_image)]
     if not labels:
         raise InvalidValueError("name at least one spec or --style-image PAINTING")
-    if args.sheet_photos < 1:
-        raise InvalidValueError(f"--sheet-photos must be >= 1, got {args.sheet_photos}")
-    photo_paths = [resolve_path_or_asset(photo) for photo in (args.photos or HELD_OUT_PHOTOS)]
+    if args.sheet_photos < 1 or (args.limit is not None and args.limit < 1):
+        raise InvalidValueError(f"--sheet-photos and --limit must be >= 1, got {args.sheet_photos}, {args.limit}")
+    photo_paths = [resolve_path_or_asset(photo) for photo in (args.photos or HELD_OUT_PHOTOS)[: args.limit]]
     photos = [load_image(path) for path in photo_paths]
     on_sheet = photos[: args.sheet_photos] if args.sheet else []
     sheet_columns: list[list] = [list(on_sheet)]  # the photos' row, then one row per spec
@@ -102,9 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    held_out = args.photos is None
-    settings = (f"{len(photos)} {'held-out photos (fast_style.heldout.HELD_OUT_PHOTOS)' if held_out else 'photos'} "
-                "at full size, stylize()'s default path")
+    which = "photos" if args.photos else "held-out photos (the first of fast_style.heldout.HELD_OUT_PHOTOS)"
+    settings = f"{len(photos)} {which} at full size, stylize()'s default path"
     stored_path = output / "blobs.json"
     stored = json.loads(stored_path.read_text()) if stored_path.is_file() else {}
     if stored.get("settings") == settings:
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sheet:
         names = ", ".join(path.name for path in photo_paths[: len(on_sheet)])
         sheet_rows = list(zip([f"photos: {names}", *labels], sheet_columns))
-        print(f"sheet: {save_sheet(contact_sheet(sheet_rows, tile=256), output / args.sheet)}")
+        print(f"sheet: {save_sheet(contact_sheet(sheet_rows, tile=200), output / args.sheet, quality=70)}")
     return 0
 
 

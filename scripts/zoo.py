@@ -2,10 +2,12 @@
 
     python scripts/zoo.py list
     python scripts/zoo.py add checkpoints/candy.pth --note "style weight 10: the candy palette, faces kept"
+    python scripts/zoo.py serve mondrian arbitrary --why "no blob on the held-out photos (docs/serving.md)"
     python scripts/zoo.py gallery --output docs/images/zoo_gallery.jpg --count 3
 
 ``add`` tries the network on a small image, stores it with float16 weights (at most 6 MB) and registers
-it in the zoo's index; a name that ships is refused unless ``--replace`` is given. Training itself never
+it in the zoo's index; a name that ships is refused unless ``--replace`` is given. ``serve`` records which
+shipped network a style's plain name is served from, and why (docs/serving.md). Training itself never
 writes into the zoo. No Lightning, no Hydra.
 """
 
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.io import list_images
     from fast_style.sheets import save_sheet
     from fast_style.zoo import ZOO_DIR, add_to_zoo
+    from fast_style.zoo.add import set_serving
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -41,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--serve", nargs="+", default=[], metavar="STYLE",
                      help="styles of this network that their plain name should serve from it (--note says why)")
     add.add_argument("--zoo-dir", default=str(ZOO_DIR), help=argparse.SUPPRESS)
+    serve = commands.add_parser("serve", help="serve a style's plain name from a shipped network, saying why")
+    serve.add_argument("style", help="the plain name (mondrian)")
+    serve.add_argument("network", help="the shipped network that serves it (arbitrary, shipwreck-small)")
+    serve.add_argument("--why", required=True, help="the measurements behind the choice (N*, blobs, by eye)")
+    serve.add_argument("--zoo-dir", default=str(ZOO_DIR), help=argparse.SUPPRESS)
     gallery = commands.add_parser("gallery", help="one picture: a row per style, its image then stylised photos")
     gallery.add_argument("--output", required=True, help="image file (.jpg or .png)")
     gallery.add_argument("--photos", nargs="+", help="photo files (default: --count photos of coco/val2017)")
@@ -51,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "list":
         print(list_styles_text())
+    elif args.command == "serve":
+        set_serving(args.style, args.network, args.why, args.zoo_dir)
+        print(f"{args.style} is served by {args.network}")
     elif args.command == "add":
         path = add_to_zoo(args.checkpoint, args.zoo_dir, args.note, replace=args.replace, serve=args.serve)
         print(f"added {path} ({path.stat().st_size / 2**20:.2f} MB)")

@@ -23,6 +23,7 @@ from fast_style.zoo import (
     UnknownStyleError,
     add_to_zoo,
     available_styles,
+    blend_networks,
     describe,
     load,
     multi_style_networks,
@@ -30,6 +31,7 @@ from fast_style.zoo import (
     parse_spec,
     resolve,
     served_styles,
+    serving_choices,
     zoo_path,
 )
 from tests.helpers import CONFIG_DIR, REPO_ROOT
@@ -40,8 +42,9 @@ _ONE_STYLE = [name for name in available_styles() if len(network_styles(zoo_path
 STUDENTS = [name for name in _ONE_STYLE if read_card(zoo_path(name)).lineage.distilled_from]
 SHIPPED = [name for name in _ONE_STYLE if name not in STUDENTS]
 MULTI = multi_style_networks()
-# What "unknown style" errors list: every plain name served, one-style networks first.
-SERVED_NAMES = _ONE_STYLE + [style for network in MULTI for style in network_styles(zoo_path(network)) if style not in SHIPPED]
+# What "unknown style" errors list: every plain name served, one-style networks first, then the serving choices.
+SERVED_NAMES = _ONE_STYLE + [style for style in sorted(serving_choices()) if style not in _ONE_STYLE]
+SERVED_NAMES += [style for network in MULTI for style in network_styles(zoo_path(network)) if style not in SERVED_NAMES]
 
 
 def _style_config(name: str):
@@ -199,6 +202,7 @@ def test_cli_unknown_style_and_missing_network_are_usage_errors(tmp_path: Path, 
 def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.CaptureFixture):
     assert main(["--list-styles"]) == 0
     out = capsys.readouterr().out
+    assert f"a blend, --style a:0.7,b:0.3, mixes the styles in {blend_networks()[0]}" in out.splitlines()[0]
     served = served_styles()
     header = next(line for line in out.splitlines() if line.split()[:1] == ["name"])
     steps_end = header.index("steps") + len("steps")
@@ -208,8 +212,11 @@ def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.Capt
         assert line[steps_end - 1] != " " and line[steps_end] == " ", line
         info = describe(name)
         columns = line.split()
-        assert columns[1] == info["network"] == served[name].network and columns[2] == str(info["steps"])
-        assert f" {info['style_weight']:g} " in line and info["precision"] in line
+        assert columns[1] == info["network"] == served[name].network and columns[2] == str(info["steps"] or "-")
+        if info["style_weight"] is None:  # a stored style of the arbitrary-style network: no loss, no training run
+            assert line.split()[2:4] == ["-", "-"] and "embedding" in line
+        else:
+            assert f" {info['style_weight']:g} " in line and info["precision"] in line
         assert f"  {info['painting_status']}  " in line and info["painting_status"] != "not recorded"
 
 
@@ -326,7 +333,7 @@ def test_what_the_zoo_does_not_ship_is_one_error_listing_what_it_has():
     variant = f"no variant 'huge' of 'candy' is shipped (variants shipped: {shipped_variants}); {listing}"
     with pytest.raises(UnknownStyleError, match=re.escape(variant)):
         resolve("candy-huge")
-    network = "unknown network 'styles9' in 'mosaic@styles9'; multi-style networks shipped: "
+    network = "unknown network 'styles9' in 'mosaic@styles9'; networks that blend shipped: "
     with pytest.raises(UnknownStyleError, match=re.escape(network)):
         resolve("mosaic@styles9")
     one_style = "unknown style 'mosaic' in 'mosaic@candy': network 'candy' holds candy"
@@ -375,13 +382,13 @@ def test_load_refuses_a_blend_of_a_one_style_file_rather_than_ignoring_its_weigh
         load(blend)
 
 
-def test_cli_and_python_blend_two_styles_of_the_shipped_shared_network(tmp_path: Path, capsys):
+def test_cli_and_python_blend_two_styles_in_the_network_that_serves_blends(tmp_path: Path, capsys):
     photo = tmp_path / "photo.png"
     Image.new("RGB", (40, 32), (180, 90, 60)).save(photo)
     out = tmp_path / "blend.png"
     assert main(["--style", "candy:0.5,udnie:0.5", "--input", str(photo), "--output", str(out), "--quiet"]) == 0
     blend = load_model("candy:0.5,udnie:0.5")
-    assert resolve("candy:0.5,udnie:0.5").network in MULTI
+    assert resolve("candy:0.5,udnie:0.5").network == blend_networks()[0]
     expected = stylize(blend, load_image(photo))
     assert (load_image(out) - expected).abs().max() <= 1 / 255 + 1e-6
     network = resolve("candy:0.5,udnie:0.5").network
@@ -392,15 +399,20 @@ def test_cli_and_python_blend_two_styles_of_the_shipped_shared_network(tmp_path:
         assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_the_arbitrary_network_is_registered_but_serves_no_plain_name_and_folds_a_stored_style():
-    from fast_style.checkpoint import model_from_checkpoint
+def test_the_arbitrary_network_serves_blends_and_the_plain_names_the_registry_gives_it():
     from fast_style.zoo.index import read_index
 
     entry = read_index(ZOO_DIR).networks["arbitrary"]
     assert entry.family == "arbitrary" and entry.is_multi_style and not entry.serves_by_name
     assert "arbitrary" not in available_styles() and "arbitrary" not in multi_style_networks()
-    assert not any(spec.network == "arbitrary" for spec in served_styles().values())
-    assert resolve("candy").network != "arbitrary" and resolve("candy:0.5,mosaic:0.5").network != "arbitrary"
+    given = {style for style, network in serving_choices().items() if network == "arbitrary"}
+    assert {name for name, spec in served_styles().items() if spec.network == "arbitrary"} == given
+    assert resolve("candy").network != "arbitrary" and resolve("candy:0.5,mosaic:0.5").network == "arbitrary"
+    # A stored style the registry does not serve by name stays STYLE@arbitrary.
+    with pytest.raises(UnknownStyleError, match="unknown style 'brushstrokes'"):
+        resolve("brushstrokes")
+    from fast_style.checkpoint import model_from_checkpoint
+
     folded = load("candy@arbitrary")
     network = model_from_checkpoint(read_checkpoint(zoo_path("arbitrary")))
     photo = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(2))

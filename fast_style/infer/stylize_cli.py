@@ -215,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _steps_text(info: dict) -> str:
-    """A network's training steps, per style too where the network holds several."""
+    """A network's training steps, per style too where the network holds several ("-" for imported weights)."""
+    if info["steps"] is None:
+        return "-"
     if info["styles_in_network"] > 1 and info["steps"]:
         return f"{info['steps']} ({info['steps'] // info['styles_in_network']}/style)"
     return str(info["steps"])
@@ -232,20 +234,26 @@ def list_styles_text() -> str:
     status_width = max(len("painting status"), *(len(info["painting_status"]) for info in infos))
     network_width = max(len("network"), *(len(info["network"]) for info in infos))
     steps_width = max(len("steps"), *(len(text) for text in steps))
-    lines = [f"{len(names)} shipped style(s); use --style NAME (blend: --style a:0.7,b:0.3 from one network):",
+    blends = zoo.blend_networks()
+    blend = f"mixes the styles in {blends[0]}" if blends else "needs a network that holds both"
+    lines = [f"{len(names)} shipped style(s); use --style NAME (a blend, --style a:0.7,b:0.3, {blend}):",
              f"  {'name':<30} {'network':<{network_width}} {'steps':>{steps_width}} {'style weight':>12}  "
              f"{'painting status':<{status_width}}  how it was trained"]
     for name, info, steps_text in zip(names, infos, steps):
-        if info["teacher"]:
+        if info["style_weight"] is None:
+            # The arbitrary-style network's stored styles: imported weights, the painting's predicted embedding.
+            how = f"the painting's embedding, stored in {info['network']} ({info['styles_in_network']} styles)"
+        elif info["teacher"]:
             # A student never saw the painting: its loss is its teacher's output (judged on the teacher's loss).
             how = f"distilled from {info['teacher']}, {info['crop']} px crops, batch {info['batch']}"
         else:
             kind = f"{info['styles_in_network']} styles, " if info["styles_in_network"] > 1 else ""
             how = (f"{kind}{info['crop']} px crops, batch {info['batch']}, style image at {info['style_size']} px, "
                    f"content {info['content_weight']:g}, tv {info['tv_weight']:g}")
+        weight = "-" if info["style_weight"] is None else f"{info['style_weight']:g}"
+        trained = "" if info["machine"] is None else f", {info['precision']}; on {info['machine']}"
         lines.append(f"  {name:<30} {info['network']:<{network_width}} {steps_text:>{steps_width}} "
-                     f"{info['style_weight']:>12g}  {info['painting_status']:<{status_width}}  {how}, "
-                     f"{info['precision']}; on {info['machine']}")
+                     f"{weight:>12}  {info['painting_status']:<{status_width}}  {how}{trained}")
     return "\n".join(lines)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from fast_style.assets import AssetNotFoundError, resolve_asset
 from fast_style.card import NetworkCard
 from fast_style.checkpoint import model_from_checkpoint, read_card, read_checkpoint
 from fast_style.errors import FastStyleError, InputFileError, InvalidValueError
@@ -95,17 +96,21 @@ def serving_choices(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, str]:
     """The styles that a plain name serves from another shipped network than their own file.
 
     The registry's serving choices (:class:`fast_style.zoo.index.ServingChoice`): the decision, by N*
-    and by eye side by side, that e.g. the shared network is better than a dedicated one cut short. The
-    dedicated file stays reachable as ``STYLE@STYLE``. Choices whose network is not shipped are ignored.
+    and by eye side by side, that e.g. a student or the arbitrary-style network is better than a dedicated
+    network cut short (``shipwreck``), or that a painting without a network of its own is served by the
+    arbitrary-style network (``mondrian``). The dedicated file stays reachable as ``STYLE@STYLE``. Choices
+    whose network is not shipped, and those of a name for its own file (kept for their ``why``), are left out.
     """
     index = read_index(zoo_dir)
-    return {style: choice.network for style, choice in index.serving.items() if choice.network in index.networks}
+    return {style: choice.network for style, choice in index.serving.items()
+            if choice.network in index.networks and choice.network != style}
 
 
 def _shipped_line(zoo_dir: str | os.PathLike) -> str:
-    """The plain style names the zoo serves (one-style networks, then the shared network's own styles)."""
+    """The plain style names the zoo serves (one-style networks, the serving choices, then shared networks' styles)."""
     index = read_index(zoo_dir)
     names = [name for name in sorted(index.networks) if not index.networks[name].is_multi_style]
+    names += [style for style in sorted(serving_choices(zoo_dir)) if style not in names]
     for network in multi_style_networks(zoo_dir):
         names += [style for style in index.networks[network].styles if style not in names]
     return f"shipped styles: {', '.join(names) or 'none'}"
@@ -154,27 +159,43 @@ def _held_styles(card: NetworkCard) -> tuple[str, ...]:
 def multi_style_networks(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
     """The shipped multi-style TransformerNets: the networks whose styles are served by name and blend.
 
-    (The arbitrary-style network, which stores named styles too, is reached as ``STYLE@arbitrary`` only.)
+    (The arbitrary-style network, which stores named styles too, serves the plain names that the registry's
+    serving choices give it, and blends: :func:`blend_networks`.)
     """
     return sorted(name for name, entry in read_index(zoo_dir).networks.items() if entry.serves_by_name)
 
 
+def blend_networks(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
+    """The shipped networks that a blend of plain names is served from, the preferred first.
+
+    The arbitrary-style networks first: their blend is a weighted mean of stored style embeddings (Ghiasi
+    et al. 2017), a point of the space the network was trained on, so it paints as a style does; a
+    multi-style TransformerNet's blend mixes its γ, β (Dumoulin et al. 2017), which no style was trained at
+    (``styles15`` painted white blobs into every blend, docs/serving.md).
+    """
+    index = read_index(zoo_dir)
+    arbitrary = sorted(name for name, entry in index.networks.items()
+                       if entry.family == "arbitrary" and entry.is_multi_style)
+    return arbitrary + multi_style_networks(zoo_dir)
+
+
 def _multi_line(zoo_dir: str | os.PathLike) -> str:
-    return f"multi-style networks shipped: {', '.join(multi_style_networks(zoo_dir)) or 'none'}"
+    return f"networks that blend shipped: {', '.join(blend_networks(zoo_dir)) or 'none'}"
 
 
 def networks_holding(styles: list[str], zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
-    """The shipped multi-style networks that hold every one of ``styles`` (sorted by name)."""
+    """The shipped networks that blend every one of ``styles`` (in :func:`blend_networks`' order)."""
     index = read_index(zoo_dir)
-    return [name for name in multi_style_networks(zoo_dir) if set(styles) <= set(index.networks[name].styles)]
+    return [name for name in blend_networks(zoo_dir) if set(styles) <= set(index.networks[name].styles)]
 
 
 def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
     """The one network file that holds every style of ``spec``.
 
-    ``STYLE@NETWORK`` names it. A plain name is its own file where one is shipped; a style that has no
-    file of its own, and a blend of plain names, use a multi-style network that holds them all (for a
-    blend, a term's own file first when it holds them all: a new style trained on the shared network).
+    ``STYLE@NETWORK`` names it. A plain name is the registry's serving choice, else its own file where
+    one is shipped; a style that has no file of its own, and a blend of plain names, use a network that
+    blends them all (:func:`blend_networks`: the arbitrary-style network first; for a blend, a term's own
+    file first when it holds them all: a new style trained on a shared network).
     """
     explicit = {term.network for term in spec.terms if term.explicit_style}
     if explicit:
@@ -206,8 +227,14 @@ def _network_of(spec: StyleSpec, zoo_dir: Path) -> str:
         instead = f"; {plain} blends them in {holding[0]}" if holding else ""
         raise InvalidValueError(
             f"cannot blend {spec.text!r}: {variants[0].network!r} is a one-style variant, and a blend mixes the "
-            f"styles inside one multi-style network{instead}")
+            f"styles inside one network that holds them all{instead}")
     holding = networks_holding(styles, zoo_dir)
+    if not spec.is_blend:
+        # One plain name reaches the arbitrary-style network only through a serving choice (its stored
+        # styles are STYLE@arbitrary otherwise), so that every plain name served is one the registry lists.
+        holding = [name for name in holding if index.networks[name].serves_by_name]
+        if not holding:
+            _network_path(spec.terms[0], spec, zoo_dir)
     if holding:
         return holding[0]
     missing = [term for term in spec.terms
@@ -226,9 +253,9 @@ def _resolve_zoo(spec: StyleSpec, zoo_dir: Path) -> ResolvedStyle:
     path, held = zoo_dir / entry.file, entry.styles
     styles = []
     for term in spec.terms:
-        # A one-style file named by its stem holds its own style, whatever that is called: a variant
-        # (``candy-small``, distilled from candy) records the name it was trained under.
-        style = held[0] if len(held) == 1 and term.network == network and not term.explicit_style else term.style
+        # A one-style file named by its stem, or serving a plain name, holds its own style, whatever that is
+        # called: a variant (``candy-small``, distilled from candy) records the name it was trained under.
+        style = held[0] if len(held) == 1 and not term.explicit_style else term.style
         if style not in held:
             raise UnknownStyleError(f"unknown style {term.style!r} in {spec.text!r}: network {network!r} holds "
                                     f"{', '.join(held) or 'no named style'}; {_multi_line(zoo_dir)}")
@@ -314,10 +341,12 @@ def load_with_loss(spec: str | os.PathLike | ResolvedStyle, device: str | torch.
 def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedStyle]:
     """Every style the zoo serves, by the spec that picks it: what ``--style`` and the web page offer.
 
-    A one-style network is its own name. A style of a multi-style network is its plain name where
-    no file of its own is shipped (``mondrian``) or the serving choice (:func:`serving_choices`) picks
-    that network, else ``STYLE@NETWORK`` (``candy@styles15``), so both networks of a style stay
-    reachable: a dedicated file that is not served is ``STYLE@STYLE`` (``feathers@feathers``).
+    A one-style network is its own name. A serving choice (:func:`serving_choices`) is the plain name
+    of its style (``mondrian``, from the arbitrary-style network). A style of a multi-style TransformerNet
+    is its plain name where no file of its own is shipped or the serving choice picks that network, else
+    ``STYLE@NETWORK``, so both networks of a style stay reachable: a dedicated file that is not served is
+    ``STYLE@STYLE`` (``shipwreck@shipwreck``). The arbitrary-style network's other stored styles are
+    ``STYLE@arbitrary``, not listed.
     """
     served: dict[str, ResolvedStyle] = {}
     folder = Path(zoo_dir)
@@ -327,6 +356,8 @@ def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedSty
         if not index.networks[name].is_multi_style:
             spec = f"{name}@{name}" if name in chosen else name
             served[spec] = resolve(spec, allow_path=False, zoo_dir=folder)
+    for style in sorted(chosen):
+        served.setdefault(style, resolve(style, allow_path=False, zoo_dir=folder))
     for network in multi_style_networks(folder):
         for style in index.networks[network].styles:
             own_name = style == network or chosen.get(style) == network or (
@@ -336,6 +367,20 @@ def served_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, ResolvedSty
     return served
 
 
+def _mirror_painting(style: str | None) -> str | None:
+    """The asset mirror's style image named ``style`` (``styles/<style>.*``), or ``None``.
+
+    The arbitrary-style network's stored styles are the embeddings of these files (``scripts/import_magenta.py``),
+    and its card records no painting per style.
+    """
+    try:
+        folder = resolve_asset("styles")
+    except AssetNotFoundError:
+        return None
+    found = sorted(folder.glob(f"{style}.*")) if style else []
+    return f"styles/{found[0].name}" if found else None
+
+
 def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
     """How the network serving ``name`` (a name :func:`served_styles` lists) was trained, from its card: its
     network, steps (a multi-style network's steps count all its styles' turns), crop size, weights, precision,
@@ -343,6 +388,8 @@ def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
     resolved = resolve(name, allow_path=False, zoo_dir=zoo_dir)
     card = read_card(resolved.path)
     style = resolved.style or card.style
+    # A blend shows its first style's painting.
+    painting = resolved.styles[0][0] if resolved.styles else style
     # The loss as trained, not the style group: a command-line loss.style_weight=... overrides the style's weight.
     loss = card.loss_for(style)
     styles = network_styles(resolved.path)
@@ -351,7 +398,7 @@ def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
         "name": name,
         "network": resolved.network,
         "styles_in_network": len(styles),
-        "style_image": card.style_image(style),
+        "style_image": card.style_image(painting) or _mirror_painting(painting),
         "steps": sum(leg.steps or 0 for leg in card.lineage.legs if list(leg.styles) == list(styles)) or training.steps,
         "crop": training.crop,
         "batch": training.batch,
@@ -379,6 +426,7 @@ __all__ = [
     "UnknownStyleError",
     "add_to_zoo",
     "available_styles",
+    "blend_networks",
     "describe",
     "load",
     "load_with_loss",

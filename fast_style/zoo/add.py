@@ -24,7 +24,7 @@ from fast_style.errors import InputFileError, InvalidValueError
 from fast_style.zoo.fold import fold_styles
 from fast_style.zoo.index import ZOO_DIR, ServingChoice, ZooEntry, ZooIndex, index_lock, read_index, write_index
 from fast_style.zoo.paintings import painting_status
-from fast_style.zoo.spec import is_network_name
+from fast_style.zoo.spec import is_network_name, parse_spec
 
 # What a shipped file may weigh (fp16 weights of the default network are 3.22 MB; the arbitrary one's 5 MB).
 MAX_ZOO_BYTES = 6 * 1024 * 1024
@@ -110,11 +110,37 @@ def _half(where: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     return {key: value.half() if value.is_floating_point() else value for key, value in state.items()}
 
 
+def set_serving(style: str, network: str, why: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> Path:
+    """Serve the plain name ``style`` from the shipped ``network`` (the registry's serving choice), saying ``why``.
+
+    ``network`` is a network that holds ``style`` (``mondrian`` in ``arbitrary``) or a one-style network of that
+    style (``shipwreck``, ``shipwreck-small``): measured best, by N* and by eye (``scripts/zoo.py serve``).
+
+    Raises:
+        InvalidValueError: a network not shipped, one that does not hold ``style``, or no ``why``.
+    """
+    if not why.strip():
+        raise InvalidValueError(f"say why {network!r} serves {style!r} (the measurements: N*, blobs, by eye)")
+    with index_lock(zoo_dir):
+        index = read_index(zoo_dir)
+        entry = index.networks.get(network)
+        if entry is None:
+            raise InvalidValueError(f"network {network!r} is not shipped; shipped: {', '.join(sorted(index.networks))}")
+        own = not entry.is_multi_style and parse_spec(network).terms[0].style == style
+        if not own and (not entry.is_multi_style or style not in entry.styles):
+            raise InvalidValueError(f"network {network!r} does not hold style {style!r}; it holds "
+                                    f"{', '.join(entry.styles) or 'none'}")
+        return write_index(zoo_dir, dataclasses.replace(index, serving={**index.serving,
+                                                                        style: ServingChoice(network, why)}))
+
+
 def _check_name(index: ZooIndex, entry: ZooEntry, replace: bool) -> None:
     """Refuse a name that ships (unless ``replace``) and the replacement of a network by one serving fewer styles."""
     name = entry.name
     existing = index.networks.get(name)
-    holders = sorted(other for other, held in index.networks.items() if held.serves_by_name and name in held.styles)
+    chosen = index.serving.get(name)
+    holders = sorted(other for other, held in index.networks.items()
+                     if (held.serves_by_name or (chosen and chosen.network == other)) and name in held.styles)
     if (existing or holders) and not replace:
         what = f"a network of the zoo ({existing.file})" if existing else f"a style {holders[0]} serves"
         raise InvalidValueError(f"{name!r} ships already: it is {what}; to replace it, add with --replace")
@@ -142,4 +168,4 @@ def _try(checkpoint: StyleCheckpoint) -> None:
                                 "values; it cannot join the zoo")
 
 
-__all__ = ["MAX_ZOO_BYTES", "add_to_zoo", "zoo_entry"]
+__all__ = ["MAX_ZOO_BYTES", "add_to_zoo", "set_serving", "zoo_entry"]

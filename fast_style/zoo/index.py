@@ -5,14 +5,15 @@ for each network (a file ``<name>.pth``): its file, the variant its name carries
 ``small``), the style it records, the styles it holds (a multi-style network's names) and the
 copyright status of each style's painting; and the serving choices (a style served by its plain
 name from another network than its own file, with why). Only :func:`fast_style.zoo.add_to_zoo`
-(``scripts/zoo.py add``) writes it, under a lock and atomically.
+(``scripts/zoo.py add``) and :func:`fast_style.zoo.add.set_serving` (``scripts/zoo.py serve``) write it,
+under a lock and atomically.
 
 Layout::
 
     {"format": "fast_style.zoo/1",
      "networks": {"candy": {"file": "candy.pth", "style": "candy", "styles": ["candy"], "variant": null,
                             "licence": {"candy": "origin not stated"}, "family": "transformer"}, ...},
-     "serving": {"feathers": {"network": "styles15", "why": "N* 22 against 20 ..."}}}
+     "serving": {"mondrian": {"network": "arbitrary", "why": "N* ... ; no blob ..."}}}
 
 Pure Python: no torch.
 """
