@@ -85,9 +85,10 @@ def _checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
 def _network(path: Path, style: str | None):
     """The network of a checkpoint, in ``style`` when it holds several."""
     from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
+    from fast_style.models.surgery import fold_style
 
     model = model_from_checkpoint(read_checkpoint(path))
-    return model.for_style(style) if model.style_names else model
+    return fold_style(model, style) if model.style_names else model
 
 
 @command

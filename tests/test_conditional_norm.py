@@ -6,9 +6,11 @@ import pytest
 import torch
 from torch import nn
 
+from fast_style.deprecated import DeprecatedNameWarning
 from fast_style.errors import InvalidValueError
 from fast_style.models import TransformerNet
 from fast_style.models.conditional_norm import ConditionalInstanceNorm2d, style_weight_vector
+from fast_style.models.surgery import fold_style, with_styles
 from tests.helpers import TINY_MODEL_ARGS
 
 STYLES = ["candy", "mosaic", "udnie"]
@@ -60,13 +62,25 @@ def test_each_style_is_its_own_picture_and_a_name_equals_its_index(multi):
     torch.testing.assert_close(mixed[1], outputs[2][1])
 
 
-def test_for_style_folds_a_style_or_a_blend_into_a_one_style_network(multi):
+def test_fold_style_folds_a_style_or_a_blend_into_a_one_style_network(multi):
     photos = torch.rand(1, 3, 21, 26)
     for style in ["mosaic", {"candy": 0.7, "udnie": 0.3}]:
-        folded = multi.for_style(style)
+        folded = fold_style(multi, style)
         assert folded.model_args == TINY_MODEL_ARGS and not folded.conditional_norms()
         assert folded.stem.conv.weight is multi.stem.conv.weight  # shared, not copied
         torch.testing.assert_close(folded(photos), multi(photos, style=style))
+
+
+def test_the_old_method_names_still_fold_and_say_what_replaces_them(multi):
+    photos = torch.rand(1, 3, 20, 20)
+    with pytest.warns(DeprecatedNameWarning, match="fold_style"):
+        folded = multi.for_style("udnie")
+    torch.testing.assert_close(folded(photos), fold_style(multi, "udnie")(photos))
+    embedded = TransformerNet(**TINY_MODEL_ARGS, embedding_dim=4).eval()
+    embedding = torch.randn(4)
+    with pytest.warns(DeprecatedNameWarning, match="fold_embedding"):
+        folded = embedded.for_embedding(embedding)
+    torch.testing.assert_close(folded(photos), embedded(photos, embedding=embedding))
 
 
 def test_a_blend_mixes_inside_the_network_not_the_output_pixels(multi):
@@ -108,13 +122,13 @@ def test_bad_style_lists_are_refused(styles):
 
 def test_with_styles_keeps_named_rows_and_starts_new_ones_from_the_mean(multi):
     photos = torch.rand(1, 3, 20, 20)
-    grown = multi.with_styles([*STYLES, "mine"])
+    grown = with_styles(multi, [*STYLES, "mine"])
     for name in STYLES:
         torch.testing.assert_close(grown(photos, style=name), multi(photos, style=name))
     torch.testing.assert_close(grown(photos, style="mine"), multi(photos, style=[1 / 3] * 3))
     # A one-style network's row starts every style: a warm start from a shipped network.
     one = TransformerNet(**TINY_MODEL_ARGS).eval()
-    started = one.with_styles(STYLES)
+    started = with_styles(one, STYLES)
     torch.testing.assert_close(started(photos, style="udnie"), one(photos))
 
 
@@ -130,7 +144,7 @@ def test_the_fast_engine_runs_a_folded_style_or_blend_as_the_module_does(multi, 
 
     photos = torch.rand(2, 3, 37, 29, generator=torch.Generator().manual_seed(2))
     for style in ["udnie", {"candy": 0.4, "mosaic": 0.6}]:
-        fast = FastTransformerNet(multi.for_style(style), strip_elements=strip_elements)(photos)
+        fast = FastTransformerNet(fold_style(multi, style), strip_elements=strip_elements)(photos)
         torch.testing.assert_close(fast, multi(photos, style=style), atol=1e-5, rtol=1e-4)
 
 
@@ -138,5 +152,5 @@ def test_the_fast_engine_runs_a_folded_style_or_blend_as_the_module_does(multi, 
 def test_a_folded_blend_exports_with_parity(multi, tmp_path, fmt, suffix):
     from fast_style.infer.export import export_checked
 
-    difference = export_checked(multi.for_style({"candy": 0.5, "udnie": 0.5}), tmp_path / f"blend{suffix}", fmt)
+    difference = export_checked(fold_style(multi, {"candy": 0.5, "udnie": 0.5}), tmp_path / f"blend{suffix}", fmt)
     assert difference <= 1e-4 and (tmp_path / f"blend{suffix}").is_file()

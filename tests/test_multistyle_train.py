@@ -11,6 +11,7 @@ from PIL import Image
 from fast_style.checkpoint import model_from_checkpoint, read_checkpoint, save_inference_checkpoint
 from fast_style.errors import InvalidValueError
 from fast_style.models import TransformerNet
+from fast_style.models.surgery import with_styles
 from fast_style.train.compose import style_entry
 from fast_style.train.multistyle import MultiStyleTransferModule
 from fast_style.train.prepare import prepare
@@ -64,7 +65,7 @@ def test_train_styles_changes_nothing_but_the_new_styles_rows(train_config, tmp_
     config = train_config("experiment=multistyle", f"styles=[candy,mosaic,{painting}]", "style.name=painting",
                           f"module.init_from={start}", "module.train_styles=[painting]", "trainer.max_steps=6")
     trained = model_from_checkpoint(read_checkpoint(train(config, tmp_path / "run")))
-    before = shared.with_styles(["candy", "mosaic", "painting"]).state_dict()
+    before = with_styles(shared, ["candy", "mosaic", "painting"]).state_dict()
     changed = []
     for key, value in trained.state_dict().items():
         if not torch.equal(value, before[key]):

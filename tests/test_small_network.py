@@ -14,6 +14,7 @@ import torch
 from fast_style.infer.export import export_model, load_exported
 from fast_style.infer.fast_forward import FastTransformerNet
 from fast_style.models import TransformerNet
+from fast_style.models.surgery import recenter_block_phases
 from fast_style.models.transformer import SeparableConv2d
 
 SMALL = {"width": 4, "num_residual_blocks": 2, "stem_kernel": 3, "head_kernel": 3, "space_to_depth": True}
@@ -123,7 +124,7 @@ def test_recentering_removes_a_fixed_block_grain_and_keeps_what_depends_on_the_p
     before = _block_phase_means(model, photos)
     with torch.no_grad():
         pre_before = model.head(model._body(torch.nn.functional.pixel_unshuffle(photos, 2)))
-    shift = model.recenter_block_phases([photos[:2], photos[2:]])
+    shift = recenter_block_phases(model, [photos[:2], photos[2:]])
     after = _block_phase_means(model, photos)
     assert before.std(1).min() > 0.1 and torch.allclose(after, after.mean(1, keepdim=True).expand(3, 4), atol=1e-5)
     assert torch.allclose(after.mean(1), before.mean(1), atol=1e-5)  # each colour keeps its mean
@@ -137,6 +138,6 @@ def test_recentering_needs_a_block_head_and_photos() -> None:
     from fast_style.errors import InvalidValueError
 
     with pytest.raises(InvalidValueError, match="space_to_depth"):
-        TransformerNet(width=4, num_residual_blocks=1).recenter_block_phases([torch.rand(1, 3, 32, 32)])
+        recenter_block_phases(TransformerNet(width=4, num_residual_blocks=1), [torch.rand(1, 3, 32, 32)])
     with pytest.raises(InvalidValueError, match="at least one batch"):
-        TransformerNet(**SMALL).recenter_block_phases([])
+        recenter_block_phases(TransformerNet(**SMALL), [])

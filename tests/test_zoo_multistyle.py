@@ -14,6 +14,7 @@ from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.errors import InvalidValueError
 from fast_style.models import TransformerNet
 from fast_style.models.conditional_norm import ConditionalInstanceNorm2d
+from fast_style.models.surgery import with_styles
 from fast_style.zoo import UnknownStyleError, add_to_zoo, load, multi_style_networks, network_styles, resolve
 from tests.helpers import TINY_MODEL_ARGS
 
@@ -36,7 +37,7 @@ def zoo(tmp_path: Path) -> Path:
     """A zoo of a one-style network 'aa', a three-style network 'shared' (aa, bb, cc) and 'mine' (shared + mine)."""
     folder = tmp_path / "zoo"
     shared = _network(SHARED_STYLES, 1)
-    mine = shared.with_styles([*SHARED_STYLES, "mine"])
+    mine = with_styles(shared, [*SHARED_STYLES, "mine"])
     for model, style in [(_network(None, 0), "aa"), (shared, "shared"), (mine, "mine")]:
         add_to_zoo(save_inference_checkpoint(model, tmp_path / f"{style}.pth", style=style), folder)
     return folder

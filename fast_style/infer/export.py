@@ -81,7 +81,8 @@ def _check_exportable(model: nn.Module) -> None:
     if not isinstance(model, TransformerNet) or model.embedding_dim is not None or model.style_names:
         raise InvalidValueError(
             f"export takes a one-style network (a TransformerNet taking images alone), got a {type(model).__name__} "
-            "that needs a style; fold it first: ArbitraryStyleNet.fold(embedding) or TransformerNet.for_style(style)")
+            "that needs a style; fold it first: ArbitraryStyleNet.fold(embedding) or "
+            "fast_style.models.surgery.fold_style(net, style)")
 
 
 def export_model(model: TransformerNet, path: str | os.PathLike, fmt: str) -> Path:

@@ -29,6 +29,7 @@ from fast_style.errors import InvalidValueError
 from fast_style.io import open_rgb, pil_to_tensor
 from fast_style.models.conditional_norm import StyleChoice, style_weight_vector
 from fast_style.models.style_predictor import StylePredictor
+from fast_style.models.surgery import fold_embedding
 from fast_style.models.transformer import TransformerNet
 
 FAMILY = "arbitrary"
@@ -132,7 +133,7 @@ class ArbitraryStyleNet(nn.Module):
 
     def fold(self, embedding: Tensor) -> TransformerNet:
         """The ordinary one-style TransformerNet of one embedding ((E,) or (1, E)); equals ``self(images, embedding)``."""
-        return self.transformer.for_embedding(embedding)
+        return fold_embedding(self.transformer, embedding)
 
     def style_embedding(self, style: StyleChoice) -> Tensor:
         """The embedding (E,) of a stored style or a blend of them (the weighted mean of their embeddings).

@@ -11,13 +11,14 @@ Pure torch: no Lightning, no Hydra.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fast_style.deprecated import warn_renamed
 from fast_style.errors import InvalidValueError
 from fast_style.models.conditional_norm import (
     ConditionalInstanceNorm2d,
@@ -181,8 +182,10 @@ class TransformerNet(nn.Module):
 
     With ``styles`` the instance norms are conditional (Dumoulin, Shlens & Kudlur, ICLR 2017):
     the convolutions are shared and every norm layer holds one γ, β row per style;
-    :meth:`for_style` folds a style or a blend into an ordinary one-style network, which every
-    inference path (fast engine, export, video, web page) runs unchanged.
+    :func:`~fast_style.models.surgery.fold_style` folds a style or a blend into an ordinary one-style
+    network, which every inference path (fast engine, export, video, web page) runs unchanged; the
+    weight surgery (folding, new styles, the distillation's phase fix) lives in
+    :mod:`fast_style.models.surgery`.
 
     Args:
         width: channels of the first layer; the network uses width, 2·width and 4·width.
@@ -211,8 +214,9 @@ class TransformerNet(nn.Module):
             ``space_to_depth`` (the norm would see the 12 sub-pixel channels, not the 3 colours).
         embedding_dim: condition every norm on a style embedding of this length
             (:class:`EmbeddingInstanceNorm2d`: γ, β are linear maps of the embedding, Ghiasi et al.
-            Sec. 3); ``forward`` then takes ``embedding=`` and :meth:`for_embedding` folds one
-            embedding into an ordinary one-style network. ``None`` (default): no embedding.
+            Sec. 3); ``forward`` then takes ``embedding=`` and
+            :func:`~fast_style.models.surgery.fold_embedding` folds one embedding into an ordinary
+            one-style network. ``None`` (default): no embedding.
 
     Shapes:
         forward: (B, 3, H, W) in [0, 1] → (B, 3, H, W); any H, W ≥ 5 (the 9×9
@@ -322,7 +326,7 @@ class TransformerNet(nn.Module):
         if self.embedding_dim is not None or embedding is not None:
             return self._embedded_forward(images, style, embedding)
         if style is None and not self.style_names:
-            return self._forward(images)
+            return self.forward_layers(images)
         if style is None:
             raise InvalidValueError(f"this network holds {self.num_styles} styles ({', '.join(self.style_names)}): "
                                     "pass style= (a name, an index or weights)")
@@ -331,7 +335,7 @@ class TransformerNet(nn.Module):
         for norm in norms:
             norm.style_weights = weights if weights.dim() == 2 else weights.unsqueeze(0)
         try:
-            return self._forward(images)
+            return self.forward_layers(images)
         finally:
             for norm in norms:
                 norm.style_weights = None
@@ -341,17 +345,17 @@ class TransformerNet(nn.Module):
             raise InvalidValueError("this network is not conditioned on a style embedding: it takes no embedding=")
         if style is not None:
             raise InvalidValueError("an embedding-conditioned network takes embedding=, not style=")
-        embedding = self._check_embedding_tensor(embedding, images.shape[0]).to(images.device)
+        embedding = self.checked_embedding(embedding, images.shape[0]).to(images.device)
         norms = self.embedding_norms()
         for norm in norms:
             norm.embedding = embedding
         try:
-            return self._forward(images)
+            return self.forward_layers(images)
         finally:
             for norm in norms:
                 norm.embedding = None
 
-    def _check_embedding_tensor(self, embedding: Tensor | None, batch: int | None = None) -> Tensor:
+    def checked_embedding(self, embedding: Tensor | None, batch: int | None = None) -> Tensor:
         """``embedding`` as (B, E) or (1, E); raises for a missing one or a wrong shape."""
         size = self.embedding_dim
         if not isinstance(embedding, Tensor):
@@ -366,7 +370,11 @@ class TransformerNet(nn.Module):
             raise InvalidValueError("the style embedding holds NaN or inf values")
         return embedding
 
-    def _forward(self, images: Tensor) -> Tensor:
+    def forward_layers(self, images: Tensor) -> Tensor:
+        """Stem to activation with the norms as they are set: no checks, no style or embedding chosen.
+
+        Shapes: (B, 3, H, W) → (B, 3, H, W), as :meth:`forward`.
+        """
         if self.space_to_depth:
             height, width = images.shape[-2:]
             blocks = F.pixel_unshuffle(pad_for_space_to_depth(images), 2)
@@ -379,42 +387,6 @@ class TransformerNet(nn.Module):
             return self.activate(space_to_depth_conv(F.pad(x, (pad,) * 4, mode="reflect"), self.head.conv))
         return self.activate(self.head(x))
 
-    @torch.no_grad()
-    def recenter_block_phases(self, photos: Iterable[Tensor]) -> Tensor:
-        """Shift the head's bias so that the four pixels of a 2×2 block have one mean per colour.
-
-        A space-to-depth head makes each pixel of a 2×2 block from its own output channel, so a
-        network can paint a fixed 2-pixel grain; a Gram style loss rewards its energy (a student
-        fine-tuned on the perceptual loss learned up to ±22/255). The grain is the same on every photo,
-        so its mean pre-activation per (colour, block position) over ``photos`` is subtracted from the
-        bias, each colour keeping its mean; what depends on the photo is untouched.
-
-        Args:
-            photos: batches (B, 3, H, W) in [0, 1], e.g. training crops.
-
-        Returns:
-            The (3, 4) shift subtracted (colour × block position, row-major).
-
-        Raises:
-            InvalidValueError: for a network without a space-to-depth head, or no photos.
-        """
-        if not self.space_to_depth:
-            raise InvalidValueError("only a space-to-depth head (space_to_depth=True) makes 2×2 block phases")
-        means: list[Tensor] = []
-        hook = self.head.register_forward_hook(lambda _module, _inputs, output: means.append(output.mean((0, 2, 3))))
-        try:
-            for batch in photos:
-                self._forward(batch)
-        finally:
-            hook.remove()
-        if not means:
-            raise InvalidValueError("recenter_block_phases needs at least one batch of photos")
-        phases = torch.stack(means).mean(0).view(3, 4)
-        shift = phases - phases.mean(1, keepdim=True)
-        bias = self.head.conv.bias
-        bias.sub_(shift.flatten().to(bias))
-        return shift
-
     def _body(self, x: Tensor) -> Tensor:
         """Stem to the last upsampling layer: (B, C_in, H, W) → (B, width, H, W)."""
         full = self.stem(x)
@@ -424,87 +396,19 @@ class TransformerNet(nn.Module):
         return self.up2(x, full.shape[-2:])
 
     def for_style(self, style: StyleChoice) -> TransformerNet:
-        """The one-style network of ``style`` (a style or a blend of this network's styles).
+        """Deprecated name of :func:`fast_style.models.surgery.fold_style` (``fold_style(self, style)``)."""
+        from fast_style.models import surgery  # surgery builds TransformerNets: imported when used
 
-        Its convolutions are this network's own tensors (shared, not copied); its norms hold
-        ``weights @ γ`` and ``weights @ β``, so its output equals ``self(images, style=style)``.
+        warn_renamed("TransformerNet.for_style(style)", "fast_style.models.surgery.fold_style(net, style)")
+        return surgery.fold_style(self, style)
 
-        Raises:
-            InvalidValueError: a one-style network, or a style this network does not hold.
-        """
-        weights = self.style_vector(style)
-        if weights.dim() != 1:
-            raise InvalidValueError("for_style takes one style or blend for every image, not per-image weights")
-        return self._rebuilt(TransformerNet(**self.architecture_args), lambda table: weights.to(table.dtype) @ table)
-
-    @torch.no_grad()
     def for_embedding(self, embedding: Tensor) -> TransformerNet:
-        """The one-style network of a style embedding: Ghiasi et al.'s network folded for one painting.
+        """Deprecated name of :func:`fast_style.models.surgery.fold_embedding` (``fold_embedding(self, embedding)``)."""
+        from fast_style.models import surgery
 
-        Each :class:`EmbeddingInstanceNorm2d` becomes a plain ``nn.InstanceNorm2d(affine=True)``
-        holding γ(embedding), β(embedding); the convolutions are this network's own tensors (shared,
-        not copied). Its output equals ``self(images, embedding=embedding)``, and every inference path
-        (fast engine, tiling, export, video, web page) runs it as any one-style network.
-
-        Args:
-            embedding: (E,) or (1, E).
-
-        Raises:
-            InvalidValueError: a network without ``embedding_dim``, or an embedding of another shape.
-        """
-        if self.embedding_dim is None:
-            raise InvalidValueError("for_embedding needs an embedding-conditioned network (embedding_dim)")
-        embedding = self._check_embedding_tensor(embedding, 1)
-        args = {key: value for key, value in self.architecture_args.items() if key != "embedding_dim"}
-        target = TransformerNet(**args)
-        state = {}
-        norms = {name: module for name, module in self.named_modules() if isinstance(module, EmbeddingInstanceNorm2d)}
-        for key, value in self.state_dict(keep_vars=True).items():
-            owner = key.rsplit(".", 2)[0]
-            if owner not in norms:
-                state[key] = value
-            elif key.endswith("gamma.weight"):
-                gamma, beta = norms[owner].affine(embedding.to(value.device))
-                state[f"{owner}.weight"], state[f"{owner}.bias"] = nn.Parameter(gamma[0]), nn.Parameter(beta[0])
-        target.load_state_dict(state, assign=True)
-        return target.train(self.training)
-
-    def with_styles(self, names: Sequence[str], init: Mapping[str, StyleChoice] | None = None) -> TransformerNet:
-        """A network with these convolutions (shared) and the styles ``names``, each with its own γ, β.
-
-        Each row is copied from ``init[name]`` (a style or blend of this network) if given, else
-        from this network's style of the same name, else from the mean of its rows (a one-style
-        network has one row). Used to warm-start a multi-style network from a trained one and
-        to add a new style to a shared network.
-
-        Raises:
-            InvalidValueError: fewer than two names, a repeated or bad name, or an ``init`` this
-                network does not hold.
-        """
-        target = TransformerNet(**self.architecture_args, styles=list(names))
-        own = list(self.style_names)
-        sources = []
-        for name in target.style_names:
-            choice = (init or {}).get(name, name if name in own else None)
-            if choice is None or not own:
-                sources.append(torch.full((self.num_styles,), 1.0 / self.num_styles))
-            else:
-                sources.append(self.style_vector(choice))
-        mix = torch.stack(sources)
-        return self._rebuilt(target, lambda table: mix.to(table.dtype) @ (table if table.dim() == 2 else table[None]))
-
-    def _rebuilt(self, target: TransformerNet, norm_rows: Any) -> TransformerNet:
-        """``target`` holding this network's tensors, with its norm tables computed by ``norm_rows``."""
-        state = {}
-        norm_keys = {f"{name}.{key}" for name, module in self.named_modules()
-                     if isinstance(module, (nn.InstanceNorm2d, ConditionalInstanceNorm2d)) for key in ("weight", "bias")}
-        for key, value in self.state_dict(keep_vars=True).items():
-            if key in norm_keys:
-                value = nn.Parameter(norm_rows(value.detach()), requires_grad=value.requires_grad)
-            state[key] = value
-        target.load_state_dict(state, assign=True)
-        target.train(self.training)
-        return target
+        warn_renamed("TransformerNet.for_embedding(embedding)",
+                     "fast_style.models.surgery.fold_embedding(net, embedding)")
+        return surgery.fold_embedding(self, embedding)
 
     def activate(self, x: Tensor) -> Tensor:
         """Map the head's raw output (B, 3, H, W) to images, as ``output_activation`` says."""

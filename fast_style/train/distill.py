@@ -13,7 +13,7 @@ steps: style loss 14× the teacher's, N* 4 against 32). So the last ``perceptual
 train against the teacher's own perceptual loss (Johnson et al. 2016), starting from the
 distilled network: the VGG then runs, but only for those steps. That loss also rewards a fixed
 2-pixel grain that a space-to-depth head can paint (its Gram energy is cheap), so at the end of a
-run the head's 2×2 block phases are re-centred (:meth:`TransformerNet.recenter_block_phases`).
+run the head's 2×2 block phases are re-centred (:func:`fast_style.models.surgery.recenter_block_phases`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from fast_style.errors import InvalidValueError
 from fast_style.infer.fast_forward import FastTransformerNet
 from fast_style.loss.perceptual import build_perceptual_loss
+from fast_style.models.surgery import recenter_block_phases
 from fast_style.train.module import StyleTransferModule
 
 PIXEL_LOSSES = ("l1", "mse")
@@ -166,7 +167,7 @@ class DistillationModule(StyleTransferModule):
         if not (self.recenter_phases and self.model.space_to_depth):
             return
         batches = itertools.islice(self.trainer.datamodule.train_dataloader(), RECENTER_BATCHES)
-        shift = self.model.recenter_block_phases(batch.to(self.device) for batch in batches)
+        shift = recenter_block_phases(self.model, (batch.to(self.device) for batch in batches))
         log.info("re-centred the head's 2x2 block phases: largest shift %.3f (pre-activation)", shift.abs().max())
 
     def fine_tuning(self) -> bool:

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
 from fast_style.loss.perceptual import PerceptualLoss, PerceptualLossSettings, read_style_image
+from fast_style.models.surgery import with_styles
 from fast_style.train.module import StyleTransferModule
 
 
@@ -109,7 +110,7 @@ class MultiStyleTransferModule(StyleTransferModule):
         ours, theirs = self.model.architecture_args, source.architecture_args
         if ours != theirs:
             raise InvalidValueError(f"init_from {path!r} is a {theirs} network; this run trains {ours}")
-        started = source.with_styles(self.style_order)
+        started = with_styles(source, self.style_order)
         self.model.load_state_dict(started.state_dict())
 
     def _freeze_all_but(self, names: Sequence[str]) -> None:

@@ -2,7 +2,7 @@
 
 Every inference path (the fast engine, export, video, the web page) runs that one-style network as any
 other. A multi-style TransformerNet folds its conditional norms' rows (Dumoulin et al. 2017,
-:meth:`~fast_style.models.transformer.TransformerNet.for_style`); the arbitrary-style network folds the
+:func:`~fast_style.models.surgery.fold_style`); the arbitrary-style network folds the
 (weighted mean) embedding of its stored styles (Ghiasi et al. 2017,
 :meth:`~fast_style.models.arbitrary.ArbitraryStyleNet.fold`). Pure torch.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from torch import nn
 
 from fast_style.models.arbitrary import ArbitraryStyleNet
+from fast_style.models.surgery import fold_style
 from fast_style.models.transformer import TransformerNet
 
 
@@ -23,7 +24,7 @@ def fold_styles(model: nn.Module, choice: dict[str, float]) -> TransformerNet:
     """
     if isinstance(model, ArbitraryStyleNet):
         return model.fold(model.style_embedding(choice))
-    return model.for_style(choice)
+    return fold_style(model, choice)
 
 
 __all__ = ["fold_styles"]
