@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,6 @@ pytest.importorskip("gradio", reason="Gradio is in the 'app' extra, installed by
 
 from fast_style.infer.stylize import load_model
 from fast_style.io import load_image
-from fast_style.zoo import available_styles
 from scripts.bench_app import LoadReport, free_port, peak_memory_mb, random_photos, run_load, start_server, wrong_answers
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -39,15 +39,32 @@ def server(tmp_path: Path, tiny_checkpoint: Path):
     process.wait(timeout=30)
 
 
+def _pick(page, styles: list[str], name: str) -> None:
+    """Click ``name``'s thumbnail in the painting picker (one tile per style, in ``StyleLibrary.styles()`` order)."""
+    page.locator("#style-gallery .thumbnail-item").nth(styles.index(name)).click()
+
+
 @pytest.mark.browser
-def test_a_browser_stylises_a_photo_with_styles_picked_both_ways(request: pytest.FixtureRequest, assets_dir: Path,
-                                                             tmp_path: Path):
+def test_a_browser_stylises_a_photo_with_a_painting_picked_by_its_thumbnail_and_with_its_own(
+        request: pytest.FixtureRequest, assets_dir: Path, tiny_checkpoint: Path, tmp_path: Path):
+    from fast_style.infer.app.library import StyleLibrary
+    from fast_style.infer.stylize import stylize
+
     sync_api = _playwright()
     url, _ = request.getfixturevalue("server")  # started only once the browser is known to be there
+    library = StyleLibrary(tiny_checkpoint.parent)  # what the server serves
+    styles = library.styles()
     photo = assets_dir / "coco" / "val2017" / "000000000139.jpg"
+    painting = tmp_path / "my painting.jpg"  # a painting of one's own: not one the picker lists
+    painting.write_bytes(sorted((assets_dir / "paintings").glob("*.jpg"))[0].read_bytes())
     width, height = Image.open(photo).size
     not_an_image = tmp_path / "notes.jpg"
     not_an_image.write_text("this is not a photo")
+    # A style with a small network (not the first, picked already), by its thumbnail with the fast switch on;
+    # then one's own painting.
+    fast_style = [name for name in styles if library.small_network(name)][-1]
+    runs = [(fast_style, f"{fast_style} — small network {fast_style}-small.pth"),
+            ("your painting", "your painting — arbitrary network arbitrary.pth, folded for your painting")]
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -58,16 +75,16 @@ def test_a_browser_stylises_a_photo_with_styles_picked_both_ways(request: pytest
         sync_api.expect(page.get_by_text("rror").first).to_be_visible(timeout=60_000)
         page.reload()
         page.locator("#photo input[type=file]").set_input_files(str(photo))
-        # The first style by its thumbnail, two more by the radio buttons (every shipped network is
-        # loaded and checked in test_zoo; here it is the page that is under test).
-        styles = available_styles()
-        for index, name in enumerate([styles[0], styles[len(styles) // 2], styles[-1]]):
-            if index == 0:
-                page.locator("#style-gallery button").first.click()  # the thumbnail picks the style
+        for name, label in runs:
+            if name == "your painting":
+                page.locator("#painting input[type=file]").set_input_files(str(painting))
             else:
-                page.locator("#style").get_by_label(name, exact=True).check()
+                _pick(page, styles, name)
+                page.locator("#fast input").check()
+            sync_api.expect(page.locator("#choice")).to_contain_text(label, timeout=60_000)  # said before it runs
             page.get_by_role("button", name="Stylise").click()
-            sync_api.expect(page.locator("#status")).to_contain_text(f"{name}: {width}×{height}", timeout=120_000)
+            done = re.compile(f"{re.escape(label)}.*{width}×{height} pixels")  # the network used, then the size
+            sync_api.expect(page.locator("#status")).to_contain_text(done, timeout=120_000)
             link = page.locator("#download a").first.get_attribute("href")
             response = page.request.get(link if link.startswith("http") else url.rstrip("/") + link)
             result = tmp_path / f"{name}.png"
@@ -77,8 +94,10 @@ def test_a_browser_stylises_a_photo_with_styles_picked_both_ways(request: pytest
         if os.environ.get("FAST_STYLE_SCREENSHOT"):
             shutil.copy(tmp_path / "app.png", os.environ["FAST_STYLE_SCREENSHOT"])
         browser.close()
-    stylised = load_image(tmp_path / f"{available_styles()[-1]}.png")[0]
-    assert (stylised - load_image(photo)[0]).abs().mean() > 0.05  # a stylised picture, not the photo
+    # The painting reached the arbitrary network as uploaded: the page's result is the library's, PNG rounding aside.
+    got, content = load_image(tmp_path / "your painting.png")[0], load_image(photo)
+    expected = stylize(load_model(style_image=painting), content)[0]
+    assert (got - expected).abs().max() <= 1 / 255 and (got - content[0]).abs().mean() > 0.05
 
 
 def test_twenty_requests_from_four_clients_all_come_back_right(server, tiny_checkpoint: Path, tmp_path: Path):
@@ -174,24 +193,25 @@ def test_the_live_camera_streams_stylised_frames_and_the_page_survives_a_stop(re
         # The page keeps working once the camera stops: a photo still stylises.
         page.get_by_role("tab", name="Photo").click()
         page.locator("#photo input[type=file]").set_input_files(str(photo))
-        page.locator("#style").get_by_label("tiny", exact=True).check()
+        page.locator("#style-gallery .thumbnail-item").last.click()  # the models folder's network, after the zoo's
         page.get_by_role("button", name="Stylise").click()
-        sync_api.expect(page.locator("#status")).to_contain_text("tiny:", timeout=120_000)
+        sync_api.expect(page.locator("#status")).to_contain_text("tiny — your network tiny.pth", timeout=120_000)
         browser.close()
 
 
 @pytest.mark.browser
-def test_a_browser_blends_two_styles_of_the_shared_network_with_the_mix_slider(request: pytest.FixtureRequest,
-                                                                                assets_dir: Path, tmp_path: Path):
-    """The second-style picker and the mix slider give the γ, β blend the library gives, not either style alone."""
+def test_a_browser_blends_two_styles_with_the_mix_slider(request: pytest.FixtureRequest, assets_dir: Path,
+                                                         tiny_checkpoint: Path, tmp_path: Path):
+    """The second-style picker and the mix slider give the blend the zoo gives (mixed γ, β or embeddings), not
+    either style alone and not a pixel mix."""
+    from fast_style.infer.app.library import StyleLibrary
     from fast_style.infer.stylize import stylize
-    from fast_style.zoo import multi_style_networks, network_styles, served_styles, zoo_path
 
     sync_api = _playwright()
-    shared = multi_style_networks()[0]
-    # Two styles the page serves under their plain names from the shared network (no dedicated file).
-    first, second = [name for name, spec in served_styles().items()
-                     if spec.network == shared and name in network_styles(zoo_path(shared))][:2]
+    library = StyleLibrary(tiny_checkpoint.parent)
+    styles = library.styles()
+    first = next(name for name in styles if library.blendable(name))
+    second = library.blendable(first)[0]
     url, _ = request.getfixturevalue("server")
     photo = assets_dir / "coco" / "val2017" / "000000000285.jpg"
     with sync_api.sync_playwright() as playwright:
@@ -199,7 +219,7 @@ def test_a_browser_blends_two_styles_of_the_shared_network_with_the_mix_slider(r
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
         page.locator("#photo input[type=file]").set_input_files(str(photo))
-        page.locator("#style").get_by_label(first, exact=True).check()
+        _pick(page, styles, first)
         # Picking a style resets the second-style picker (its partners change) once the server answers:
         # pick the second style after that, and again if the reset landed later.
         picker = page.locator("#blend-with input")
