@@ -142,6 +142,18 @@ def test_the_readme_zoo_table_is_what_the_zoo_serves():
     assert listed == set(served), f"missing: {sorted(set(served) - listed)}; not served: {sorted(listed - set(served))}"
 
 
+STYLE_ARGUMENT = re.compile(r"""(?:--style[ =]|load_model\(["'])([^\s"'`)|]+)""")
+
+
+def test_every_style_the_user_docs_pass_to_a_command_resolves():
+    pages = [README, *sorted(DOCS.glob("*.md"))]
+    specs = {spec for page in pages for spec in STYLE_ARGUMENT.findall(_text(page))
+             if spec == spec.lower() and not re.search(r"/|\.(jpg|png|pth|ckpt|onnx)$|\.\.\.", spec)}  # not NAME, files
+    assert {"candy", "candy:0.7,mosaic:0.3"} <= specs
+    for spec in sorted(specs - {"my_painting"}):  # a user's own network, once zoo.py add has shipped it
+        zoo.resolve(spec, allow_path=False)
+
+
 def test_every_spec_with_a_network_in_the_user_docs_resolves():
     pages = [README, *sorted(DOCS.glob("*.md"))]  # the notes are history: they may name networks since replaced
     specs = {spec for page in pages for spec in SPEC_WITH_NETWORK.findall(_text(page))}
