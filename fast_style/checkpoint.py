@@ -31,6 +31,7 @@ from fast_style import __version__
 from fast_style.atomic import atomic_path
 from fast_style.card import CARD_FORMAT, LEGACY_FORMAT, NetworkCard
 from fast_style.checkpoint_file import ArchiveError, inspect_archive, load_metadata, load_weights, storage_bytes
+from fast_style.deprecated import warn_renamed
 from fast_style.errors import FastStyleError, InvalidValueError
 from fast_style.models import build_network
 
@@ -191,8 +192,8 @@ class StyleCheckpoint:
 
     @property
     def loss_args(self) -> dict[str, Any] | None:
-        """Keyword arguments of :func:`fast_style.loss.perceptual.build_perceptual_loss` it was trained
-        with (a multi-style network: the shared ones), or ``None`` if the file does not say."""
+        """Deprecated: ``card.loss`` (:class:`~fast_style.loss.perceptual.PerceptualLossSettings`) as a dict."""
+        warn_renamed("StyleCheckpoint.loss_args", "StyleCheckpoint.card.loss (PerceptualLossSettings)")
         return None if self.card.loss is None else self.card.loss.as_dict()
 
     @property
@@ -210,8 +211,8 @@ class StyleCheckpoint:
         return meta
 
     def style_loss_args(self, style: str | None = None) -> dict[str, Any] | None:
-        """The loss ``style`` was trained with (:meth:`fast_style.card.NetworkCard.loss_for`) as keyword
-        arguments of ``build_perceptual_loss``; ``None`` if the file does not say."""
+        """Deprecated: ``card.loss_for(style)`` (:meth:`fast_style.card.NetworkCard.loss_for`) as a dict."""
+        warn_renamed("StyleCheckpoint.style_loss_args(style)", "StyleCheckpoint.card.loss_for(style)")
         loss = self.card.loss_for(style)
         return None if loss is None else loss.as_dict()
 

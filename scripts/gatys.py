@@ -22,12 +22,10 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def training_loss(style: str, config_dir: Path = CONFIG_DIR):
-    """The name and loss settings of a style config or image file: :func:`fast_style.train.compose.style_loss_args`."""
-    from fast_style.loss.perceptual import PerceptualLossSettings
-    from fast_style.train.compose import style_loss_args
+    """The name and loss settings of a style config or image file: :func:`fast_style.train.compose.style_loss_settings`."""
+    from fast_style.train.compose import style_loss_settings
 
-    name, loss = style_loss_args(style, config_dir)
-    return name, PerceptualLossSettings.from_mapping(loss)
+    return style_loss_settings(style, config_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.errors import InvalidValueError
     from fast_style.io import NoImagesError, list_images
     from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
-    from fast_style.train.compose import CONFIG_DIR, style_loss_args
+    from fast_style.train.compose import CONFIG_DIR, style_loss_settings
 
     if args.limit < 1 or args.iters < 1 or args.size < 16:
         raise InvalidValueError(f"--limit, --iters must be >= 1 and --size >= 16; got {args.limit}, {args.iters}, {args.size}")
@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     gatys = GatysSettings(iterations=args.iters)
     for style in args.curves_only:
-        name, loss_args = style_loss_args(style, CONFIG_DIR)
-        loss = PerceptualLossSettings.from_mapping(loss_args)
+        name, loss = style_loss_settings(style, CONFIG_DIR)
         loss_fn = build_perceptual_loss(**loss.as_dict())
         curves = GatysCurves.of_loss(args.curves, loss)
         for photo in tqdm(photos, desc=f"{name}: Gatys curves", unit="photo"):
@@ -100,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     # Networks of one style and loss share every curve and one VGG.
     groups: dict[str, tuple[PerceptualLossSettings, dict]] = {}
     for spec in args.specs:
-        config_loss = (PerceptualLossSettings.from_mapping(style_loss_args(_painting(spec), CONFIG_DIR)[1])
-                       if args.loss_from_config else None)
+        config_loss = style_loss_settings(_painting(spec), CONFIG_DIR)[1] if args.loss_from_config else None
         model, loss = network_with_training_loss(zoo.resolve(spec), config_loss)
         groups.setdefault(loss_identity(loss), (loss, {}))[1][spec] = model
     rows: dict = {}

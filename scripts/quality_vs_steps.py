@@ -121,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style.errors import InvalidValueError
     from fast_style.infer.stylize import load_model
     from fast_style.io import NoImagesError, list_images
-    from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
-    from fast_style.train.compose import CONFIG_DIR, style_loss_args
+    from fast_style.loss.perceptual import build_perceptual_loss
+    from fast_style.train.compose import CONFIG_DIR, style_loss_settings
 
     if args.limit < 1 or args.iters < 1 or args.size < 16:
         raise InvalidValueError(f"--limit, --iters must be >= 1 and --size >= 16; got {args.limit}, {args.iters}, {args.size}")
@@ -148,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if not source:
             raise InvalidValueError("--run needs --style-config NAME (the style config whose loss judges the runs) "
                                     "or --style-image FILE")
-        style, mapping = style_loss_args(source, CONFIG_DIR)
-        loss = PerceptualLossSettings.from_mapping(mapping)
+        style, loss = style_loss_settings(source, CONFIG_DIR)
         for item in args.run:
             label, _, folder = item.partition("=")
             if not label or not folder or not Path(folder).is_dir():

@@ -31,14 +31,12 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 def _style_loss(style: str):
     """The style's name and loss settings (:class:`~fast_style.loss.perceptual.PerceptualLossSettings`).
 
-    From :func:`fast_style.train.compose.style_loss_args`: the composed training loss for a
+    From :func:`fast_style.train.compose.style_loss_settings`: the composed training loss for a
     config name, the library's defaults for an image file.
     """
-    from fast_style.loss.perceptual import PerceptualLossSettings
-    from fast_style.train.compose import style_loss_args
+    from fast_style.train.compose import style_loss_settings
 
-    name, loss = style_loss_args(style, CONFIG_DIR)
-    return name, PerceptualLossSettings.from_mapping(loss)
+    return style_loss_settings(style, CONFIG_DIR)
 
 
 @command

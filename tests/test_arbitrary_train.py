@@ -42,8 +42,7 @@ def test_a_seconds_long_run_trains_on_each_painting_with_its_gram_targets_comput
         train_config, paintings: Path, tmp_path: Path, monkeypatch):
     seen = []
     original = arbitrary.loss_on
-    monkeypatch.setattr(arbitrary, "loss_on", lambda encoder, loss: seen.append(loss["style_image"]) or original(encoder,
-                                                                                                                   loss))
+    monkeypatch.setattr(arbitrary, "loss_on", lambda encoder, loss: seen.append(loss.style_image) or original(encoder, loss))
     path = train(recipe(train_config, paintings, "trainer.max_steps=4"), tmp_path / "run")
     # Four steps over two training paintings: each one's targets computed once; the held-out one never trained on.
     assert sorted(Path(image).name for image in seen) == ["a.png", "b.png"]

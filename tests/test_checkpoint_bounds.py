@@ -148,7 +148,7 @@ def test_the_card_is_written_explicitly_and_read_back(tiny_model, tmp_path: Path
     assert read.training.fast_style_version is not None
     stored = read_checkpoint(path)
     # The config is kept for the record; the card, not the config, says which loss trained it.
-    assert stored.config == {"loss": {"x": 1}} and stored.loss_args == loss.as_dict()
+    assert stored.config == {"loss": {"x": 1}} and stored.card.loss == loss
     assert stored.meta["history"] == [Leg(("tiny",), 5, init_from="checkpoints/start.pth").as_dict()]
 
 

@@ -149,7 +149,7 @@ def test_n_star_for_models_places_each_network_on_the_one_gatys_curve(tiny_check
     photo = tmp_path / "p.png"
     Image.fromarray((torch.rand(30, 40, 3, generator=torch.Generator().manual_seed(2)) * 255).byte().numpy()).save(photo)
     checkpoint = read_checkpoint(tiny_checkpoint)
-    loss_fn = build_perceptual_loss(**{**checkpoint.loss_args, "vgg": {"weights": "random"}})
+    loss_fn = build_perceptual_loss(**{**checkpoint.card.loss.as_dict(), "vgg": {"weights": "random"}})
     other = model_from_checkpoint(checkpoint)
     with torch.no_grad():
         for parameter in other.parameters():
@@ -172,11 +172,9 @@ def test_compare_script_takes_a_shipped_style_by_name(tmp_path, capsys):
 def test_report_settings_say_what_was_compared_and_when_the_loss_is_not_the_training_one(tiny_checkpoint, tmp_path):
     from fast_style.baseline.gatys import GatysSettings
     from fast_style.baseline.report import comparison_settings
-    from fast_style.loss.perceptual import PerceptualLossSettings
 
     checkpoint = read_checkpoint(tiny_checkpoint)
-    loss = PerceptualLossSettings.from_mapping({**checkpoint.loss_args,
-                                                "vgg": {**checkpoint.loss_args["vgg"], "weights": "random"}})
+    loss = dataclasses.replace(checkpoint.card.loss, vgg={**checkpoint.card.loss.vgg, "weights": "random"})
     photos = [tmp_path / "a.png", tmp_path / "b.png"]
     lbfgs, adam_settings = GatysSettings(iterations=7), GatysSettings(iterations=7, optimizer="adam")
     plain = comparison_settings(checkpoint, "t.pth", loss, lbfgs, photos, "folder", [24, 32], device="cpu")

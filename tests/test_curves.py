@@ -16,7 +16,7 @@ from fast_style.baseline.gatys import GatysSettings
 from fast_style.baseline.stats import first_reaching
 from fast_style.checkpoint import read_checkpoint
 from fast_style.io import load_image
-from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
+from fast_style.loss.perceptual import build_perceptual_loss
 from tests.helpers import load_script
 
 
@@ -24,7 +24,7 @@ from tests.helpers import load_script
 def setup(tmp_path, tiny_checkpoint, assets_dir):
     photo = tmp_path / "p.png"
     Image.fromarray((torch.rand(30, 40, 3, generator=torch.Generator().manual_seed(2)) * 255).byte().numpy()).save(photo)
-    loss = PerceptualLossSettings.from_mapping({**read_checkpoint(tiny_checkpoint).loss_args, "vgg": {"weights": "random"}})
+    loss = dataclasses.replace(read_checkpoint(tiny_checkpoint).card.loss, vgg={"weights": "random"})
     return photo, loss, build_perceptual_loss(**loss.as_dict())
 
 

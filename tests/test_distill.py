@@ -67,7 +67,7 @@ def test_a_distill_run_writes_a_student_judged_on_its_teachers_loss(train_config
     assert stored.config["module"]["teacher"] == str(tiny_checkpoint)
     # The teacher's loss, except what debug=default itself overrides (32-px style size, a random VGG).
     for key in ("style_image", "style_weight", "content_weight", "content_layers", "style_layers"):
-        assert stored.loss_args[key] == teacher.loss_args[key]
+        assert getattr(stored.card.loss, key) == getattr(teacher.card.loss, key)
     assert stored.model_args["space_to_depth"] is True
     assert model_from_checkpoint(stored)(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
     # Resumable checkpoints hold the student only: the teacher is rebuilt from the config.

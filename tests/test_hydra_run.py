@@ -29,9 +29,10 @@ def test_a_composed_config_trains_in_process(train_config, tmp_path: Path):
     assert stored.model_args["width"] == 4 and stored.config["run_dir"] == str(tmp_path / "run")
     # The composed config is in the checkpoint, and its loss is the one the network was trained with.
     assert stored.config["optimizer"]["_target_"] == "torch.optim.AdamW"
-    assert stored.loss_args == stored.config["loss"]  # every argument, none merged in from elsewhere
-    assert stored.loss_args["style_image"] == "styles/candy.jpg" and stored.loss_args["style_weight"] == 10.0
-    assert stored.loss_args["style_size"] == 32 and stored.loss_args["vgg"]["weights"] == "random"
+    loss = stored.card.loss
+    assert loss.as_dict() == stored.config["loss"]  # every argument, none merged in from elsewhere
+    assert loss.style_image == "styles/candy.jpg" and loss.style_weight == 10.0
+    assert loss.style_size == 32 and loss.vgg["weights"] == "random"
     # Resumable checkpoints: every 2 steps, and last.ckpt at the true end (step 3) with AdamW's state.
     saved = tmp_path / "run" / "lightning_checkpoints"
     assert sorted(p.name for p in saved.glob("*.ckpt")) == ["last.ckpt", "step0000002.ckpt"]
@@ -39,7 +40,7 @@ def test_a_composed_config_trains_in_process(train_config, tmp_path: Path):
     assert last["global_step"] == 3
     group = last["optimizer_states"][0]["param_groups"][0]
     assert group["lr"] == 5e-4 and group["weight_decay"] > 0  # AdamW's decoupled decay; Adam's default is 0
-    assert read_checkpoint(saved / "last.ckpt").loss_args["style_image"] == "styles/candy.jpg"
+    assert read_checkpoint(saved / "last.ckpt").card.loss.style_image == "styles/candy.jpg"
     # Previews at step 1, every 2 steps and at the end, beside the TensorBoard logs.
     previews = sorted(p.name for p in (tmp_path / "run" / "tensorboard" / "previews").glob("*.png"))
     assert previews == ["step0000001.png", "step0000002.png", "step0000003.png"]

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from fast_style.deprecated import DeprecatedNameWarning
 from fast_style.loss.ops import gram_matrix
 from fast_style.loss.perceptual import (
     PerceptualLoss,
@@ -150,12 +151,17 @@ def test_a_checkpoint_records_its_loss_only_where_its_loss_group_names_the_style
 
     stored = read_checkpoint(save_inference_checkpoint(
         tiny_model, tmp_path / "a.pth", style="a", config={"loss": {"style_image": "styles/candy.jpg"}}))
-    assert stored.loss_args == PerceptualLossSettings(style_image="styles/candy.jpg").as_dict()
+    assert stored.card.loss == PerceptualLossSettings(style_image="styles/candy.jpg")
+    # The old dict views still answer for a release, and say what replaces them.
+    with pytest.warns(DeprecatedNameWarning, match="card.loss"):
+        assert stored.loss_args == stored.card.loss.as_dict()
+    with pytest.warns(DeprecatedNameWarning, match="card.loss_for"):
+        assert stored.style_loss_args("a") == stored.card.loss_for("a").as_dict()
     # Without the image (e.g. a file from before the loss group held the style's settings) the file
     # does not say which loss trained it: None, never a silent guess from today's defaults.
     old = {"style": {"image": "styles/candy.jpg", "size": 256, "content_weight": 3.0, "style_weight": 5.0, "tv_weight": 0.0},
            "loss": {"vgg": {"weights": "default"}, "content_layers": ["relu2_2"]}}
-    assert read_checkpoint(save_inference_checkpoint(tiny_model, tmp_path / "b.pth", style="b", config=old)).loss_args is None
+    assert read_checkpoint(save_inference_checkpoint(tiny_model, tmp_path / "b.pth", style="b", config=old)).card.loss is None
 
 
 def test_every_shipped_network_stores_every_setting_of_its_loss():
@@ -164,9 +170,9 @@ def test_every_shipped_network_stores_every_setting_of_its_loss():
 
     for name in available_styles():
         stored = read_checkpoint(zoo_path(name))
-        assert stored.config["loss"] == stored.loss_args == PerceptualLossSettings(**stored.config["loss"]).as_dict()
+        assert stored.config["loss"] == stored.card.loss.as_dict() == PerceptualLossSettings(**stored.config["loss"]).as_dict()
         # A multi-style network: the shared settings, and per style its own painting; a variant
         # (candy-small, distilled from candy) keeps its teacher's painting.
         for style in stored.model_args.get("styles") or [name]:
             painting = style.split("-", 1)[0]
-            assert stored.style_loss_args(style)["style_image"].rsplit(".", 1)[0] == f"styles/{painting}"
+            assert stored.card.loss_for(style).style_image.rsplit(".", 1)[0] == f"styles/{painting}"

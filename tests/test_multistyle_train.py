@@ -31,8 +31,8 @@ def test_a_multistyle_run_trains_every_style_in_turn_and_writes_one_network(trai
     # Each style is its own loss: its own image and the weight its style config tuned.
     for name in ["candy", "mosaic", "udnie"]:
         entry = style_entry(name, CONFIG_DIR)
-        loss = stored.style_loss_args(name)
-        assert (loss["style_image"], loss["style_weight"]) == (entry["image"], entry["style_weight"])
+        loss = stored.card.loss_for(name)
+        assert (loss.style_image, loss.style_weight) == (entry["image"], entry["style_weight"])
     scalars = events(tmp_path / "run").Tags()["scalars"]
     assert {"train_candy/total", "train_mosaic/total", "train_udnie/total"} <= set(scalars)
     # Steps 0..3 train candy, mosaic, udnie, candy: each style's loss is logged at its own steps.
@@ -111,8 +111,8 @@ def test_new_style_adds_one_painting_to_a_shared_network_and_trains_only_it(trai
     stored = read_checkpoint(train(run, tmp_path / "run"))
     assert stored.model_args["styles"] == ["candy", "mosaic", "mine"] and stored.style == "mine"
     # The shared styles keep the images and weights they were trained with; the new one has the documented default.
-    assert stored.style_loss_args("mosaic")["style_weight"] == 5.0
-    assert stored.style_loss_args("mine")["style_weight"] == 10.0
+    assert stored.card.loss_for("mosaic").style_weight == 5.0
+    assert stored.card.loss_for("mine").style_weight == 10.0
     trained = model_from_checkpoint(stored)
     torch.testing.assert_close(trained.stem.conv.weight, shared.stem.conv.weight, rtol=0, atol=0)
     with pytest.raises(InvalidValueError, match="already a style"):

@@ -72,8 +72,8 @@ def test_each_style_of_a_multi_style_network_was_trained_with_its_style_config(n
     stored = read_checkpoint(zoo_path(network))
     assert len(stored.model_args["styles"]) >= 12
     for style in stored.model_args["styles"]:
-        entry, loss = style_entry(style, CONFIG_DIR), stored.style_loss_args(style)
-        assert (loss["style_image"], loss["style_weight"]) == (entry["image"], entry["style_weight"]), style
+        entry, loss = style_entry(style, CONFIG_DIR), stored.card.loss_for(style)
+        assert (loss.style_image, loss.style_weight) == (entry["image"], entry["style_weight"]), style
         model = load_model(f"{style}@{network}")
         photo = torch.rand(1, 3, 40, 52, generator=torch.Generator().manual_seed(0))
         out = stylize(model, photo)
@@ -98,11 +98,11 @@ def test_each_shipped_network_was_trained_with_the_loss_its_config_composes(name
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from fast_style.loss.perceptual import loss_kwargs_from_config
+    from fast_style.loss.perceptual import PerceptualLossSettings
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         loss = OmegaConf.to_container(compose("train", overrides=[f"style={name}"]).loss, resolve=True)
-    assert read_checkpoint(zoo_path(name)).loss_args == loss_kwargs_from_config({"loss": loss})
+    assert read_checkpoint(zoo_path(name)).card.loss == PerceptualLossSettings.from_mapping(loss)
 
 
 def test_each_small_network_is_judged_by_its_teachers_loss_and_named_after_its_style():
@@ -115,8 +115,8 @@ def test_each_small_network_is_judged_by_its_teachers_loss_and_named_after_its_s
     for name in STUDENTS:
         teacher = describe(name)["teacher"]
         teacher_model = load(teacher)
-        teacher_loss = read_checkpoint(resolve(teacher).path).style_loss_args(teacher_model.style_name)
-        assert read_checkpoint(zoo_path(name)).loss_args == teacher_loss, name
+        teacher_loss = read_checkpoint(resolve(teacher).path).card.loss_for(teacher_model.style_name)
+        assert read_checkpoint(zoo_path(name)).card.loss == teacher_loss, name
         assert name == f"{teacher_model.style_name}-small" and len(network_styles(zoo_path(name))) == 1, name
 
 

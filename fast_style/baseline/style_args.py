@@ -31,7 +31,7 @@ def add_style_source_arguments(parser: argparse.ArgumentParser, *, required: boo
 
 
 def style_source(args: argparse.Namespace) -> str | None:
-    """What :func:`fast_style.train.compose.style_loss_args` takes: a style config name or an image file.
+    """What :func:`fast_style.train.compose.style_loss_settings` takes: a style config name or an image file.
 
     Raises:
         InvalidValueError: a ``--style-config`` that is a file name (it names ``--style-image``).

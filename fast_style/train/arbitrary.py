@@ -13,6 +13,7 @@ as a fine-tune of the imported network (``module.init_from=arbitrary``) or a sec
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from torch import Tensor, nn
 from fast_style.assets import resolve_asset, resolve_path_or_asset
 from fast_style.errors import InvalidValueError
 from fast_style.heldout import HELD_OUT_PAINTINGS, training_paintings
-from fast_style.loss.perceptual import PerceptualLoss
+from fast_style.loss.perceptual import PerceptualLoss, PerceptualLossSettings
 from fast_style.models.arbitrary import FAMILY, PAINTING_SIZE, ArbitraryStyleNet, prepare_painting
 from fast_style.train.module import StyleTransferModule
 from fast_style.train.multistyle import loss_on
@@ -35,7 +36,8 @@ class ArbitraryStyleModule(StyleTransferModule):
 
     Args:
         style_name: the network's name (its checkpoint is ``checkpoints/<style_name>.pth``).
-        loss: the perceptual-loss settings every painting shares; each painting replaces ``style_image``.
+        loss: the perceptual-loss settings every painting shares (:class:`PerceptualLossSettings` or the
+            config's mapping); each painting replaces ``style_image``.
         paintings: folders of paintings (asset names such as ``paintings`` or paths); held-out ones are left out.
         model: keyword arguments of :class:`ArbitraryStyleNet` (width, residual blocks, embedding length).
         painting_size: the side of the centre square the predictor reads (256 in the paper).
@@ -48,7 +50,7 @@ class ArbitraryStyleModule(StyleTransferModule):
         training batch: (B, 3, S, S) photos in [0, 1]; a painting (1, 3, painting_size, painting_size).
     """
 
-    def __init__(self, style_name: str, loss: Mapping[str, Any], paintings: Sequence[str],
+    def __init__(self, style_name: str, loss: PerceptualLossSettings | Mapping[str, Any], paintings: Sequence[str],
                  model: Mapping[str, Any] | None = None, painting_size: int = 256, init_from: str | None = None,
                  preview_paintings: int = 3, seed: int = 0, **kwargs: Any) -> None:
         if isinstance(paintings, str) or not paintings:
@@ -64,7 +66,6 @@ class ArbitraryStyleModule(StyleTransferModule):
         self.preview_set = _held_out_in(folders)[: max(0, int(preview_paintings))]
         # Each painting's loss (its Gram targets), built when it first comes round; the VGG is the shared one.
         self._losses: dict[Path, PerceptualLoss] = {}
-        self._settings = dict(loss)
         self._embedding: Tensor | None = None
         self.named_paintings = _named_paintings(self.model.style_names)
 
@@ -91,7 +92,8 @@ class ArbitraryStyleModule(StyleTransferModule):
     def loss_for(self, painting: Path) -> PerceptualLoss:
         """The perceptual loss against ``painting``: its Gram targets computed once, on the shared VGG."""
         if painting not in self._losses:
-            self._losses[painting] = loss_on(self.loss_fn.encoder, {**self._settings, "style_image": str(painting)})
+            settings = dataclasses.replace(self.loss_settings, style_image=str(painting))
+            self._losses[painting] = loss_on(self.loss_fn.encoder, settings)
         return self._losses[painting]
 
     def embed(self, painting: Path) -> Tensor:

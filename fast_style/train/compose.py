@@ -13,7 +13,7 @@ names (a teacher, a base network, a list of styles) is resolved once by the trai
 (:mod:`fast_style.train.prepare`), not while the config is composed.
 
 ``scripts/gatys.py`` and ``scripts/tune_style.py`` optimise photos against exactly the loss a
-network of a style is trained with: :func:`style_loss_args` composes it from ``configs/`` with
+network of a style is trained with: :func:`style_loss_settings` composes it from ``configs/`` with
 Hydra's compose API. Hydra belongs to the training side and the scripts, never to ``infer/`` or
 ``baseline/``, which take the result as plain arguments.
 """
@@ -28,7 +28,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from fast_style.errors import InvalidValueError
-from fast_style.loss.perceptual import PerceptualLossSettings, loss_kwargs_from_config
+from fast_style.loss.perceptual import PerceptualLossSettings
 
 LOSS_DEFAULT_RESOLVER = "loss_default"
 # The package's configs (fast_style/configs: in a checkout a link to the top-level configs/, in a wheel a copy),
@@ -99,8 +99,8 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver(LOSS_DEFAULT_RESOLVER, _loss_default_node)
 
 
-def style_loss_args(style: str, config_dir: str | os.PathLike = CONFIG_DIR) -> tuple[str, dict[str, Any]]:
-    """A name and the :func:`~fast_style.loss.perceptual.build_perceptual_loss` arguments for ``style``.
+def style_loss_settings(style: str, config_dir: str | os.PathLike = CONFIG_DIR) -> tuple[str, PerceptualLossSettings]:
+    """A name and the loss settings (:class:`~fast_style.loss.perceptual.PerceptualLossSettings`) of ``style``.
 
     Args:
         style: a style config name (``configs/style/<name>.yaml``): the training config composed
@@ -109,7 +109,7 @@ def style_loss_args(style: str, config_dir: str | os.PathLike = CONFIG_DIR) -> t
         config_dir: the ``configs/`` folder.
 
     Returns:
-        ``(name, loss arguments)``: the config name or the image file's stem.
+        ``(name, loss settings)``: the config name or the image file's stem.
 
     Raises:
         UnknownStyleError: if ``style`` is neither a style config name nor an existing image file.
@@ -128,6 +128,6 @@ def style_loss_args(style: str, config_dir: str | os.PathLike = CONFIG_DIR) -> t
         config = compose("train", overrides=[f"style={style}"] if style in names else [])
     loss = OmegaConf.to_container(config.loss, resolve=True)
     if style in names:
-        return style, loss_kwargs_from_config({"loss": loss})
+        return style, PerceptualLossSettings.from_mapping(loss)
     loss.update(style_image=str(image), style_weight=loss_default("style_weight"))
-    return image.stem, loss_kwargs_from_config({"loss": loss})
+    return image.stem, PerceptualLossSettings.from_mapping(loss)

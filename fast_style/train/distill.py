@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
 from fast_style.infer.fast_forward import FastTransformerNet
-from fast_style.loss.perceptual import build_perceptual_loss
+from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
 from fast_style.models.surgery import recenter_block_phases
 from fast_style.train.module import StyleTransferModule
 
@@ -116,7 +116,7 @@ class DistillationModule(StyleTransferModule):
         self,
         style_name: str,
         teacher: str,
-        loss: Mapping[str, Any],
+        loss: PerceptualLossSettings | Mapping[str, Any],
         model: Mapping[str, Any] | None = None,
         pixel_loss: str = "l1",
         edge_weight: float = 0.0,
@@ -138,10 +138,10 @@ class DistillationModule(StyleTransferModule):
         if init_from is not None:
             self._start_from(init_from, style_name)
 
-    def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
+    def build_loss(self, loss: PerceptualLossSettings) -> nn.Module:
         from fast_style import zoo
 
-        perceptual = build_perceptual_loss(**dict(loss)) if self.perceptual_steps else None
+        perceptual = build_perceptual_loss(**loss.as_dict()) if self.perceptual_steps else None
         # A style of a shared network comes folded into a one-style network (zoo.load), as for inference.
         return DistillationLoss(zoo.load(self._teacher_spec), self._pixel_loss, self._edge_weight, perceptual)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
-from fast_style.loss.perceptual import build_perceptual_loss
+from fast_style.loss.perceptual import PerceptualLossSettings, build_perceptual_loss
 from fast_style.models import build_network
 
 _LOSS_PREFIX = "loss_fn."
@@ -35,8 +34,9 @@ class StyleTransferModule(L.LightningModule):
 
     Args:
         style_name: name of the style (used for logs and the inference checkpoint).
-        loss: keyword arguments of :func:`fast_style.loss.perceptual.build_perceptual_loss`,
-            ``style_image`` (a path or an asset name such as ``"styles/starry_night.jpg"``) included.
+        loss: the loss settings (:class:`~fast_style.loss.perceptual.PerceptualLossSettings`, or the
+            config's mapping of them, converted once here), ``style_image`` (a path or an asset name
+            such as ``"styles/starry_night.jpg"``) included.
         model: keyword arguments of :class:`TransformerNet` (or, with ``family``, of the class it names).
         optimizer: called with the network's parameters, returns the optimiser (e.g.
             ``functools.partial(torch.optim.AdamW, lr=5e-4)``, what a ``_partial_`` config gives);
@@ -55,7 +55,7 @@ class StyleTransferModule(L.LightningModule):
     def __init__(
         self,
         style_name: str,
-        loss: Mapping[str, Any],
+        loss: PerceptualLossSettings | Mapping[str, Any],
         model: Mapping[str, Any] | None = None,
         optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
         lr_schedule: str = "constant",
@@ -75,13 +75,20 @@ class StyleTransferModule(L.LightningModule):
         # The optimiser factory is code, not data: checkpoints are read with weights_only=True, and the
         # composed config in the slim checkpoint already says which optimiser it was.
         self.save_hyperparameters(ignore=["optimizer"])
-        image = loss.get("style_image")
-        if isinstance(image, (str, os.PathLike)):
+        if isinstance(self.hparams.get("loss"), PerceptualLossSettings):
+            # Plain containers (a mapping from the config is kept as given): checkpoints are read with weights_only.
+            self.hparams["loss"] = self.hparams["loss"].as_dict()
+        self.loss_settings = loss_settings(loss)
+        if self.loss_settings.style_image is not None:
             # Also at the top level, where fast_style.checkpoint.read_checkpoint looks for a Lightning
             # checkpoint's style image (and so rebuilds its loss).
-            self.hparams["style_image"] = str(image)
+            self.hparams["style_image"] = self.loss_settings.style_image
+        # Where a subclass's runs started from and what they trained (the network card's lineage, run.py):
+        # a one-style run has no earlier legs and trains its one style.
+        self.history: list[dict[str, Any]] = []
+        self.style_order: list[str] = [style_name]
         self.model = self.build_network(dict(model or {}))
-        self.loss_fn = self.build_loss(loss)
+        self.loss_fn = self.build_loss(self.loss_settings)
         self.optimizer_factory = optimizer or functools.partial(torch.optim.Adam, lr=1e-3)
         self.lr_schedule = lr_schedule
         self.min_lr_ratio = float(min_lr_ratio)
@@ -95,12 +102,12 @@ class StyleTransferModule(L.LightningModule):
         (:func:`fast_style.models.build_network`, as a checkpoint's ``model_args`` are read)."""
         return build_network(model)
 
-    def build_loss(self, loss: Mapping[str, Any]) -> nn.Module:
+    def build_loss(self, loss: PerceptualLossSettings) -> nn.Module:
         """The training loss from the ``loss`` settings: the perceptual loss (a subclass may train against another).
 
         It is called with ``(stylised, photos)`` and returns a dict of scalar terms with ``"total"``.
         """
-        return build_perceptual_loss(**dict(loss))
+        return build_perceptual_loss(**loss.as_dict())
 
     def forward(self, images: Tensor) -> Tensor:
         """Stylise (B, 3, H, W) images in [0, 1]."""
@@ -159,6 +166,15 @@ class StyleTransferModule(L.LightningModule):
         for key, value in self.state_dict().items():
             if key.startswith(_LOSS_PREFIX):
                 state.setdefault(key, value)
+
+
+def loss_settings(loss: PerceptualLossSettings | Mapping[str, Any]) -> PerceptualLossSettings:
+    """``loss`` as :class:`PerceptualLossSettings`: a training config's ``loss`` mapping is converted (once, here).
+
+    Raises:
+        InvalidValueError: an unknown setting or a value out of range (the message names it).
+    """
+    return loss if isinstance(loss, PerceptualLossSettings) else PerceptualLossSettings.from_mapping(loss)
 
 
 def _check_optimizer(optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]) -> None:

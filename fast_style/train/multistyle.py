@@ -12,6 +12,7 @@ only that style's γ, β rows change; the convolutions and every other style sta
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from torch import Tensor, nn
 from fast_style.errors import InvalidValueError
 from fast_style.loss.perceptual import PerceptualLoss, PerceptualLossSettings, read_style_image
 from fast_style.models.surgery import with_styles
-from fast_style.train.module import StyleTransferModule
+from fast_style.train.module import StyleTransferModule, loss_settings
 
 
 class MultiStyleTransferModule(StyleTransferModule):
@@ -31,8 +32,8 @@ class MultiStyleTransferModule(StyleTransferModule):
         style_name: the network's name (its checkpoint is ``checkpoints/<style_name>.pth``).
         styles: one entry per style, in row order: ``{"name", "image", "style_weight"}`` (what
             the training entry (:mod:`fast_style.train.prepare`) makes of ``styles=[candy, mosaic, ...]``).
-        loss: the loss settings every style shares (:func:`build_perceptual_loss` arguments); each
-            style replaces its ``style_image`` and ``style_weight``.
+        loss: the loss settings every style shares (:class:`PerceptualLossSettings` or the config's
+            mapping); each style replaces its ``style_image`` and ``style_weight``.
         model: keyword arguments of :class:`TransformerNet` (``styles`` is set from ``styles``).
         init_from: the network to start from, a file or a zoo name (:func:`fast_style.zoo.resolve`, as
             distillation's ``init_from``; ``candy@styles15`` is the whole shared file), ``None``: random. Its
@@ -50,14 +51,14 @@ class MultiStyleTransferModule(StyleTransferModule):
         self,
         style_name: str,
         styles: Sequence[Mapping[str, Any]],
-        loss: Mapping[str, Any],
+        loss: PerceptualLossSettings | Mapping[str, Any],
         model: Mapping[str, Any] | None = None,
         init_from: str | None = None,
         train_styles: Sequence[str] | None = None,
         optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
         **kwargs: Any,
     ) -> None:
-        names, losses = _check_styles(styles, loss)
+        names, losses = _check_styles(styles, loss_settings(loss))
         if train_styles is not None:
             unknown = [name for name in train_styles if name not in names]
             if unknown or not train_styles:
@@ -67,7 +68,6 @@ class MultiStyleTransferModule(StyleTransferModule):
         super().__init__(style_name, loss=losses[0], model={**dict(model or {}), "styles": names},
                          optimizer=optimizer, **kwargs)
         self.style_order = names
-        self.history: list[dict[str, Any]] = []
         encoder = self.loss_fn.encoder
         # One VGG for every style: the first style's loss built it; the others reuse it. The ModuleDict keeps the
         # "loss_fn." prefix, so checkpoints still leave the VGG and the Gram targets out (StyleTransferModule).
@@ -125,8 +125,9 @@ class MultiStyleTransferModule(StyleTransferModule):
                 table.register_hook(lambda grad, mask=mask: grad * mask.to(grad.device, grad.dtype))
 
 
-def _check_styles(styles: Sequence[Mapping[str, Any]], loss: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """The styles' names and each one's loss arguments (the shared ``loss`` with its image and weight)."""
+def _check_styles(styles: Sequence[Mapping[str, Any]],
+                  loss: PerceptualLossSettings) -> tuple[list[str], list[PerceptualLossSettings]]:
+    """The styles' names and each one's loss settings (the shared ``loss`` with its image and weight)."""
     if isinstance(styles, (str, Mapping)) or not styles or len(styles) < 2:
         raise InvalidValueError(f"a multi-style network trains two or more styles, got {styles!r} "
                                 "(e.g. styles=[candy,mosaic,udnie])")
@@ -135,17 +136,16 @@ def _check_styles(styles: Sequence[Mapping[str, Any]], loss: Mapping[str, Any]) 
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry.get("image"):
             raise InvalidValueError(f"each style is {{name, image, style_weight}}, got {entry!r}")
         names.append(entry["name"])
-        losses.append({**dict(loss), "style_image": str(entry["image"]),
-                       "style_weight": float(entry.get("style_weight", loss.get("style_weight", 1.0)))})
+        losses.append(dataclasses.replace(loss, style_image=str(entry["image"]),
+                                          style_weight=float(entry.get("style_weight", loss.style_weight))))
     if len(set(names)) != len(names):
         raise InvalidValueError(f"a style appears twice in {names}")
     return names, losses
 
 
-def loss_on(encoder: nn.Module, loss: Mapping[str, Any]) -> PerceptualLoss:
+def loss_on(encoder: nn.Module, loss: PerceptualLossSettings) -> PerceptualLoss:
     """A style's loss (``loss`` settings, its ``style_image`` included) on an existing VGG encoder: its Gram targets only."""
-    settings = PerceptualLossSettings.from_mapping(loss)
-    return PerceptualLoss(encoder, read_style_image(settings.style_image), settings)
+    return PerceptualLoss(encoder, read_style_image(loss.style_image), loss)
 
 
 def _check_no_weight_decay(optimizer: Any) -> None:

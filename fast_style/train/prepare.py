@@ -70,8 +70,9 @@ def _add_to_base_network(cfg: DictConfig) -> None:
         raise InvalidValueError(f"style.name={name!r} is already a style of {network!r}; give the new painting a new name")
     entries = []
     for style in styles:
-        loss = checkpoint.style_loss_args(style) or {}
-        entries.append({"name": style, "image": loss.get("style_image"), "style_weight": loss.get("style_weight")})
+        loss = checkpoint.card.loss_for(style)
+        image, weight = (None, None) if loss is None else (loss.style_image, loss.style_weight)
+        entries.append({"name": style, "image": image, "style_weight": weight})
     new = {"name": name, "image": cfg.style.image, "style_weight": cfg.style.style_weight}
     cfg.styles = [*entries, new]
     cfg.module.init_from = str(path)

@@ -27,6 +27,7 @@ from fast_style.checkpoint import save_inference_checkpoint
 from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.machine import describe_cpu, native_bf16
 from fast_style.train.checks import check_max_steps, check_output, check_precision, check_resume_layout, check_seed
+from fast_style.train.module import StyleTransferModule
 from fast_style.train.prepare import prepare
 from fast_style.train.resume import AtomicCheckpointIO, resolve_resume_path
 
@@ -128,7 +129,7 @@ def train(config: DictConfig | Mapping[str, Any], run_dir: str | os.PathLike) ->
     return _save_slim(trainer, module, cfg, precision, target) if trainer.is_global_zero else None
 
 
-def _save_slim(trainer: L.Trainer, module: L.LightningModule, cfg: DictConfig, precision: str | int,
+def _save_slim(trainer: L.Trainer, module: StyleTransferModule, cfg: DictConfig, precision: str | int,
                target: Path) -> Path:
     """``target`` (``<checkpoint_dir>/<style>.pth``): the trained network, its card and the resolved config."""
     config = OmegaConf.to_container(cfg, resolve=True)
@@ -136,7 +137,7 @@ def _save_slim(trainer: L.Trainer, module: L.LightningModule, cfg: DictConfig, p
     return save_inference_checkpoint(module.model, target, style=str(cfg.style.name), config=config, card=card)
 
 
-def _network_card(trainer: L.Trainer, module: L.LightningModule, config: dict[str, Any], precision: str) -> NetworkCard:
+def _network_card(trainer: L.Trainer, module: StyleTransferModule, config: dict[str, Any], precision: str) -> NetworkCard:
     """The network card (:mod:`fast_style.card`) of the run, field by field: the styles with their paintings and
     weights, the loss, the lineage (what it started from, its teacher, every leg) and how the run went."""
     machine = describe_cpu() if not torch.cuda.is_available() else torch.cuda.get_device_name()
@@ -145,9 +146,8 @@ def _network_card(trainer: L.Trainer, module: L.LightningModule, config: dict[st
     entries = module_config.get("styles") or [
         {"name": config["style"]["name"], "image": loss.style_image, "style_weight": loss.style_weight}]
     # A multi-style or distilled network extends the legs of the network it started from.
-    order = getattr(module, "style_order", None) or [config["style"]["name"]]
-    legs = [*(getattr(module, "history", None) or []),
-            {"styles": list(order), "steps": trainer.global_step, "init_from": module_config.get("init_from"),
+    legs = [*module.history,
+            {"styles": list(module.style_order), "steps": trainer.global_step, "init_from": module_config.get("init_from"),
              "machine": machine}]
     return NetworkCard(
         model_args=dict(module.model.model_args), style=str(config["style"]["name"]),
