@@ -17,6 +17,7 @@ from fast_style.checkpoint import read_checkpoint
 from fast_style.errors import InvalidValueError
 from fast_style.heldout import HELD_OUT_PAINTINGS, is_held_out
 from fast_style.infer.stylize import load_model
+from fast_style.models.surgery import fold_embedding
 from fast_style.models.transformer import TransformerNet
 from fast_style.train.new_style import conditioned_start
 from fast_style.train.prepare import prepare
@@ -39,7 +40,7 @@ def run(train_config, tmp_path: Path, painting: Path, trained: str, *overrides: 
     config = train_config("experiment=new_style", "style.name=mine", f"style.image={painting}",
                           f"module.trained={trained}", "module.painting_size=32", "optimizer.lr=0.05", *overrides)
     transformer, embedding = conditioned_start("arbitrary", str(painting), 32)
-    return train(config, tmp_path / "run"), transformer.for_embedding(embedding)
+    return train(config, tmp_path / "run"), fold_embedding(transformer, embedding)
 
 
 def split(network: torch.nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -67,7 +68,7 @@ def test_a_trained_embedding_stays_on_the_predictors_maps(train_config, tmp_path
     embedding = torch.load(tmp_path / "run" / "lightning_checkpoints" / "last.ckpt", weights_only=True)[
         "state_dict"]["embedding"]
     transformer, _ = conditioned_start("arbitrary", str(painting), 32)
-    assert_same_weights(load_model(path, "cpu"), transformer.for_embedding(embedding))
+    assert_same_weights(load_model(path, "cpu"), fold_embedding(transformer, embedding))
 
 
 def test_the_whole_network_trains_and_its_checkpoint_works_everywhere(train_config, tmp_path: Path,

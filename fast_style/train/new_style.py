@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
+from fast_style.models.surgery import fold_embedding
 from fast_style.train.module import StyleTransferModule
 
 TRAINED = ("all", "norms", "embedding")
@@ -86,7 +87,7 @@ class NewStyleModule(StyleTransferModule):
         if not float(norm_lr_scale) > 0.0:
             raise InvalidValueError(f"norm_lr_scale must be positive, got {norm_lr_scale!r}")
         conditioned, embedding = conditioned_start(init_from, loss.get("style_image"), painting_size)
-        folded = conditioned.for_embedding(embedding)
+        folded = fold_embedding(conditioned, embedding)
         super().__init__(style_name, loss=loss, model=folded.model_args, optimizer=optimizer, **kwargs)
         # The checkpoints' model_args are the folded network's, whatever the config's model group says.
         self.hparams["model"] = dict(folded.model_args)
@@ -125,7 +126,7 @@ class NewStyleModule(StyleTransferModule):
         # The folded network is what every checkpoint holds: with a trained embedding, fold it after each step.
         if self.trained == "embedding":
             with torch.no_grad():
-                self.model.load_state_dict(self.conditioned.for_embedding(self.embedding.detach()).state_dict())
+                self.model.load_state_dict(fold_embedding(self.conditioned, self.embedding.detach()).state_dict())
 
 
 def _norm_parameters(model: nn.Module) -> list[nn.Parameter]:
