@@ -81,22 +81,33 @@ def add_to_zoo(
     unknown = sorted(set(serve) - set(entry.styles))
     if unknown:
         raise InvalidValueError(f"--serve {', '.join(unknown)}: {name!r} holds {', '.join(entry.styles)}")
-    _try(StyleCheckpoint(Path(checkpoint), "inference", card, state))
-    # Sized in memory first: a file that would be refused never replaces (or deletes) a shipped one.
-    buffer = io.BytesIO()
-    torch.save({**card.as_payload(), "state_dict": state, "config": stored.config}, buffer)
-    if buffer.tell() > MAX_ZOO_BYTES:
-        raise InvalidValueError(f"{name}: the float16 file is {buffer.tell() / 2**20:.1f} MB; the zoo allows "
-                                f"{MAX_ZOO_BYTES / 2**20:.0f} MB")
+    try_network(StyleCheckpoint(Path(checkpoint), "inference", card, state))
+    data = zoo_file_bytes(name, card, state, stored.config)
     with index_lock(zoo_dir):
         index = read_index(zoo_dir)
         _check_name(index, entry, replace)
         target = Path(zoo_dir) / entry.file
         with atomic_path(target) as partial:
-            partial.write_bytes(buffer.getvalue())
+            partial.write_bytes(data)
         serving = {**index.serving, **{style: ServingChoice(name, note or "") for style in serve}}
         write_index(zoo_dir, ZooIndex({**index.networks, name: entry}, serving))
     return target
+
+
+def zoo_file_bytes(name: str, card: NetworkCard, state: dict[str, torch.Tensor], config: dict) -> bytes:
+    """The zoo file of network ``name`` (its card, weights as stored and config), serialised in memory.
+
+    Sized before anything is written: a file that would be refused never replaces (or deletes) a shipped one.
+
+    Raises:
+        InvalidValueError: the file would exceed :data:`MAX_ZOO_BYTES`.
+    """
+    buffer = io.BytesIO()
+    torch.save({**card.as_payload(), "state_dict": state, "config": config}, buffer)
+    if buffer.tell() > MAX_ZOO_BYTES:
+        raise InvalidValueError(f"{name}: the float16 file is {buffer.tell() / 2**20:.1f} MB; the zoo allows "
+                                f"{MAX_ZOO_BYTES / 2**20:.0f} MB")
+    return buffer.getvalue()
 
 
 def _half(where: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -153,12 +164,18 @@ def _check_name(index: ZooIndex, entry: ZooEntry, replace: bool) -> None:
                 "replaced only by one that holds them all")
 
 
-def _try(checkpoint: StyleCheckpoint) -> None:
-    """Build the network as it will be shipped (float16 weights) and run it on a small image."""
+def try_network(checkpoint: StyleCheckpoint, style: str | None = None) -> None:
+    """Build the network as it will be shipped (float16 weights) and run it on a small image.
+
+    A multi-style network runs folded for ``style`` (``None``: its first).
+
+    Raises:
+        InvalidValueError: the output is not an image of the input's shape with finite values.
+    """
     model = model_from_checkpoint(checkpoint)
     names = tuple(getattr(model, "style_names", ()))
     if names:
-        model = fold_styles(model, {names[0]: 1.0})
+        model = fold_styles(model, {style or names[0]: 1.0})
     image = torch.rand(1, 3, TRIAL_SIZE, TRIAL_SIZE, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         output = model(image)
@@ -168,4 +185,4 @@ def _try(checkpoint: StyleCheckpoint) -> None:
                                 "values; it cannot join the zoo")
 
 
-__all__ = ["MAX_ZOO_BYTES", "add_to_zoo", "set_serving", "zoo_entry"]
+__all__ = ["MAX_ZOO_BYTES", "add_to_zoo", "set_serving", "try_network", "zoo_entry", "zoo_file_bytes"]
