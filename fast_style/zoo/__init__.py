@@ -412,7 +412,8 @@ def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
         "model_args": card.model_args,
         # A distilled network's teacher (experiment=distill): it learned that network's output, not the loss.
         "teacher": card.lineage.distilled_from,
-        "painting_status": painting_status(style),
+        # The registry's record first: a painting added with zoo.py add --style-image is none of the mirror's.
+        "painting_status": read_index(zoo_dir).networks[resolved.network].licence.get(style) or painting_status(style),
     }
 
 
