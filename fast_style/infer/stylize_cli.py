@@ -234,10 +234,11 @@ def list_styles_text() -> str:
     status_width = max(len("painting status"), *(len(info["painting_status"]) for info in infos))
     network_width = max(len("network"), *(len(info["network"]) for info in infos))
     steps_width = max(len("steps"), *(len(text) for text in steps))
+    name_width = max(30, *(len(name) for name in names))
     blends = zoo.blend_networks()
     blend = f"mixes the styles in {blends[0]}" if blends else "needs a network that holds both"
     lines = [f"{len(names)} shipped style(s); use --style NAME (a blend, --style a:0.7,b:0.3, {blend}):",
-             f"  {'name':<30} {'network':<{network_width}} {'steps':>{steps_width}} {'style weight':>12}  "
+             f"  {'name':<{name_width}} {'network':<{network_width}} {'steps':>{steps_width}} {'style weight':>12}  "
              f"{'painting status':<{status_width}}  how it was trained"]
     for name, info, steps_text in zip(names, infos, steps):
         if info["style_weight"] is None:
@@ -252,7 +253,7 @@ def list_styles_text() -> str:
                    f"content {info['content_weight']:g}, tv {info['tv_weight']:g}")
         weight = "-" if info["style_weight"] is None else f"{info['style_weight']:g}"
         trained = "" if info["machine"] is None else f", {info['precision']}; on {info['machine']}"
-        lines.append(f"  {name:<30} {info['network']:<{network_width}} {steps_text:>{steps_width}} "
+        lines.append(f"  {name:<{name_width}} {info['network']:<{network_width}} {steps_text:>{steps_width}} "
                      f"{weight:>12}  {info['painting_status']:<{status_width}}  {how}{trained}")
     return "\n".join(lines)
 
