@@ -16,7 +16,6 @@ photos, then one row per spec), to look at.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -63,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from fast_style import zoo
     from fast_style.assets import resolve_path_or_asset
     from fast_style.baseline.blobs import blob_shares
+    from fast_style.baseline.report import write_growing_table
     from fast_style.errors import InvalidValueError
     from fast_style.heldout import HELD_OUT_PHOTOS
     from fast_style.infer.stylize import load_model, stylize
@@ -102,15 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: white {_percent(white / pixels)} %, black {_percent(black / pixels)} % ({network})")
 
     output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
     which = "photos" if args.photos else "held-out photos (the first of fast_style.heldout.HELD_OUT_PHOTOS)"
-    settings = f"{len(photos)} {which} at full size, stylize()'s default path"
-    stored_path = output / "blobs.json"
-    stored = json.loads(stored_path.read_text()) if stored_path.is_file() else {}
-    if stored.get("settings") == settings:
-        rows = {**stored["rows"], **rows}
-    stored_path.write_text(json.dumps({"settings": settings, "rows": rows}, indent=1) + "\n")
-    (output / "blobs.md").write_text(_table(rows, settings), encoding="utf-8")
+    write_growing_table(output, "blobs", f"{len(photos)} {which} at full size, stylize()'s default path", rows, _table)
     if args.sheet:
         names = ", ".join(path.name for path in photo_paths[: len(on_sheet)])
         sheet_rows = list(zip([f"photos: {names}", *labels], sheet_columns))

@@ -17,7 +17,6 @@ stored styles (``mondrian@arbitrary``), so this is how it is placed beside the n
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -115,16 +114,11 @@ def main(argv: list[str] | None = None) -> int:
                            "photos": [Path(p).name for p in photos]}
 
     if args.specs:
-        output = Path(args.output)
-        output.mkdir(parents=True, exist_ok=True)
+        from fast_style.baseline.report import write_growing_table
+
         settings = f"{len(photos)} photos of `{args.images}` at {args.size} px, {args.iters} L-BFGS iterations"
-        stored_path = output / "table.json"
-        stored = json.loads(stored_path.read_text()) if stored_path.is_file() else {}
-        if stored.get("settings") == settings:
-            rows = {**stored["rows"], **rows}
-        stored_path.write_text(json.dumps({"settings": settings, "rows": rows}, indent=1) + "\n")
-        (output / "table.md").write_text(_table(rows, settings), encoding="utf-8")
-        print((output / "table.md").read_text())
+        write_growing_table(args.output, "table", settings, rows, _table)
+        print((Path(args.output) / "table.md").read_text())
     return 0
 
 

@@ -11,10 +11,11 @@ Censored values (:class:`~fast_style.baseline.stats.Bound`, lower bounds) print 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,33 @@ PER_PHOTO_COLUMNS = (
     "speed-up",
 )
 
+
+
+def write_growing_table(folder: str | os.PathLike, stem: str, settings: str, rows: Mapping[str, Any],
+                        render: Callable[[dict[str, Any], str], str]) -> dict[str, Any]:
+    """Write ``<folder>/<stem>.json`` and ``<stem>.md``, keeping the rows already there for other labels.
+
+    A table that grows over several sittings (``quality_table.py``, ``blob_check.py``): the stored rows are
+    kept only when they were measured with the same ``settings``; a row of the same label is replaced.
+
+    Args:
+        folder: the output folder (created).
+        stem: the files' name without extension.
+        settings: what the rows were measured with, in words (stored beside them).
+        rows: this sitting's rows, by label.
+        render: ``(all rows, settings) -> Markdown``.
+
+    Returns:
+        Every row now in the table.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_path = folder / f"{stem}.json"
+    stored = json.loads(stored_path.read_text()) if stored_path.is_file() else {}
+    merged = {**stored["rows"], **rows} if stored.get("settings") == settings else dict(rows)
+    stored_path.write_text(json.dumps({"settings": settings, "rows": merged}, indent=1) + "\n")
+    (folder / f"{stem}.md").write_text(render(merged, settings), encoding="utf-8")
+    return merged
 
 def fmt_loss(value: float) -> str:
     """Losses span many orders of magnitude: 3 significant digits, scientific (``1.23e+05``)."""
