@@ -28,7 +28,7 @@ from fast_style.errors import InvalidValueError
 from fast_style.io import open_rgb
 from fast_style.models.arbitrary import FAMILY, MIN_PAINTING_SIZE, PAINTING_SIZE, ArbitraryStyleNet, prepare_painting
 from fast_style.zoo.add import try_network, zoo_file_bytes
-from fast_style.zoo.index import ZOO_DIR, ServingChoice, ZooIndex, index_lock, read_index, write_index
+from fast_style.zoo.index import ZOO_DIR, ServingChoice, ZooEntry, ZooIndex, index_lock, read_index, write_index
 from fast_style.zoo.spec import is_network_name
 
 ARBITRARY = "arbitrary"  # the zoo's arbitrary-style network, which stores the named styles
@@ -65,37 +65,67 @@ def add_painting(
     image = _read_painting(painting)
     with index_lock(zoo_dir):
         index = read_index(zoo_dir)
-        entry = index.networks.get(ARBITRARY)
-        if entry is None or entry.family != FAMILY:
-            raise InvalidValueError(f"the zoo {str(zoo_dir)!r} has no arbitrary-style network {ARBITRARY!r} to store "
-                                    "a painting's style in")
+        entry = _arbitrary_entry(index, zoo_dir)
         _check_name(index, name, replace)
         target = Path(zoo_dir) / entry.file
-        stored = read_checkpoint(target)
-        network = model_from_checkpoint(stored)
-        if not isinstance(network, ArbitraryStyleNet):
-            raise InvalidValueError(f"{str(target)!r} holds a {type(network).__name__}, not an arbitrary-style network")
+        stored, network = _read_arbitrary_network(target)
         with torch.no_grad():
             embedding = network.eval().embed(prepare_painting(image, size))[0]
-        table = dict(zip(network.style_names, network.style_embeddings))
-        table[name] = embedding  # a replaced style keeps its row's place
-        state = {**stored.state_dict, "style_embeddings": torch.stack(list(table.values()))}
-        card = dataclasses.replace(stored.card, model_args={**stored.card.model_args, "styles": list(table)})
         source = Path(painting).name
-        recorded = dict(stored.config.get("paintings") or {})
-        config = {**stored.config, "paintings": {**recorded, name: {"file": source, "size": size}}}
-        try_network(StyleCheckpoint(target, "inference", card, state), name)
-        data = zoo_file_bytes(ARBITRARY, card, state, config)
+        updated = _with_style(stored, network, name, embedding, {"file": source, "size": size})
+        try_network(updated, name)
+        data = zoo_file_bytes(ARBITRARY, updated.card, updated.state_dict, updated.config)
         with atomic_path(target) as partial:
             partial.write_bytes(data)
-        serving = index.serving
-        if _unserved(index, name):
-            why = (f"{OWN_PAINTING}: the embedding of {source} read at {size} px (zoo.py add --style-image); "
-                   "not trained, not measured")
-            serving = {**serving, name: ServingChoice(ARBITRARY, why)}
-        entry = dataclasses.replace(entry, styles=tuple(table), licence={**entry.licence, name: note or OWN_PAINTING})
-        write_index(zoo_dir, ZooIndex({**index.networks, ARBITRARY: entry}, serving))
+        write_index(zoo_dir, _registry_with(index, entry, updated.card.model_args["styles"], name,
+                                            note or OWN_PAINTING, source, size))
     return target
+
+
+def _arbitrary_entry(index: ZooIndex, zoo_dir: str | os.PathLike) -> ZooEntry:
+    """The registry's entry of the arbitrary-style network, or an InvalidValueError naming the zoo without one."""
+    entry = index.networks.get(ARBITRARY)
+    if entry is None or entry.family != FAMILY:
+        raise InvalidValueError(f"the zoo {str(zoo_dir)!r} has no arbitrary-style network {ARBITRARY!r} to store "
+                                "a painting's style in")
+    return entry
+
+
+def _read_arbitrary_network(target: Path) -> tuple[StyleCheckpoint, ArbitraryStyleNet]:
+    """The stored file ``target`` and its network, once that is an arbitrary-style network."""
+    stored = read_checkpoint(target)
+    network = model_from_checkpoint(stored)
+    if not isinstance(network, ArbitraryStyleNet):
+        raise InvalidValueError(f"{str(target)!r} holds a {type(network).__name__}, not an arbitrary-style network")
+    return stored, network
+
+
+def _with_style(stored: StyleCheckpoint, network: ArbitraryStyleNet, name: str, embedding: torch.Tensor,
+                painting: dict[str, object]) -> StyleCheckpoint:
+    """``stored`` with ``embedding`` (shape (D,)) as the row of style ``name`` and ``painting`` (file, size) recorded.
+
+    The weights stay as stored (float16, bit for bit); a replaced style keeps its row's place in the table.
+    """
+    table = dict(zip(network.style_names, network.style_embeddings))
+    table[name] = embedding
+    state = {**stored.state_dict, "style_embeddings": torch.stack(list(table.values()))}
+    card = dataclasses.replace(stored.card, model_args={**stored.card.model_args, "styles": list(table)})
+    recorded = dict(stored.config.get("paintings") or {})
+    config = {**stored.config, "paintings": {**recorded, name: painting}}
+    return StyleCheckpoint(stored.path, "inference", card, state, config)
+
+
+def _registry_with(index: ZooIndex, entry: ZooEntry, styles: list[str], name: str, licence: str, source: str,
+                   size: int) -> ZooIndex:
+    """The registry with the arbitrary network's ``styles`` and ``name``'s ``licence``, serving the plain name
+    ``name`` from that network where no other network serves it."""
+    serving = index.serving
+    if _unserved(index, name):
+        why = (f"{OWN_PAINTING}: the embedding of {source} read at {size} px (zoo.py add --style-image); "
+               "not trained, not measured")
+        serving = {**serving, name: ServingChoice(ARBITRARY, why)}
+    entry = dataclasses.replace(entry, styles=tuple(styles), licence={**entry.licence, name: licence})
+    return ZooIndex({**index.networks, ARBITRARY: entry}, serving)
 
 
 def _read_painting(painting: str | os.PathLike) -> Image.Image:

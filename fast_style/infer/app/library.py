@@ -167,22 +167,34 @@ class StyleLibrary:
             for key in old[: max(0, len(old) - KEEP_RECENT + 1)]:
                 del self._models[key]
 
-    def _blend_spec(self, first: str, second: str, mix: float) -> str | None:
-        """The zoo spec of ``first`` and ``second`` mixed, or ``None`` where the zoo cannot blend them."""
+    def _blend_of(self, first: str, second: str, mix: float) -> zoo.ResolvedStyle | None:
+        """The zoo's blend of ``first`` and ``second``, ``mix`` of the second, or ``None`` where the zoo cannot blend them.
+
+        Two plain names blend as the zoo blends them (mixed embeddings, or a shared network holding both). A name
+        of a specific network (``candy@styles15``) blends inside that network: its partner is named by its style
+        there. The blend is resolved in the zoo folder both names were served from (a library may serve another
+        zoo than the package's).
+        """
         sources = [self.paths.get(name) for name in (first, second)]
-        if first == second or any(source is None or source.network is None for source in sources):
+        if any(source is None or source.network is None for source in sources):
             return None  # a folder's own network blends with nothing
-        spec = f"{first}:{1 - mix:g},{second}:{mix:g}"
+        folders = {source.path.parent for source in sources}
+        if len(folders) > 1 or sources[0].style == sources[1].style:
+            return None  # a blend mixes styles of one network, so of one zoo
+        chosen = {source.network for name, source in zip((first, second), sources)
+                  if zoo.parse_spec(name).terms[0].explicit_style}
+        if len(chosen) > 1:
+            return None
+        names = [f"{source.style}@{next(iter(chosen))}" for source in sources] if chosen else [first, second]
         try:
-            zoo.resolve(spec, allow_path=False)
+            return zoo.resolve(f"{names[0]}:{1 - mix:g},{names[1]}:{mix:g}", allow_path=False, zoo_dir=folders.pop())
         except FastStyleError:
             return None
-        return spec
 
     def blendable(self, name: str) -> list[str]:
         """The styles (:meth:`styles`) that blend with ``name``: the zoo's resolver decides (a shared network holding
         both, or mixed embeddings), so whatever serves blends in the zoo serves them here."""
-        return [other for other in self.styles() if self._blend_spec(name, other, 0.5) is not None]
+        return [other for other in self.styles() if self._blend_of(name, other, 0.5) is not None]
 
     def blend(self, first: str, second: str, mix: float) -> TransformerNet:
         """``first`` and ``second`` mixed, ``mix`` of the second, in [0, 1]: the zoo's blend ``first:1-mix,second:mix``.
@@ -196,13 +208,13 @@ class StyleLibrary:
         for name in (first, second):
             if name not in self.paths:
                 raise UnknownStyleError(f"unknown style {name!r}; served: {', '.join(self.paths) or '(none)'}")
-        spec = self._blend_spec(first, second, mix)
-        if spec is None:
+        source = self._blend_of(first, second, mix)
+        if source is None:
             raise UnknownStyleError(f"{first!r} and {second!r} do not blend (blends with {first!r}: "
                                     f"{', '.join(self.blendable(first)) or 'none'})")
-        key = f"blend {spec}"
+        key = f"blend {source.path} {source.spec}"
         self._forget_old("blend ", key)
-        return self._loaded(key, lambda: zoo.load(zoo.resolve(spec, allow_path=False), self.device))
+        return self._loaded(key, lambda: zoo.load(source, self.device))
 
     def painting(self, path: str | os.PathLike, max_pixels: int | None = None,
                  size: int = PAINTING_SIZE) -> TransformerNet:
@@ -263,8 +275,8 @@ class StyleLibrary:
             return Served(self.painting(painting, max_pixels), OWN_PAINTING, PAINTING_NETWORK)
         if blend_with and mix > 0:
             model = self.blend(style, blend_with, mix)
-            spec = zoo.resolve(self._blend_spec(style, blend_with, mix), allow_path=False)
-            return Served(model, f"{style} {1 - mix:.0%} + {blend_with} {mix:.0%}", _network_text(spec))
+            source = self._blend_of(style, blend_with, mix)
+            return Served(model, f"{style} {1 - mix:.0%} + {blend_with} {mix:.0%}", _network_text(source))
         name, network = self._plain_choice(style, fast)
         return Served(self.model(name), style, network)
 
