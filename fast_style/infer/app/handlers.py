@@ -22,7 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style.errors import FastStyleError, InvalidValueError
-from fast_style.infer.app.library import OWN_PAINTING, StyleLibrary
+from fast_style.infer.app.library import OWN_PAINTING, Served, StyleLibrary
 from fast_style.infer.stylize import stylize
 from fast_style.io import ImageReadError, Photo, read_photo, save_image, tensor_to_pil
 from fast_style.models.transformer import MIN_SIZE
@@ -133,6 +133,39 @@ def _read_upload(photo_path: str | os.PathLike, max_size: int, max_pixels: int) 
     return photo
 
 
+def _serve_request(library: StyleLibrary, style: str | None, *, network: str | None, fast: bool,
+                   blend_with: str | None, mix: float, painting: str | os.PathLike | None, max_pixels: int) -> Served:
+    """The network that answers the page's request (see :func:`stylize_photo`), or an AppInputError for the page.
+
+    A specific ``network`` is served as it is: the fast switch and the blend do not apply to it.
+    """
+    mix = _number(mix, "The mix") if blend_with and not network else 0.0
+    if not 0.0 <= mix <= 1.0:
+        raise AppInputError(f"The mix must be between 0 and 1, got {mix:g}.")
+    try:
+        if network:
+            return library.serve(network)
+        return library.serve(style, fast=bool(fast), blend_with=blend_with, mix=mix, painting=painting,
+                             max_pixels=max_pixels)
+    except (UnknownStyleError, InvalidValueError) as error:
+        raise AppInputError(str(error)) from None
+    except ImageReadError as error:
+        raise _upload_error(error, painting, "painting") from None
+
+
+def _download_path(downloads: DownloadFolder, photo_path: str | os.PathLike, style: str, file_format: str) -> Path:
+    """A new download file named after the photo and the style (``photo_candy.png``)."""
+    return downloads.new_path(f"{Path(str(photo_path)).stem}_{re.sub(r'[^A-Za-z0-9_]+', '_', style)}",
+                              DOWNLOAD_FORMATS[file_format])
+
+
+def _result_message(served: Served, photo: Photo, strength: float, preserve_color: bool) -> str:
+    """The page's Markdown under the result: the network used on its own line, then the picture's size and options."""
+    width, height = photo.size
+    colors = ", photo's colours" if preserve_color else ""
+    return f"{served.label}  \n{width}×{height} pixels, strength {strength:g}{colors}"
+
+
 def stylize_photo(
     library: StyleLibrary,
     photo_path: str | os.PathLike | None,
@@ -181,33 +214,18 @@ def stylize_photo(
     """
     _check_request(photo_path, network or style, strength, max_size, file_format)
     progress(0.05, "loading the style network")
-    mix = _number(mix, "The mix") if blend_with and not network else 0.0
-    if not 0.0 <= mix <= 1.0:
-        raise AppInputError(f"The mix must be between 0 and 1, got {mix:g}.")
-    try:
-        if network:
-            served = library.serve(network)
-        else:
-            served = library.serve(style, fast=bool(fast), blend_with=blend_with, mix=mix, painting=painting,
-                                   max_pixels=max_pixels)
-    except (UnknownStyleError, InvalidValueError) as error:
-        raise AppInputError(str(error)) from None
-    except ImageReadError as error:
-        raise _upload_error(error, painting, "painting") from None
+    served = _serve_request(library, style, network=network, fast=fast, blend_with=blend_with, mix=mix,
+                            painting=painting, max_pixels=max_pixels)
     progress(0.15, "reading the photo")
     photo = _read_upload(photo_path, max_size, max_pixels)
     width, height = photo.size
     progress(0.3, f"stylising {width}×{height} with {served.style}")
     out = stylize(served.model, photo.rgb, strength=float(strength), preserve_color=bool(preserve_color))
     progress(0.9, "saving")
-    download = downloads.new_path(f"{Path(str(photo_path)).stem}_{re.sub(r'[^A-Za-z0-9_]+', '_', served.style)}",
-                                  DOWNLOAD_FORMATS[file_format])
+    download = _download_path(downloads, photo_path, served.style, file_format)
     save_image(out, download, alpha=photo.alpha)
-    colors = ", photo's colours" if preserve_color else ""
-    # Markdown: the network used on its own line under the result, then the picture's size and options.
-    message = f"{served.label}  \n{width}×{height} pixels, strength {float(strength):g}{colors}"
-    return Result(before=tensor_to_pil(photo.rgb), after=tensor_to_pil(out), download=download, message=message,
-                  network=served.label)
+    return Result(before=tensor_to_pil(photo.rgb), after=tensor_to_pil(out), download=download,
+                  message=_result_message(served, photo, float(strength), bool(preserve_color)), network=served.label)
 
 
 __all__ = ["DEFAULT_MAX_PIXELS", "DEFAULT_MAX_SIZE", "DOWNLOAD_FORMATS", "OWN_PAINTING", "AppInputError", "DownloadFolder",
