@@ -181,11 +181,12 @@ class StyleLibrary:
         folders = {source.path.parent for source in sources}
         if len(folders) > 1 or sources[0].style == sources[1].style:
             return None  # a blend mixes styles of one network, so of one zoo
-        chosen = {source.network for name, source in zip((first, second), sources)
-                  if zoo.parse_spec(name).terms[0].explicit_style}
+        terms = [zoo.parse_spec(name).terms[0] for name in (first, second)]
+        chosen = {source.network for term, source in zip(terms, sources) if term.explicit_style}
         if len(chosen) > 1:
             return None
-        names = [f"{source.style}@{next(iter(chosen))}" for source in sources] if chosen else [first, second]
+        # A style's name, not its file's (shipwreck, served by shipwreck-small, is shipwreck@styles15 there).
+        names = [f"{term.style}@{next(iter(chosen))}" for term in terms] if chosen else [first, second]
         try:
             return zoo.resolve(f"{names[0]}:{1 - mix:g},{names[1]}:{mix:g}", allow_path=False, zoo_dir=folders.pop())
         except FastStyleError:
