@@ -28,13 +28,13 @@ import torch
 from torch import Tensor, nn
 
 from fast_style import zoo
-from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
 from fast_style.deprecated import renamed_keyword
 from fast_style.errors import FastStyleError, InvalidValueError
 from fast_style.infer.fast_forward import DEFAULT_STRIP_ELEMENTS, MIN_TILE, FastTransformerNet, tile_elements
 from fast_style.machine import DEVICES, PRECISIONS
 from fast_style.models.arbitrary import PAINTING_SIZE, ArbitraryStyleNet, prepare_painting
 from fast_style.models.transformer import MIN_SIZE, TransformerNet
+from fast_style.zoo.fold import read_arbitrary_network
 
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 # The shipped arbitrary-style network (Magenta's, scripts/import_magenta.py): any painting as a style.
@@ -98,15 +98,12 @@ def load_model(
 
 
 def load_arbitrary_network(path: str | os.PathLike | None = None) -> ArbitraryStyleNet:
-    """The arbitrary-style network (float32, eval, CPU) of ``path``; ``None``: the shipped ``zoo/arbitrary.pth``.
+    """The arbitrary-style network (float32, eval, CPU) of ``path``; ``None``: the zoo's (the registry's ``arbitrary``).
 
     Raises:
         CheckpointError: an unreadable file; InvalidValueError: a file holding another kind of network.
     """
-    path = ARBITRARY_NETWORK if path is None else path
-    network = model_from_checkpoint(read_checkpoint(path))
-    if not isinstance(network, ArbitraryStyleNet):
-        raise InvalidValueError(f"{str(path)!r} holds a {type(network).__name__}, not an arbitrary-style network")
+    _, network = read_arbitrary_network(zoo.zoo_path("arbitrary") if path is None else path)
     return network.eval()
 
 

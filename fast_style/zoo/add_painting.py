@@ -23,11 +23,12 @@ import torch
 from PIL import Image
 
 from fast_style.atomic import atomic_path
-from fast_style.checkpoint import StyleCheckpoint, model_from_checkpoint, read_checkpoint
+from fast_style.checkpoint import StyleCheckpoint
 from fast_style.errors import InvalidValueError
 from fast_style.io import open_rgb
 from fast_style.models.arbitrary import FAMILY, MIN_PAINTING_SIZE, PAINTING_SIZE, ArbitraryStyleNet, prepare_painting
 from fast_style.zoo.add import try_network, zoo_file_bytes
+from fast_style.zoo.fold import read_arbitrary_network
 from fast_style.zoo.index import ZOO_DIR, ServingChoice, ZooEntry, ZooIndex, index_lock, read_index, write_index
 from fast_style.zoo.spec import is_network_name
 
@@ -68,7 +69,7 @@ def add_painting(
         entry = _arbitrary_entry(index, zoo_dir)
         _check_name(index, name, replace)
         target = Path(zoo_dir) / entry.file
-        stored, network = _read_arbitrary_network(target)
+        stored, network = read_arbitrary_network(target)
         with torch.no_grad():
             embedding = network.eval().embed(prepare_painting(image, size))[0]
         source = Path(painting).name
@@ -89,15 +90,6 @@ def _arbitrary_entry(index: ZooIndex, zoo_dir: str | os.PathLike) -> ZooEntry:
         raise InvalidValueError(f"the zoo {str(zoo_dir)!r} has no arbitrary-style network {ARBITRARY!r} to store "
                                 "a painting's style in")
     return entry
-
-
-def _read_arbitrary_network(target: Path) -> tuple[StyleCheckpoint, ArbitraryStyleNet]:
-    """The stored file ``target`` and its network, once that is an arbitrary-style network."""
-    stored = read_checkpoint(target)
-    network = model_from_checkpoint(stored)
-    if not isinstance(network, ArbitraryStyleNet):
-        raise InvalidValueError(f"{str(target)!r} holds a {type(network).__name__}, not an arbitrary-style network")
-    return stored, network
 
 
 def _with_style(stored: StyleCheckpoint, network: ArbitraryStyleNet, name: str, embedding: torch.Tensor,

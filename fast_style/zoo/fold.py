@@ -9,8 +9,12 @@ other. A multi-style TransformerNet folds its conditional norms' rows (Dumoulin 
 
 from __future__ import annotations
 
+import os
+
 from torch import nn
 
+from fast_style.checkpoint import StyleCheckpoint, model_from_checkpoint, read_checkpoint
+from fast_style.errors import InvalidValueError
 from fast_style.models.arbitrary import ArbitraryStyleNet
 from fast_style.models.surgery import fold_style
 from fast_style.models.transformer import TransformerNet
@@ -27,4 +31,17 @@ def fold_styles(model: nn.Module, choice: dict[str, float]) -> TransformerNet:
     return fold_style(model, choice)
 
 
-__all__ = ["fold_styles"]
+def read_arbitrary_network(path: str | os.PathLike) -> tuple[StyleCheckpoint, ArbitraryStyleNet]:
+    """The checkpoint ``path`` (bounded reading) and its network, once that is an arbitrary-style network.
+
+    Raises:
+        CheckpointError: an unreadable file; InvalidValueError: a file holding another kind of network.
+    """
+    stored = read_checkpoint(path)
+    network = model_from_checkpoint(stored)
+    if not isinstance(network, ArbitraryStyleNet):
+        raise InvalidValueError(f"{str(path)!r} holds a {type(network).__name__}, not an arbitrary-style network")
+    return stored, network
+
+
+__all__ = ["fold_styles", "read_arbitrary_network"]
