@@ -76,6 +76,7 @@ def test_the_order_is_a_fixed_shuffle_of_the_training_paintings_without_the_held
     ("module.paintings=[]", "paintings must be a list of folders"),
     ("module.painting_size=16", "painting_size must be a whole number of pixels >= 32"),
     ("module.paintings=[TMP/nowhere]", "nowhere"),
+    ("module.train_predictor=maybe", "train_predictor must be true or false"),
 ])
 def test_bad_arbitrary_settings_are_one_clear_error(train_config, paintings, tmp_path: Path, override, message):
     with pytest.raises((InvalidValueError, FileNotFoundError, OSError), match=message):
@@ -115,3 +116,20 @@ def test_a_fine_tune_recomputes_the_named_styles_with_its_own_predictor(train_co
                                      tmp_path / "lost.pth", style="lost")
     with pytest.raises(InvalidValueError, match=r"stores the styles \['no_such_painting'\], whose paintings are not"):
         build(prepare(recipe(train_config, paintings, f"module.init_from={lost}")).module)
+
+
+def test_a_fine_tune_with_the_predictor_frozen_trains_the_transform_network_only(train_config, paintings,
+                                                                                 tmp_path: Path):
+    """module.train_predictor=false: the predictor and the stored embeddings stay, the transform network learns."""
+    start = ArbitraryStyleNet(width=4, num_residual_blocks=1, styles=["candy"])
+    start.style_embeddings.normal_()
+    saved = save_inference_checkpoint(start, tmp_path / "start.pth", style="start")
+    first = model_from_checkpoint(read_checkpoint(saved))
+    path = train(recipe(train_config, paintings, f"module.init_from={saved}", "module.train_predictor=false",
+                        "trainer.max_steps=2", "~logger", "~callbacks.previews"), tmp_path / "run")
+    tuned = model_from_checkpoint(read_checkpoint(path))
+    assert all(torch.equal(ours, theirs) for ours, theirs in
+               zip(tuned.predictor.state_dict().values(), first.predictor.state_dict().values()))
+    assert torch.equal(tuned.style_embeddings, first.style_embeddings)
+    assert not all(torch.equal(ours, theirs) for ours, theirs in
+                   zip(tuned.transformer.state_dict().values(), first.transformer.state_dict().values()))

@@ -43,6 +43,10 @@ class ArbitraryStyleModule(StyleTransferModule):
         painting_size: the side of the centre square the predictor reads (256 in the paper).
         init_from: a network to start from (a zoo name such as ``arbitrary``, or a file), or ``None``: random.
         preview_paintings: how many held-out paintings the preview rows show.
+        train_predictor: whether the style predictor learns too (the paper trains both). ``False`` trains the
+            transform network and its γ, β maps only: a fine-tune on the mirror's few hundred paintings cannot
+            re-teach a predictor that Magenta trained on 80 000, and training it made unseen paintings worse
+            (docs/notes/2026-12-06-arbitrary-fine-tune.md).
         seed: the order of the paintings (a fixed shuffle, so a resumed run continues it).
         kwargs: as :class:`StyleTransferModule` (optimiser, schedule, channels-last).
 
@@ -52,12 +56,15 @@ class ArbitraryStyleModule(StyleTransferModule):
 
     def __init__(self, style_name: str, loss: PerceptualLossSettings | Mapping[str, Any], paintings: Sequence[str],
                  model: Mapping[str, Any] | None = None, painting_size: int = 256, init_from: str | None = None,
-                 preview_paintings: int = 3, seed: int = 0, **kwargs: Any) -> None:
+                 preview_paintings: int = 3, train_predictor: bool = True, seed: int = 0, **kwargs: Any) -> None:
         if isinstance(paintings, str) or not paintings:
             raise InvalidValueError(f"paintings must be a list of folders, e.g. [paintings, styles], got {paintings!r}")
         if isinstance(painting_size, bool) or not isinstance(painting_size, int) or painting_size < 32:
             raise InvalidValueError(f"painting_size must be a whole number of pixels >= 32, got {painting_size!r}")
+        if not isinstance(train_predictor, bool):
+            raise InvalidValueError(f"train_predictor must be true or false, got {train_predictor!r}")
         self._init_from = init_from
+        self.train_predictor = train_predictor
         super().__init__(style_name, loss=loss, model=model, **kwargs)
         folders = [resolve_path_or_asset(folder) for folder in paintings]
         self.paintings = training_paintings(folders)
@@ -68,6 +75,11 @@ class ArbitraryStyleModule(StyleTransferModule):
         self._losses: dict[Path, PerceptualLoss] = {}
         self._embedding: Tensor | None = None
         self.named_paintings = _named_paintings(self.model.style_names)
+        self.model.predictor.requires_grad_(train_predictor)
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """The transform network and its γ, β maps, and the predictor unless ``train_predictor`` is false."""
+        return [parameter for parameter in self.model.parameters() if parameter.requires_grad]
 
     def build_network(self, model: Mapping[str, Any]) -> nn.Module:
         ours = super().build_network(model)
@@ -109,6 +121,8 @@ class ArbitraryStyleModule(StyleTransferModule):
         return self.model(batch, self._embedding)
 
     def on_fit_end(self) -> None:
+        if not self.train_predictor:  # the stored embeddings came from this very predictor: still valid
+            return
         # The named styles a started-from network stores (mondrian@arbitrary) are embeddings of its predictor:
         # once the predictor has learnt, they are recomputed with it, as scripts/import_magenta.py made them.
         if self.named_paintings:
