@@ -305,6 +305,9 @@ def test_the_spec_grammar(text, terms):
     ("candy,,mosaic", "an empty term is not a style"),
     ("candy:0.5", "a weight needs a blend"),
     ("candy:1,candy:1", "appears twice"),
+    # A variant paints its network's style: no blend of candy with itself.
+    ("candy-small:0.5,candy:0.5", "the style 'candy' appears twice (as 'candy-small' and 'candy'"),
+    ("candy:0.5,candy-small:0.5", "the style 'candy' appears twice (as 'candy' and 'candy-small'"),
     ("can dy", "'can dy' is not a style"),
 ])
 def test_a_spec_that_breaks_the_grammar_names_itself(text, message):

@@ -82,7 +82,8 @@ def parse_spec(text: str) -> StyleSpec:
 
     Raises:
         InvalidValueError: the text does not follow the grammar, a weight is negative or not a
-            number, a style appears twice, all weights are zero, or a single style carries a weight.
+            number, a style appears twice (also under a variant: ``candy-small:0.5,candy:0.5``), all weights
+            are zero, or a single style carries a weight.
     """
     parts = text.split(",")
     raw: list[tuple[re.Match[str], float | None]] = []
@@ -107,9 +108,16 @@ def parse_spec(text: str) -> StyleSpec:
         network = name if variant is None else f"{name}-{variant}"
         style = match.group("style") or name
         terms.append(StyleTerm(style, network, variant, weight / sum(weights), match.group("style") is not None))
-    seen = [(term.style, term.network) for term in terms]
-    if len(set(seen)) != len(seen):
-        raise InvalidValueError(f"bad style spec {text!r}: a style appears twice")
+    styles = [term.style for term in terms]
+    twice = next((style for style in styles if styles.count(style) > 1), None)
+    if twice is not None:
+        # A variant paints its network's style (candy-small is candy distilled), so candy-small:0.5,candy:0.5
+        # would be candy blended with itself under two networks' names.
+        networks = [term.network for term in terms if term.style == twice]
+        under = "" if len(set(networks)) == 1 else (
+            f" (as {' and '.join(map(repr, networks))}: a variant paints its network's style)")
+        raise InvalidValueError(f"bad style spec {text!r}: the style {twice!r} appears twice{under}; a blend mixes "
+                                "different styles (for less of one style use --strength)")
     return StyleSpec(text, tuple(terms))
 
 
