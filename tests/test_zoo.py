@@ -116,10 +116,9 @@ def test_each_small_network_is_judged_by_its_teachers_loss_and_named_after_its_s
                                                                     for name in SHIPPED)
     for name in STUDENTS:
         teacher = describe(name)["teacher"]
-        if resolve(teacher).network == name:
-            # The plain name the student was distilled from is now served by the student itself (shipwreck): its
-            # painting's dedicated network is judged by the same loss (the style config's).
-            teacher = f"{teacher}@{teacher}"
+        # The record names the network the student learned from, not a name that a later serving choice moves
+        # (shipwreck-small was distilled from shipwreck@styles15, and "shipwreck" now serves the student itself).
+        assert resolve(teacher).network != name, f"{name}'s teacher {teacher!r} is {name} itself"
         teacher_model = load(teacher)
         teacher_loss = read_checkpoint(resolve(teacher).path).card.loss_for(teacher_model.style_name)
         assert read_checkpoint(zoo_path(name)).card.loss == teacher_loss, name
