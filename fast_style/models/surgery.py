@@ -6,7 +6,8 @@ styles (:func:`with_styles`); an embedding-conditioned one (Ghiasi et al., BMVC 
 painting's embedding (:func:`fold_embedding`). The folded networks share the convolutions' tensors
 (not copies), so every inference path (fast engine, tiling, export, video, web page) runs them as
 any one-style network. :func:`recenter_block_phases` is the distillation fix of a space-to-depth
-head, which edits a network in place. Pure torch.
+head, which edits a network in place; :func:`widen` grows a network's width keeping its function
+(Net2Net), so that a small start can train with more capacity. Pure torch.
 """
 
 from __future__ import annotations
@@ -148,3 +149,55 @@ def recenter_block_phases(net: TransformerNet, photos: Iterable[Tensor]) -> Tens
 
 
 __all__ = ["fold_embedding", "fold_style", "recenter_block_phases", "with_styles"]
+
+
+@torch.no_grad()
+def widen(net: TransformerNet, factor: int, noise: float = 0.0, generator: torch.Generator | None = None
+          ) -> TransformerNet:
+    """A ``factor`` times wider one-style network computing the same function (Net2WiderNet).
+
+    Chen, Goodfellow & Shlens, "Net2Net" (ICLR 2016), Sec. 2.1: every hidden channel is repeated
+    ``factor`` times and each layer's weights from the repeated channels are divided by ``factor``,
+    so the sums, the instance norms (a repeated channel has the same mean and variance) and the
+    residual additions are unchanged. Copies of a channel would get equal gradients for ever, so
+    ``noise`` (relative to each weight tensor's standard deviation) is added to every copy but the
+    first: the function then changes by about that much. The image channels in and out stay 3.
+
+    Args:
+        net: a one-style network with plain convolutions (no conditional norms, no separable
+            residuals, no space-to-depth head).
+        factor: how many times wider (1 returns a copy).
+        noise: relative standard deviation of the symmetry-breaking noise (0: exact).
+        generator: the noise's random generator (seeded runs).
+
+    Raises:
+        InvalidValueError: a factor below 1, or a network this cannot widen.
+    """
+    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+        raise InvalidValueError(f"widen factor must be a whole number >= 1, got {factor!r}")
+    args = dict(net.architecture_args)
+    unsupported = [key for key in ("embedding_dim", "separable_residuals", "space_to_depth") if args.get(key)]
+    unsupported += ["styles"] * bool(net.style_names) + [f"norm={args['norm']}"] * (args["norm"] != "instance")
+    if unsupported:
+        raise InvalidValueError(f"widen takes a one-style network of plain convolutions; this one has {unsupported}")
+    target = TransformerNet(**{**args, "width": int(args.get("width", 32)) * factor})
+    ours = dict(net.named_modules())
+    state = {}
+    for name, module in target.named_modules():
+        source = ours[name]
+        if isinstance(module, nn.Conv2d):
+            out_times = module.out_channels // source.out_channels
+            in_times = module.in_channels // source.in_channels
+            weight = source.weight.repeat(out_times, in_times, 1, 1) / in_times
+            if noise and out_times > 1:
+                copies = weight[source.out_channels:]
+                scale = noise * float(source.weight.std())
+                copies += scale * torch.randn(copies.shape, generator=generator, dtype=copies.dtype)
+            state[f"{name}.weight"] = weight
+            if source.bias is not None:
+                state[f"{name}.bias"] = source.bias.repeat(out_times)
+        elif isinstance(module, nn.InstanceNorm2d) and module.affine:
+            times = module.num_features // source.num_features
+            state[f"{name}.weight"], state[f"{name}.bias"] = source.weight.repeat(times), source.bias.repeat(times)
+    target.load_state_dict(state)
+    return target.train(net.training)

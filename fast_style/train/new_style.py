@@ -11,6 +11,9 @@ loss then sharpen it. What is trained (``trained``):
 - ``"embedding"``: only the painting's E numbers, through the conditioned network (the γ, β stay on the
   predictor's affine maps); the folded network is kept in step, so every checkpoint is an ordinary one.
 
+``widen`` > 1 first makes the folded network that many times wider with the same function (Net2Net,
+:func:`fast_style.models.surgery.widen`): the start's picture, with the capacity of a wider network.
+
 Which one pays within five minutes on two cores is measured in docs/notes/2026-12-06-new-style-from-arbitrary.md.
 """
 
@@ -24,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
-from fast_style.models.surgery import fold_embedding
+from fast_style.models.surgery import fold_embedding, widen as widened
 from fast_style.train.module import StyleTransferModule
 
 TRAINED = ("all", "norms", "embedding")
@@ -68,6 +71,10 @@ class NewStyleModule(StyleTransferModule):
         norm_lr_scale: the γ, β learning rate (and with ``"embedding"`` the embedding's) as a multiple of the
             optimiser's.
         painting_size: the side the painting is read at for its embedding (256: the predictor's training size).
+        widen: train a network this many times wider than the start (4: Johnson et al.'s width), grown
+            with the start's function; 1: the start's own width.
+        widen_noise: the relative noise that lets the widened copies of a channel learn apart.
+        seed: the widening noise's seed.
         model: ignored (the network is the start's); accepted so that the training config's ``model`` group
             may stay.
         **kwargs: ``optimizer``, ``lr_schedule``, ``min_lr_ratio``, ``channels_last`` of
@@ -79,6 +86,7 @@ class NewStyleModule(StyleTransferModule):
 
     def __init__(self, style_name: str, loss: Mapping[str, Any], init_from: str = "arbitrary",
                  trained: str = "all", norm_lr_scale: float = 1.0, painting_size: int = 256,
+                 widen: int = 1, widen_noise: float = 0.01, seed: int = 0,
                  model: Mapping[str, Any] | None = None,
                  optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
                  **kwargs: Any) -> None:
@@ -86,8 +94,13 @@ class NewStyleModule(StyleTransferModule):
             raise InvalidValueError(f"unknown trained {trained!r}; allowed: {', '.join(TRAINED)}")
         if not float(norm_lr_scale) > 0.0:
             raise InvalidValueError(f"norm_lr_scale must be positive, got {norm_lr_scale!r}")
+        if widen != 1 and trained == "embedding":
+            raise InvalidValueError(f"widen={widen!r} needs trained=all or norms: a trained embedding conditions "
+                                    "the start's own network")
         conditioned, embedding = conditioned_start(init_from, loss.get("style_image"), painting_size)
         folded = fold_embedding(conditioned, embedding)
+        if widen != 1:
+            folded = widened(folded, widen, noise=float(widen_noise), generator=torch.Generator().manual_seed(seed))
         super().__init__(style_name, loss=loss, model=folded.model_args, optimizer=optimizer, **kwargs)
         # The checkpoints' model_args are the folded network's, whatever the config's model group says.
         self.hparams["model"] = dict(folded.model_args)
