@@ -27,7 +27,8 @@ import torch
 from torch import Tensor, nn
 
 from fast_style.errors import InvalidValueError
-from fast_style.models.surgery import fold_embedding, widen as widened
+from fast_style.models.surgery import fold_embedding
+from fast_style.models.surgery import widen as widened
 from fast_style.train.module import StyleTransferModule
 
 TRAINED = ("all", "norms", "embedding")
