@@ -17,10 +17,8 @@ from omegaconf import DictConfig
 from PIL import Image
 
 import fast_style.train  # noqa: F401  (registers ${loss_default:...}: tests compose configs with Hydra directly)
-from fast_style.checkpoint import save_inference_checkpoint
-from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.models import TransformerNet
-from tests.helpers import TINY_MODEL_ARGS, compose_train
+from tests.helpers import compose_train, make_tiny_model, save_tiny_checkpoint
 
 # The tests' tensors are tiny, and the 2-core machines they run on are shared: with more than one
 # intra-op thread, OpenMP threads spin waiting for each other (a 3-step run took 5-10 s instead of
@@ -61,20 +59,13 @@ def photo_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_model() -> TransformerNet:
     """A randomly initialised, very narrow TransformerNet in eval mode."""
-    torch.manual_seed(0)
-    return TransformerNet(**TINY_MODEL_ARGS).eval()
+    return make_tiny_model()
 
 
 @pytest.fixture
 def tiny_checkpoint(tmp_path: Path, tiny_model: TransformerNet) -> Path:
     """A slim inference checkpoint of ``tiny_model`` with a training-like config."""
-    loss = PerceptualLossSettings(style_image="styles/starry_night.jpg", style_size=64)
-    config = {
-        "style": {"name": "tiny", "image": loss.style_image, "style_weight": loss.style_weight},
-        "model": dict(TINY_MODEL_ARGS),
-        "loss": loss.as_dict(),
-    }
-    return save_inference_checkpoint(tiny_model, tmp_path / "tiny.pth", style="tiny", config=config)
+    return save_tiny_checkpoint(tiny_model, tmp_path / "tiny.pth")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""What tests share besides fixtures: the checkout's paths, a tiny network's arguments, the training
-config as Hydra composes it, the TensorBoard logs of a run, and the scripts as modules.
+"""What tests share besides fixtures: the checkout's paths, a tiny network and its checkpoint, the
+training config as Hydra composes it, the TensorBoard logs of a run, and the scripts as modules.
 
 Import as ``from tests.helpers import ...`` (``tests`` is a package, so pytest puts the checkout's
 root on ``sys.path``); fixtures live in ``tests/conftest.py``.
@@ -14,12 +14,34 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+
+from fast_style.checkpoint import save_inference_checkpoint
+from fast_style.loss.perceptual import PerceptualLossSettings
+from fast_style.models import TransformerNet
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "configs"
 TINY_MODEL_ARGS = {"width": 4, "num_residual_blocks": 1, "norm": "instance", "output_activation": "sigmoid"}
+
+
+def make_tiny_model() -> TransformerNet:
+    """A randomly initialised (seed 0), very narrow TransformerNet in eval mode."""
+    torch.manual_seed(0)
+    return TransformerNet(**TINY_MODEL_ARGS).eval()
+
+
+def save_tiny_checkpoint(model: TransformerNet, path: Path) -> Path:
+    """``model`` as a slim inference checkpoint of style "tiny" with a training-like config, at ``path``."""
+    loss = PerceptualLossSettings(style_image="styles/starry_night.jpg", style_size=64)
+    config = {
+        "style": {"name": "tiny", "image": loss.style_image, "style_weight": loss.style_weight},
+        "model": dict(TINY_MODEL_ARGS),
+        "loss": loss.as_dict(),
+    }
+    return save_inference_checkpoint(model, path, style="tiny", config=config)
 
 
 def compose_train(*overrides: str) -> DictConfig:
