@@ -426,3 +426,20 @@ def test_the_arbitrary_network_serves_blends_and_the_plain_names_the_registry_gi
     photo = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         assert torch.equal(folded(photo), network.fold(network.style_embedding("candy"))(photo))
+
+
+def test_the_painting_path_finds_the_arbitrary_network_through_the_registry():
+    """``ARBITRARY_NETWORK`` is the registry's name of the network that folds any painting, not a file spelt out:
+    ``load_arbitrary_network()`` and the web page's label read the file the registry gives it."""
+    from fast_style.infer.app.library import PAINTING_NETWORK
+    from fast_style.infer.stylize import ARBITRARY_NETWORK, load_arbitrary_network
+    from fast_style.zoo.index import read_index
+
+    entry = read_index(ZOO_DIR).networks[ARBITRARY_NETWORK]
+    assert entry.family == "arbitrary" and zoo_path(ARBITRARY_NETWORK) == ZOO_DIR / entry.file
+    assert entry.file in PAINTING_NETWORK
+    from fast_style.checkpoint import model_from_checkpoint
+
+    shipped = model_from_checkpoint(read_checkpoint(zoo_path(ARBITRARY_NETWORK))).state_dict()
+    loaded = load_arbitrary_network().state_dict()
+    assert loaded.keys() == shipped.keys() and all(torch.equal(loaded[key], shipped[key]) for key in shipped)

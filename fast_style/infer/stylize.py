@@ -37,8 +37,9 @@ from fast_style.models.transformer import MIN_SIZE, TransformerNet
 from fast_style.zoo.fold import read_arbitrary_network
 
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-# The shipped arbitrary-style network (Magenta's, scripts/import_magenta.py): any painting as a style.
-ARBITRARY_NETWORK = zoo.ZOO_DIR / "arbitrary.pth"
+# The shipped arbitrary-style network (Magenta's, scripts/import_magenta.py): any painting as a style. Its name
+# in the zoo's registry (fast_style/zoo/index.json), which says where its file is: zoo.zoo_path(ARBITRARY_NETWORK).
+ARBITRARY_NETWORK = "arbitrary"
 # ITU-R BT.601 luma weights (the Y of JPEG's YCbCr), used for luminance-only transfer.
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -103,7 +104,7 @@ def load_arbitrary_network(path: str | os.PathLike | None = None) -> ArbitrarySt
     Raises:
         CheckpointError: an unreadable file; InvalidValueError: a file holding another kind of network.
     """
-    _, network = read_arbitrary_network(zoo.zoo_path("arbitrary") if path is None else path)
+    _, network = read_arbitrary_network(zoo.zoo_path(ARBITRARY_NETWORK) if path is None else path)
     return network.eval()
 
 

@@ -41,7 +41,7 @@ from fast_style.zoo import UnknownStyleError
 THUMBNAIL = 160  # pixels, the side of a style picker tile
 FAST_VARIANT = "small"  # the variant the "fast" switch picks: NAME-small, distilled from NAME
 OWN_PAINTING = "your painting"  # the style of a request that brings its own painting (no served name has a space)
-PAINTING_NETWORK = f"arbitrary network {ARBITRARY_NETWORK.name}, folded for your painting"
+PAINTING_NETWORK = f"arbitrary network {zoo.zoo_path(ARBITRARY_NETWORK).name}, folded for your painting"
 KEEP_RECENT = 8  # folded networks of blends, and of paintings, kept each
 _Loaded = TypeVar("_Loaded")
 
