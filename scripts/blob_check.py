@@ -10,7 +10,11 @@ default :func:`fast_style.infer.stylize.stylize` path, and is scored by
 :func:`fast_style.baseline.blobs.blob_shares` over all their pixels (and on its worst photo). Writes
 ``blobs.md`` and ``blobs.json`` into ``--output`` (rows already there for other specs are kept);
 ``--sheet NAME.jpg`` also writes a side-by-side sheet there (a row of the first ``--sheet-photos``
-photos, then one row per spec), to look at.
+photos, then one row per spec), to look at. ``--paintings`` measures paintings' own saturated shares
+(:func:`fast_style.baseline.blobs.saturated_shares`, every pixel) into ``paintings.md``/``.json``: a
+painting that holds pure white or black of its own (feathers' white paper) raises its limit to that share.
+
+    python scripts/blob_check.py --paintings styles/feathers.jpg styles/sketch.png --output docs/serving/heldout32
 """
 
 from __future__ import annotations
@@ -43,6 +47,32 @@ def _table(rows: dict, settings: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _painting_table(rows: dict, settings: str) -> str:
+    lines = [f"# Paintings' own saturated shares ({settings})", "",
+             "Share of the painting's pixels saturated white (every channel > 250/255) and black (every channel "
+             "< 5/255), in %.", "", "| painting | size | white % | black % |", "|---|---|---:|---:|"]
+    lines += [f"| `{label}` | {row['width']}×{row['height']} | {_percent(row['white'])} | {_percent(row['black'])} |"
+              for label, row in sorted(rows.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _painting_shares(paintings: list[str], output: Path) -> None:
+    """Each painting's own saturated white and black shares, into ``output``'s paintings.md and .json."""
+    from fast_style.assets import resolve_path_or_asset
+    from fast_style.baseline.blobs import saturated_shares
+    from fast_style.baseline.report import write_growing_table
+    from fast_style.io import load_image
+
+    rows = {}
+    for painting in paintings:
+        image = load_image(resolve_path_or_asset(painting))
+        shares = saturated_shares(image)
+        rows[painting] = {"white": shares.white, "black": shares.black,
+                          "height": image.shape[-2], "width": image.shape[-1]}
+        print(f"{painting}: white {_percent(shares.white)} %, black {_percent(shares.black)} % (the painting)")
+    write_growing_table(output, "paintings", "every pixel of the painting as stored", rows, _painting_table)
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,7 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="folder for blobs.md, blobs.json and the sheet")
     parser.add_argument("--sheet", default=None, metavar="NAME.jpg", help="a side-by-side sheet into --output")
     parser.add_argument("--sheet-photos", type=int, default=3, help="photos on the sheet (the first N)")
+    parser.add_argument("--paintings", nargs="+", default=[], metavar="PAINTING",
+                        help="paintings (files or asset names) whose own saturated shares go to paintings.md")
     args = parser.parse_args(argv)
+    if args.paintings:
+        _painting_shares(args.paintings, Path(args.output))
+        if not (args.specs or args.style_image):
+            return 0
 
     from tqdm import tqdm
 

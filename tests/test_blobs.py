@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.baseline.blobs import blob_shares
+from fast_style.baseline.blobs import blob_shares, saturated_shares
 from fast_style.errors import InvalidValueError
 from fast_style.heldout import HELD_OUT_PHOTOS
 from tests.helpers import load_script
@@ -94,3 +94,20 @@ def test_blob_check_pools_over_photos_and_keeps_other_rows(tmp_path, monkeypatch
     assert "66.667" in (tmp_path / "out" / "blobs.md").read_text()
     with Image.open(tmp_path / "out" / "sheet.jpg") as sheet:
         assert sheet.width > 16 and sheet.height > sheet.width  # a row of photos, then one per spec
+
+
+def test_a_paintings_own_saturated_shares_count_every_pixel_and_blob_check_writes_them(tmp_path):
+    painting = _grey()
+    painting[:, :3, :] = 1.0  # white paper: 3 rows
+    painting[:, 9, :2] = 0.0  # 2 black pixels
+    painting[:2, 5, :] = 1.0  # two channels only: not saturated white
+    shares = saturated_shares(painting)
+    assert (shares.white, shares.black) == (pytest.approx(30 / 100), pytest.approx(2 / 100))
+    assert saturated_shares(painting.unsqueeze(0)) == shares
+    with pytest.raises(InvalidValueError, match="got \\(1, 10, 10\\)"):
+        saturated_shares(torch.zeros(1, 10, 10))
+    Image.new("RGB", (4, 2), (255, 255, 255)).save(tmp_path / "paper.png")
+    assert load_script("blob_check").main(["--paintings", str(tmp_path / "paper.png"), "--output", str(tmp_path)]) == 0
+    row = json.loads((tmp_path / "paintings.json").read_text())["rows"][str(tmp_path / "paper.png")]
+    assert (row["white"], row["black"], row["width"], row["height"]) == (1.0, 0.0, 4, 2)
+    assert "| 4×2 | 100.000 | 0.000 |" in (tmp_path / "paintings.md").read_text()

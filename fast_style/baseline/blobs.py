@@ -59,10 +59,34 @@ def blob_shares(photo: Tensor, output: Tensor) -> BlobShares:
                                 f"{tuple(photo.shape)} and {tuple(output.shape)}")
     batch = photo.reshape(-1, *photo.shape[-3:]).float()
     luma = luminance(batch)[:, 0].reshape(photo.shape[:-3] + photo.shape[-2:])
-    white = (output > WHITE_OUTPUT).all(dim=-3) & (luma < WHITE_PHOTO)
-    black = (output < BLACK_OUTPUT).all(dim=-3) & (luma > BLACK_PHOTO)
+    white, black = _saturated(output)
+    white, black = white & (luma < WHITE_PHOTO), black & (luma > BLACK_PHOTO)
     pixels = luma.numel()
     return BlobShares(white.sum().item() / pixels, black.sum().item() / pixels)
 
 
-__all__ = ["BLACK_OUTPUT", "BLACK_PHOTO", "WHITE_OUTPUT", "WHITE_PHOTO", "BlobShares", "blob_shares"]
+def saturated_shares(image: Tensor) -> BlobShares:
+    """The shares of ``image``'s pixels that are saturated white or black by the blob thresholds, unmasked.
+
+    A painting's own: a network that paints as much pure white as its painting holds (feathers' white paper)
+    reproduces the painting, so a painting's share is what its blob limit may be raised to (docs/serving.md).
+
+    Args:
+        image: (3, H, W) or (B, 3, H, W) in [0, 1].
+
+    Raises:
+        InvalidValueError: a shape that is not (B, 3, H, W) / (3, H, W).
+    """
+    if image.dim() not in (3, 4) or image.shape[-3] != 3:
+        raise InvalidValueError(f"image must be (B, 3, H, W) or (3, H, W); got {tuple(image.shape)}")
+    white, black = _saturated(image)
+    pixels = white.numel()
+    return BlobShares(white.sum().item() / pixels, black.sum().item() / pixels)
+
+
+def _saturated(image: Tensor) -> tuple[Tensor, Tensor]:
+    """The masks, (..., H, W), of pixels whose every channel is above 250/255 and below 5/255."""
+    return (image > WHITE_OUTPUT).all(dim=-3), (image < BLACK_OUTPUT).all(dim=-3)
+
+
+__all__ = ["BLACK_OUTPUT", "BLACK_PHOTO", "WHITE_OUTPUT", "WHITE_PHOTO", "BlobShares", "blob_shares", "saturated_shares"]
