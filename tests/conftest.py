@@ -18,7 +18,7 @@ from PIL import Image
 
 import fast_style.train  # noqa: F401  (registers ${loss_default:...}: tests compose configs with Hydra directly)
 from fast_style.models import TransformerNet
-from tests.helpers import compose_train, make_tiny_model, save_tiny_checkpoint
+from tests.helpers import compose_train, export_once, make_tiny_model, save_tiny_checkpoint
 
 # The tests' tensors are tiny, and the 2-core machines they run on are shared: with more than one
 # intra-op thread, OpenMP threads spin waiting for each other (a 3-step run took 5-10 s instead of
@@ -66,6 +66,15 @@ def tiny_model() -> TransformerNet:
 def tiny_checkpoint(tmp_path: Path, tiny_model: TransformerNet) -> Path:
     """A slim inference checkpoint of ``tiny_model`` with a training-like config."""
     return save_tiny_checkpoint(tiny_model, tmp_path / "tiny.pth")
+
+
+@pytest.fixture
+def reused_exports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``export_model`` as :func:`tests.helpers.export_once` (one export per network in the session), for tests
+    about what happens around an export (a backend, a temporary folder), never for tests of the export."""
+    import fast_style.infer.export
+
+    monkeypatch.setattr(fast_style.infer.export, "export_model", export_once)
 
 
 @pytest.fixture

@@ -44,6 +44,31 @@ def save_tiny_checkpoint(model: TransformerNet, path: Path) -> Path:
     return save_inference_checkpoint(model, path, style="tiny", config=config)
 
 
+_EXPORTED: dict[tuple, bytes] = {}  # what export_once wrote, by network content and format, for the session
+
+
+def export_once(model: torch.nn.Module, path: str | os.PathLike, fmt: str) -> Path:
+    """``fast_style.infer.export.export_model``, run once per network content and format in a test session.
+
+    An ONNX export takes seconds (torch.export's tracing); a test whose subject is not the export itself
+    gets the bytes an earlier export of the same network (class, ``model_args``, modules, weights, mode)
+    wrote. Exports are deterministic, so the file is the one ``export_model`` would write.
+    """
+    from fast_style.infer.export import export_model
+
+    state = tuple((name, str(value.dtype), tuple(value.shape), value.detach().cpu().numpy().tobytes())
+                  for name, value in model.state_dict().items())
+    key = (fmt, type(model).__qualname__, repr(getattr(model, "model_args", None)), repr(model), model.training, state)
+    path = Path(path)
+    if key not in _EXPORTED:
+        path = export_model(model, path, fmt)
+        _EXPORTED[key] = path.read_bytes()
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_EXPORTED[key])
+    return path
+
+
 def compose_train(*overrides: str) -> DictConfig:
     """``configs/train.yaml`` composed with Hydra overrides, as ``scripts/train.py`` would see it.
 

@@ -15,13 +15,14 @@ from fast_style.infer.stylize import stylize
 from fast_style.infer.stylize_cli import main as stylize_main
 from fast_style.models import ArbitraryStyleNet, TransformerNet
 from scripts.export import main as export_main
+from tests.helpers import export_once, make_tiny_model
 
 
 @pytest.fixture(scope="module")
 def onnx_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[TransformerNet, Path]:
-    torch.manual_seed(0)
-    model = TransformerNet(width=4, num_residual_blocks=1).eval()
-    return model, export_model(model, tmp_path_factory.mktemp("onnx") / "tiny.onnx", "onnx")
+    """The tiny test network (``tiny_model``'s) exported; tests that export it again through a backend reuse it."""
+    model = make_tiny_model()
+    return model, export_once(model, tmp_path_factory.mktemp("onnx") / "tiny.onnx", "onnx")
 
 
 def test_onnx_is_one_self_contained_file(onnx_file: tuple[TransformerNet, Path]) -> None:
@@ -93,7 +94,7 @@ def _backend_vs_torch(checkpoint: Path, source: Path, tmp_path: Path, backend: s
 
 
 def test_cli_onnxruntime_backend_matches_torch(tiny_checkpoint: Path, tmp_path: Path,
-                                               onnx_file: tuple[TransformerNet, Path]) -> None:
+                                               onnx_file: tuple[TransformerNet, Path], reused_exports: None) -> None:
     source = _photo(tmp_path)
     assert _backend_vs_torch(tiny_checkpoint, source, tmp_path, "onnxruntime") <= 1
     # An exported .onnx file can be used directly.

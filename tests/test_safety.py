@@ -176,7 +176,7 @@ def test_resume_still_checks_the_networks_keys(tiny_model):
         module.load_state_dict(broken["state_dict"], strict=module.strict_loading)
 
 
-def test_onnxruntime_backend_leaves_no_temporary_folder(tiny_model):
+def test_onnxruntime_backend_leaves_no_temporary_folder(tiny_model, reused_exports):
     pytest.importorskip("onnxruntime", reason="the 'onnx' extra is installed by make test")
     from fast_style.infer.stylize_cli import build_backend
 
