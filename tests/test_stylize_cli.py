@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,6 @@ from PIL import Image
 from fast_style.infer.stylize import load_model, stylize
 from fast_style.infer.stylize_cli import main
 from fast_style.io import read_photo
-from tests.helpers import REPO_ROOT
 
 
 def _noise(height: int, width: int, channels: int = 3, seed: int = 0) -> np.ndarray:
@@ -84,18 +81,18 @@ def test_output_matches_the_api(tiny_checkpoint: Path, tmp_path: Path) -> None:
     assert (got - expected).abs().max() <= 0.5 / 255 + 1e-6
 
 
-def test_exit_status_and_summary_when_one_input_is_bad(tiny_checkpoint: Path, photo_dir: Path, tmp_path: Path) -> None:
+def test_exit_status_and_summary_when_one_input_is_bad(tiny_checkpoint: Path, photo_dir: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    # In-process: scripts/stylize.py is this main (test_scripts.py runs every script as users do).
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff truncated")
     files = sorted(map(str, photo_dir.iterdir()))[:2]
-    result = subprocess.run(
-        [sys.executable, "scripts/stylize.py", "--ckpt", str(tiny_checkpoint), "--input", *files, str(bad),
-         str(tmp_path / "missing.png"), "--output", str(tmp_path / "out")],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 1
-    assert "broken.jpg" in result.stderr and "missing.png: no such file" in result.stderr
-    assert "2 of 4 stylised" in result.stderr and "2 failed" in result.stderr
+    status = main(["--ckpt", str(tiny_checkpoint), "--input", *files, str(bad), str(tmp_path / "missing.png"),
+                   "--output", str(tmp_path / "out")])
+    stderr = capsys.readouterr().err
+    assert status == 1
+    assert "broken.jpg" in stderr and "missing.png: no such file" in stderr
+    assert "2 of 4 stylised" in stderr and "2 failed" in stderr
     assert len(list((tmp_path / "out").iterdir())) == 2
 
 
