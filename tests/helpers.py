@@ -19,6 +19,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from fast_style.checkpoint import save_inference_checkpoint
+from fast_style.infer.export import export_model
 from fast_style.loss.perceptual import PerceptualLossSettings
 from fast_style.models import TransformerNet
 
@@ -54,14 +55,12 @@ def export_once(model: torch.nn.Module, path: str | os.PathLike, fmt: str) -> Pa
     gets the bytes an earlier export of the same network (class, ``model_args``, modules, weights, mode)
     wrote. Exports are deterministic, so the file is the one ``export_model`` would write.
     """
-    from fast_style.infer.export import export_model
-
     state = tuple((name, str(value.dtype), tuple(value.shape), value.detach().cpu().numpy().tobytes())
                   for name, value in model.state_dict().items())
     key = (fmt, type(model).__qualname__, repr(getattr(model, "model_args", None)), repr(model), model.training, state)
     path = Path(path)
     if key not in _EXPORTED:
-        path = export_model(model, path, fmt)
+        path = export_model(model, path, fmt)  # the real one, imported before any test patches it
         _EXPORTED[key] = path.read_bytes()
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -176,13 +176,15 @@ def test_resume_still_checks_the_networks_keys(tiny_model):
         module.load_state_dict(broken["state_dict"], strict=module.strict_loading)
 
 
-def test_onnxruntime_backend_leaves_no_temporary_folder(tiny_model, reused_exports):
+def test_onnxruntime_backend_leaves_no_temporary_folder(tiny_model, reused_exports, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch):
     pytest.importorskip("onnxruntime", reason="the 'onnx' extra is installed by make test")
     from fast_style.infer.stylize_cli import build_backend
 
-    before = set(Path(tempfile.gettempdir()).glob("fast_style_*"))
+    # A temporary folder of its own: other processes (another test worker, another user) use the system's.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     runner = build_backend(tiny_model, "onnxruntime", torch.device("cpu"))
-    assert set(Path(tempfile.gettempdir()).glob("fast_style_*")) == before
+    assert list(tmp_path.iterdir()) == []
     assert runner(torch.rand(1, 3, 20, 24)).shape == (1, 3, 20, 24)
 
 
