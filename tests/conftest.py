@@ -8,6 +8,8 @@ Helpers that are not fixtures (paths, ``compose_train``) are in ``tests/helpers.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from PIL import Image
 
 import fast_style.train  # noqa: F401  (registers ${loss_default:...}: tests compose configs with Hydra directly)
 from fast_style.models import TransformerNet
-from tests.helpers import compose_train, export_once, make_tiny_model, save_tiny_checkpoint
+from tests.helpers import EXPORTS_ENV, compose_train, export_once, make_tiny_model, save_tiny_checkpoint
 
 # The tests' tensors are tiny, and the 2-core machines they run on are shared: with more than one
 # intra-op thread, OpenMP threads spin waiting for each other (a 3-step run took 5-10 s instead of
@@ -30,6 +32,21 @@ torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 # where outputs land) must still find it, so it is pinned to an absolute path once, up front.
 if os.environ.get("FAST_STYLE_ASSETS"):
     os.environ["FAST_STYLE_ASSETS"] = str(Path(os.environ["FAST_STYLE_ASSETS"]).resolve())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's folder of exports (``tests.helpers.export_once``), made by the main process (not an xdist
+    worker), whose environment the workers inherit."""
+    if not hasattr(config, "workerinput") and EXPORTS_ENV not in os.environ:
+        config.exports_folder = tempfile.mkdtemp(prefix="pytest_exports_")
+        os.environ[EXPORTS_ENV] = config.exports_folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = getattr(config, "exports_folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(EXPORTS_ENV, None)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,10 @@ root on ``sys.path``); fixtures live in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,26 +47,34 @@ def save_tiny_checkpoint(model: TransformerNet, path: Path) -> Path:
     return save_inference_checkpoint(model, path, style="tiny", config=config)
 
 
-_EXPORTED: dict[tuple, bytes] = {}  # what export_once wrote, by network content and format, for the session
+# Where export_once keeps what it exported, for one test session and all its workers (tests/conftest.py
+# makes the folder, sets the variable before pytest-xdist starts the workers, and removes it at the end).
+EXPORTS_ENV = "FAST_STYLE_TEST_EXPORTS"
 
 
-def export_once(model: torch.nn.Module, path: str | os.PathLike, fmt: str) -> Path:
+def export_once(model: torch.nn.Module, path: str | os.PathLike, fmt: str, reuse: bool = True) -> Path:
     """``fast_style.infer.export.export_model``, run once per network content and format in a test session.
 
     An ONNX export takes seconds (torch.export's tracing); a test whose subject is not the export itself
     gets the bytes an earlier export of the same network (class, ``model_args``, modules, weights, mode)
-    wrote. Exports are deterministic, so the file is the one ``export_model`` would write.
+    wrote, in this worker or another. Exports are deterministic, so the file is the one ``export_model``
+    would write. ``reuse=False`` always exports (a test of the export itself) and keeps the result.
     """
-    state = tuple((name, str(value.dtype), tuple(value.shape), value.detach().cpu().numpy().tobytes())
-                  for name, value in model.state_dict().items())
-    key = (fmt, type(model).__qualname__, repr(getattr(model, "model_args", None)), repr(model), model.training, state)
+    digest = hashlib.sha256(repr((fmt, type(model).__qualname__, getattr(model, "model_args", None), repr(model),
+                                  model.training)).encode())
+    for name, value in model.state_dict().items():
+        digest.update(f"{name} {value.dtype} {tuple(value.shape)}".encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    kept = Path(os.environ[EXPORTS_ENV]) / f"{digest.hexdigest()}.{fmt}"
     path = Path(path)
-    if key not in _EXPORTED:
-        path = export_model(model, path, fmt)  # the real one, imported before any test patches it
-        _EXPORTED[key] = path.read_bytes()
+    if reuse and kept.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, path)
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_EXPORTED[key])
+    path = export_model(model, path, fmt)  # the real one, imported before any test patches it
+    partial = kept.with_name(f"{kept.name}.{os.getpid()}.part")  # whole or absent for the other worker
+    shutil.copyfile(path, partial)
+    os.replace(partial, kept)
     return path
 
 
