@@ -34,6 +34,14 @@ if os.environ.get("FAST_STYLE_ASSETS"):
     os.environ["FAST_STYLE_ASSETS"] = str(Path(os.environ["FAST_STYLE_ASSETS"]).resolve())
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml): two workers for the suite or a folder, one per core of the 2-core machines;
+    none when the command names test files (a worker costs seconds of imports that a short run never wins back)."""
+    named_files = config.args_source == pytest.Config.ArgsSource.ARGS and all(
+        Path(arg.split("::")[0]).is_file() for arg in config.args)
+    return 0 if named_files else 2
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """The session's folder of exports (``tests.helpers.export_once``), made by the main process (not an xdist
     worker), whose environment the workers inherit."""
