@@ -1,6 +1,6 @@
 # fast_style — set-up, training and tests in one place.
 #   make train   set everything up, then train starry_night with the CPU preset (about 13 min of training on 2 cores, 1-2 min of set-up)
-#   make test    set everything up, then lint (ruff) and run the test suite on two workers (budget: 150 s of pytest time on 2 cores)
+#   make test    set everything up, then lint (ruff) and run the test suite on two workers (122 s of pytest time on 2 idle cores; budget 150 s)
 #   make test-full  the same, and the slow tests too (torch.compile's C++ build: about a minute more)
 #   make app     set everything up, then serve the web page on http://127.0.0.1:7860
 #   make docs    set everything up, then build the documentation site (mkdocs.yml, docs/) into site/, strictly
