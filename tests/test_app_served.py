@@ -209,6 +209,8 @@ def test_the_live_camera_streams_stylised_frames_and_the_page_survives_a_stop(br
     page.get_by_role("tab", name="Photo").click()
     page.locator("#photo input[type=file]").set_input_files(str(photo))
     page.locator("#style-gallery .thumbnail-item").last.click()  # the models folder's network, after the zoo's
+    # The pick reaches the server before Stylise does (a click right after it could still run the live tab's style).
+    sync_api.expect(page.locator("#choice")).to_contain_text("tiny — your network tiny.pth", timeout=60_000)
     page.get_by_role("button", name="Stylise").click()
     sync_api.expect(page.locator("#status")).to_contain_text("tiny — your network tiny.pth", timeout=120_000)
 
