@@ -77,10 +77,6 @@ class ArbitraryStyleModule(StyleTransferModule):
         self.named_paintings = _named_paintings(self.model.style_names)
         self.model.predictor.requires_grad_(train_predictor)
 
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        """The transform network and its γ, β maps, and the predictor unless ``train_predictor`` is false."""
-        return [parameter for parameter in self.model.parameters() if parameter.requires_grad]
-
     def build_network(self, model: Mapping[str, Any]) -> nn.Module:
         ours = super().build_network(model)
         if not isinstance(ours, ArbitraryStyleNet):  # the family is stated in the config, model=arbitrary

@@ -140,8 +140,9 @@ class StyleTransferModule(L.LightningModule):
         return self.model(batch) if style is None else self.model(batch, style=style)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
-        """What the optimiser updates: the whole network (a subclass may freeze parts)."""
-        return list(self.model.parameters())
+        """What the optimiser updates: the network's parameters that require a gradient (a subclass freezes
+        parts with ``requires_grad_(False)``: the multi-style run's shared layers, the arbitrary run's predictor)."""
+        return [parameter for parameter in self.model.parameters() if parameter.requires_grad]
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.trainable_parameters())

@@ -92,10 +92,6 @@ class MultiStyleTransferModule(StyleTransferModule):
         """One row of stylised ``photos`` (B, 3, H, W) per style (what the preview callback shows)."""
         return [self.model(photos, style=name) for name in self.style_order]
 
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        """The whole network, or with ``train_styles`` only the norm tables (their other rows get zero gradients)."""
-        return [parameter for parameter in self.model.parameters() if parameter.requires_grad]
-
     def _warm_start(self, path: str) -> None:
         from fast_style import zoo
         from fast_style.checkpoint import model_from_checkpoint, read_checkpoint
