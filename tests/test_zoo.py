@@ -218,8 +218,8 @@ def test_cli_list_styles_names_each_network_and_its_settings(capsys: pytest.Capt
         info = describe(name)
         columns = line.split()
         assert columns[1] == info["network"] == served[name].network and columns[2] == str(info["steps"] or "-")
-        if info["style_weight"] is None:  # a stored style of the arbitrary-style network: no loss, no training run
-            assert line.split()[2:4] == ["-", "-"] and "embedding" in line
+        if info["style_weight"] is None:  # a stored style of the arbitrary-style network: no loss of its own
+            assert columns[3] == "-" and "embedding" in line and "/style" not in line
         else:
             assert f" {info['style_weight']:g} " in line and info["precision"] in line
         assert f"  {info['painting_status']}  " in line and info["painting_status"] != "not recorded"
@@ -426,6 +426,31 @@ def test_the_arbitrary_network_serves_blends_and_the_plain_names_the_registry_gi
     photo = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         assert torch.equal(folded(photo), network.fold(network.style_embedding("candy"))(photo))
+
+
+def test_the_served_arbitrary_network_is_the_import_with_only_its_transform_network_tuned():
+    """The fine-tune (issue #34) froze the style predictor and the stored embeddings: what a painting is embedded
+    as is the import's, bit for bit, and only the network that paints changed. Both ship; blends and
+    ``--style-image`` take the tuned one, and en_campo_gris stays on the import (its black, docs/serving.md)."""
+    from fast_style.zoo.index import read_index
+
+    index = read_index(ZOO_DIR)
+    tuned, imported = (read_checkpoint(zoo_path(name)) for name in ("arbitrary", "arbitrary_magenta"))
+    assert tuned.model_args == imported.model_args and tuned.state_dict.keys() == imported.state_dict.keys()
+    painting_side = [key for key in imported.state_dict if not key.startswith("transformer.")]
+    assert painting_side and all(torch.equal(tuned.state_dict[key], imported.state_dict[key]) for key in painting_side)
+    painter = [key for key in imported.state_dict if key.startswith("transformer.")]
+    changed = [key for key in painter if not torch.equal(tuned.state_dict[key], imported.state_dict[key])]
+    assert len(changed) == len(painter)
+    assert index.networks["arbitrary_magenta"].family == "arbitrary"
+    assert "arbitrary_magenta" not in available_styles() and "arbitrary_magenta" not in multi_style_networks()
+    assert resolve("candy:0.5,udnie:0.5").network == "arbitrary"
+    assert resolve("en_campo_gris").network == "arbitrary_magenta" and resolve("mondrian").network == "arbitrary"
+    assert resolve("en_campo_gris@arbitrary").network == "arbitrary"
+    # The card says what it is: no placeholder painting, the files averaged, how it joined the zoo.
+    assert tuned.card.styles == () and tuned.card.style_image("mondrian") is None
+    assert describe("mondrian")["style_image"].startswith("styles/mondrian.")
+    assert len(tuned.config["averaged_from"]) == 12 and "arbitrary_magenta" in tuned.card.zoo.note
 
 
 def test_the_painting_path_finds_the_arbitrary_network_through_the_registry():

@@ -37,7 +37,7 @@ from fast_style.models.transformer import MIN_SIZE, TransformerNet
 from fast_style.zoo.fold import read_arbitrary_network
 
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-# The shipped arbitrary-style network (Magenta's, scripts/import_magenta.py): any painting as a style. Its name
+# The served arbitrary-style network (Magenta's, fine-tuned: docs/multistyle.md): any painting as a style. Its name
 # in the zoo's registry (fast_style/zoo/index.json), which says where its file is: zoo.zoo_path(ARBITRARY_NETWORK).
 ARBITRARY_NETWORK = "arbitrary"
 # ITU-R BT.601 luma weights (the Y of JPEG's YCbCr), used for luminance-only transfer.

@@ -215,10 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _steps_text(info: dict) -> str:
-    """A network's training steps, per style too where the network holds several ("-" for imported weights)."""
+    """A network's training steps, per style too where a multi-style network holds several ("-" for imported
+    weights; the arbitrary-style network's steps saw many paintings, not its stored styles)."""
     if info["steps"] is None:
         return "-"
-    if info["styles_in_network"] > 1 and info["steps"]:
+    if info["styles_in_network"] > 1 and info["steps"] and info["family"] == "transformer":
         return f"{info['steps']} ({info['steps'] // info['styles_in_network']}/style)"
     return str(info["steps"])
 
@@ -242,7 +243,7 @@ def list_styles_text() -> str:
              f"{'painting status':<{status_width}}  how it was trained"]
     for name, info, steps_text in zip(names, infos, steps):
         if info["style_weight"] is None:
-            # The arbitrary-style network's stored styles: imported weights, the painting's predicted embedding.
+            # The arbitrary-style network's stored styles: the painting's predicted embedding.
             how = f"the painting's embedding, stored in {info['network']} ({info['styles_in_network']} styles)"
         elif info["teacher"]:
             # A student never saw the painting: its loss is its teacher's output (judged on the teacher's loss).

@@ -7,7 +7,8 @@ painting's embedding (:func:`fold_embedding`). The folded networks share the con
 (not copies), so every inference path (fast engine, tiling, export, video, web page) runs them as
 any one-style network. :func:`recenter_block_phases` is the distillation fix of a space-to-depth
 head, which edits a network in place; :func:`widen` grows a network's width keeping its function
-(Net2Net), so that a small start can train with more capacity. Pure torch.
+(Net2Net), so that a small start can train with more capacity; :func:`average_weights` is the mean of
+several checkpoints of one run (stochastic weight averaging). Pure torch.
 """
 
 from __future__ import annotations
@@ -148,8 +149,6 @@ def recenter_block_phases(net: TransformerNet, photos: Iterable[Tensor]) -> Tens
     return shift
 
 
-__all__ = ["fold_embedding", "fold_style", "recenter_block_phases", "with_styles"]
-
 
 @torch.no_grad()
 def widen(net: TransformerNet, factor: int, noise: float = 0.0, generator: torch.Generator | None = None
@@ -201,3 +200,54 @@ def widen(net: TransformerNet, factor: int, noise: float = 0.0, generator: torch
             state[f"{name}.weight"], state[f"{name}.bias"] = source.weight.repeat(times), source.bias.repeat(times)
     target.load_state_dict(state)
     return target.train(net.training)
+
+
+def average_weights(states: Sequence[Mapping[str, Tensor]]) -> dict[str, Tensor]:
+    """The mean of several state dicts of one network: stochastic weight averaging of a run's checkpoints.
+
+    Izmailov, Podoprikhin, Garipov, Vetrov & Wilson, "Averaging Weights Leads to Wider Optima and Better
+    Generalization" (UAI 2018): the mean of the weights along one run's trajectory generalises better than
+    any single point of it. One painting per step makes the arbitrary network's fine-tune swing from checkpoint
+    to checkpoint (docs/notes/2026-12-06-arbitrary-fine-tune.md); the mean is at or above the best one.
+
+    A tensor equal in every state (a frozen part: the style predictor, the stored embeddings) is kept as it
+    is, bit for bit; a float sum and division would round it. Other floating tensors are averaged in
+    float64 and stored in their own dtype; a non-floating tensor (a counter) must be equal in every state.
+
+    Args:
+        states: two or more state dicts with the same keys, shapes and dtypes.
+
+    Returns:
+        The averaged state dict (new tensors; the inputs are untouched).
+
+    Raises:
+        InvalidValueError: fewer than two states, or states of different networks (keys, shapes, dtypes),
+            or a non-floating tensor that differs.
+    """
+    if len(states) < 2:
+        raise InvalidValueError(f"averaging takes two or more checkpoints of one run, got {len(states)}")
+    first = states[0]
+    for number, state in enumerate(states[1:], start=2):
+        if set(state) != set(first):
+            differing = sorted(set(state) ^ set(first))
+            raise InvalidValueError(f"checkpoint {number} holds another network than the first: weights differ at "
+                                    f"{', '.join(differing[:3])}")
+        for key, value in state.items():
+            if value.shape != first[key].shape or value.dtype != first[key].dtype:
+                raise InvalidValueError(f"checkpoint {number} holds another network than the first: {key!r} is "
+                                        f"{tuple(value.shape)} {value.dtype}, the first's {tuple(first[key].shape)} "
+                                        f"{first[key].dtype}")
+    averaged = {}
+    for key, value in first.items():
+        if all(torch.equal(value, state[key]) for state in states[1:]):
+            averaged[key] = value.detach().clone()
+        elif not value.is_floating_point():
+            raise InvalidValueError(f"{key!r} ({value.dtype}) differs between the checkpoints; only floating "
+                                    "weights are averaged")
+        else:
+            total = torch.stack([state[key].detach().double() for state in states]).mean(dim=0)
+            averaged[key] = total.to(value.dtype)
+    return averaged
+
+
+__all__ = ["average_weights", "fold_embedding", "fold_style", "recenter_block_phases", "widen", "with_styles"]

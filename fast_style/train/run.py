@@ -149,7 +149,7 @@ def _network_card(trainer: L.Trainer, module: StyleTransferModule, config: dict[
     legs = [*module.history,
             {"styles": list(module.style_order), "steps": trainer.global_step, "init_from": module_config.get("init_from"),
              "machine": machine}]
-    return NetworkCard(
+    card = NetworkCard(
         model_args=dict(module.model.model_args), style=str(config["style"]["name"]),
         styles=tuple(StyleEntry(str(entry["name"]), entry["image"], float(entry["style_weight"])) for entry in entries),
         loss=loss,
@@ -159,3 +159,4 @@ def _network_card(trainer: L.Trainer, module: StyleTransferModule, config: dict[
             steps=trainer.global_step, crop=data.get("image_size"), batch=data.get("batch_size"), precision=precision,
             machine=machine, final_losses={key: float(value) for key, value in trainer.callback_metrics.items()
                                            if key.startswith("train/")}))
+    return card.renamed(str(config["style"]["name"]))  # an arbitrary-style network: no placeholder painting

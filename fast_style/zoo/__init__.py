@@ -50,8 +50,8 @@ class UnknownStyleError(FastStyleError, ValueError):
 def available_styles(zoo_dir: str | os.PathLike = ZOO_DIR) -> list[str]:
     """Names of the shipped style networks (the registry's TransformerNets, :mod:`fast_style.zoo.index`), sorted.
 
-    The arbitrary-style network (``arbitrary``, any painting a style) is shipped too, but is no style:
-    :func:`zoo_path` finds it.
+    The arbitrary-style networks (``arbitrary``, any painting a style, and ``arbitrary_magenta``, Magenta's as
+    imported before the fine-tune) are shipped too, but are no style: :func:`zoo_path` finds them.
     """
     return sorted(name for name, entry in read_index(zoo_dir).networks.items() if entry.family == "transformer")
 
@@ -397,6 +397,7 @@ def describe(name: str, zoo_dir: str | os.PathLike = ZOO_DIR) -> dict[str, Any]:
     return {
         "name": name,
         "network": resolved.network,
+        "family": read_index(zoo_dir).networks[resolved.network].family,
         "styles_in_network": len(styles),
         "style_image": card.style_image(painting) or _mirror_painting(painting),
         "steps": sum(leg.steps or 0 for leg in card.lineage.legs if list(leg.styles) == list(styles)) or training.steps,
