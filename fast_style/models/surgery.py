@@ -149,7 +149,6 @@ def recenter_block_phases(net: TransformerNet, photos: Iterable[Tensor]) -> Tens
     return shift
 
 
-
 @torch.no_grad()
 def widen(net: TransformerNet, factor: int, noise: float = 0.0, generator: torch.Generator | None = None
           ) -> TransformerNet:
@@ -211,7 +210,7 @@ def average_weights(states: Sequence[Mapping[str, Tensor]]) -> dict[str, Tensor]
     to checkpoint (docs/notes/2026-12-06-arbitrary-fine-tune.md); the mean is at or above the best one.
 
     A tensor equal in every state (a frozen part: the style predictor, the stored embeddings) is kept as it
-    is, bit for bit; a float sum and division would round it. Other floating tensors are averaged in
+    is, bit for bit, whatever the arithmetic would make of it. Other floating tensors are averaged in
     float64 and stored in their own dtype; a non-floating tensor (a counter) must be equal in every state.
 
     Args:
