@@ -68,13 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     card = source.card.renamed(style)
     # Built (and so checked against the card's layout) before anything is written.
     network = model_from_checkpoint(StyleCheckpoint(output, "inference", card, state))
-    frozen = sum(1 for key, value in state.items() if value.equal(checkpoints[0].state_dict[key])
-                 and all(value.equal(other.state_dict[key]) for other in checkpoints[1:]))
+    unchanged = sum(1 for key, value in state.items() if value.equal(checkpoints[0].state_dict[key]))
     config = {**source.config, "averaged_from": [str(path) for path in inputs]}
     written = save_inference_checkpoint(network, output, style, config=config,
                                         card=dataclasses.replace(card, zoo=None))
-    print(f"wrote {written}: the mean of {len(checkpoints)} checkpoints ({len(state) - frozen} tensors averaged, "
-          f"{frozen} equal in all and kept as they are)")
+    print(f"wrote {written}: the mean of {len(checkpoints)} checkpoints ({len(state) - unchanged} tensors changed, "
+          f"{unchanged} as in the first)")
     return 0
 
 

